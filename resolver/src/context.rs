@@ -1,0 +1,209 @@
+//! The evaluation context: the JSON object a caller sends with each request.
+
+use serde_json::{Map, Value};
+
+/// Deepest nesting of objects and arrays accepted in a context (the root
+/// object is depth 1). Deeper contexts are refused with `INVALID_CONTEXT`.
+pub const MAX_CONTEXT_DEPTH: usize = 32;
+
+/// Why a context was refused; maps to OpenFeature `INVALID_CONTEXT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ContextError {
+    /// The text is not valid JSON; carries serde_json's message with line and column.
+    Json(String),
+    /// The top-level value is not a JSON object; carries the JSON type found.
+    NotAnObject(&'static str),
+    /// Objects and arrays nest deeper than [`MAX_CONTEXT_DEPTH`].
+    TooDeep,
+    /// `targetingKey` (or `targeting_key`) is present but not a string.
+    TargetingKeyNotString,
+}
+
+impl std::fmt::Display for ContextError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ContextError::Json(m) => write!(f, "context is not valid JSON: {m}"),
+            ContextError::NotAnObject(t) => write!(f, "context must be a JSON object, found {t}"),
+            ContextError::TooDeep => write!(
+                f,
+                "context nests deeper than {MAX_CONTEXT_DEPTH} levels of objects and arrays"
+            ),
+            ContextError::TargetingKeyNotString => write!(f, "targetingKey must be a string"),
+        }
+    }
+}
+
+impl std::error::Error for ContextError {}
+
+/// A validated evaluation context plus the evaluation time.
+///
+/// The targeting key is `targetingKey`; `targeting_key` is accepted as an alias
+/// and copied to `targetingKey` so rules see one name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    root: Value,
+    now: i64,
+}
+
+impl Context {
+    /// Parses a context from JSON text. `now` is the evaluation time in Unix
+    /// seconds (used by `$flagd.timestamp`, time conditions and rule windows).
+    ///
+    /// Errors: [`ContextError`] when the text is not JSON, not an object, too
+    /// deep, or has a non-string targeting key.
+    pub fn from_json(text: &str, now: i64) -> Result<Context, ContextError> {
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| ContextError::Json(e.to_string()))?;
+        Context::from_value(value, now)
+    }
+
+    /// Builds a context from an already parsed JSON value; same checks as
+    /// [`Context::from_json`].
+    pub fn from_value(value: Value, now: i64) -> Result<Context, ContextError> {
+        let Value::Object(mut map) = value else {
+            return Err(ContextError::NotAnObject(json_type(&value)));
+        };
+        if depth_exceeds(&map) {
+            return Err(ContextError::TooDeep);
+        }
+        match (map.get("targetingKey"), map.get("targeting_key")) {
+            (Some(Value::String(_)), _) => {}
+            (Some(_), _) => return Err(ContextError::TargetingKeyNotString),
+            (None, Some(Value::String(k))) => {
+                let k = k.clone();
+                map.insert("targetingKey".to_owned(), Value::String(k));
+            }
+            (None, Some(_)) => return Err(ContextError::TargetingKeyNotString),
+            (None, None) => {}
+        }
+        Ok(Context {
+            root: Value::Object(map),
+            now,
+        })
+    }
+
+    /// An empty context (`{}`) at time `now` (Unix seconds).
+    pub fn empty(now: i64) -> Context {
+        Context {
+            root: Value::Object(Map::new()),
+            now,
+        }
+    }
+
+    /// The whole context as a JSON object.
+    pub fn root(&self) -> &Value {
+        &self.root
+    }
+
+    /// The targeting key, when the context has one.
+    pub fn targeting_key(&self) -> Option<&str> {
+        self.root.get("targetingKey").and_then(Value::as_str)
+    }
+
+    /// The evaluation time in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Looks up a value by path segments (`["user", "plan"]`); array elements
+    /// are addressed by decimal index segments.
+    pub fn lookup<S: AsRef<str>>(&self, path: &[S]) -> Option<&Value> {
+        lookup(&self.root, path)
+    }
+}
+
+/// Looks up `path` inside `value`: object members by name, array elements by
+/// decimal index. `None` when any segment is missing.
+pub fn lookup<'v, S: AsRef<str>>(value: &'v Value, path: &[S]) -> Option<&'v Value> {
+    path.iter().try_fold(value, |v, seg| match v {
+        Value::Object(m) => m.get(seg.as_ref()),
+        Value::Array(a) => seg.as_ref().parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    })
+}
+
+/// JSON type name of a value, for messages.
+pub fn json_type(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// True when objects/arrays under `root` (depth 1) nest deeper than the limit.
+/// Iterative, so it cannot overflow the stack whatever the input.
+fn depth_exceeds(root: &Map<String, Value>) -> bool {
+    let mut stack: Vec<(&Value, usize)> = root.values().map(|v| (v, 2)).collect();
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Object(m) => Box::new(m.values()),
+            Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        if depth > MAX_CONTEXT_DEPTH {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(levels: usize) -> String {
+        let mut s = String::new();
+        for _ in 0..levels {
+            s.push_str("{\"a\":");
+        }
+        s.push('1');
+        for _ in 0..levels {
+            s.push('}');
+        }
+        s
+    }
+
+    #[test]
+    fn depth_limit_is_inclusive_at_32() {
+        assert!(Context::from_json(&nested(32), 0).is_ok());
+        assert_eq!(
+            Context::from_json(&nested(33), 0),
+            Err(ContextError::TooDeep)
+        );
+    }
+
+    #[test]
+    fn non_objects_are_refused_with_their_type() {
+        assert_eq!(
+            Context::from_json("[1]", 0),
+            Err(ContextError::NotAnObject("array"))
+        );
+        assert_eq!(
+            Context::from_json("null", 0),
+            Err(ContextError::NotAnObject("null"))
+        );
+    }
+
+    #[test]
+    fn targeting_key_alias_is_normalised() {
+        let c = Context::from_json(r#"{"targeting_key":"u1"}"#, 0).unwrap();
+        assert_eq!(c.targeting_key(), Some("u1"));
+        assert_eq!(c.lookup(&["targetingKey"]), Some(&Value::from("u1")));
+        assert_eq!(
+            Context::from_json(r#"{"targetingKey":5}"#, 0),
+            Err(ContextError::TargetingKeyNotString)
+        );
+    }
+
+    #[test]
+    fn lookup_walks_objects_and_arrays() {
+        let c = Context::from_json(r#"{"user":{"tags":["a","b"]}}"#, 0).unwrap();
+        assert_eq!(c.lookup(&["user", "tags", "1"]), Some(&Value::from("b")));
+        assert_eq!(c.lookup(&["user", "nope"]), None);
+    }
+}

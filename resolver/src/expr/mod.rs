@@ -1,0 +1,136 @@
+//! Compiled expressions: the condition and targeting language of the IR.
+//!
+//! One tree type serves both dialects. flagd targeting compiles to JsonLogic
+//! operators ([`Op`]) with JsonLogic's loose equality and truthiness and the
+//! flagd operators (`fractional`, `sem_ver`, `starts_with`, `ends_with`, which
+//! return `null` on bad input, as flagd core defines them). Vane conditions
+//! compile to typed attribute tests ([`Test`]) combined with `and`/`or`/`!`.
+//! The builder pre-computes what it can (paths split into segments, literal
+//! string sets sorted), so evaluation does no parsing.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+mod eval;
+pub mod typed;
+
+pub use eval::{truthy, Env};
+pub use typed::Test;
+
+/// A context path split into segments: `"user.plan"` → `["user", "plan"]`.
+pub type Path = Vec<String>;
+
+/// A compiled expression node.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Expr {
+    /// A literal JSON value.
+    #[serde(rename = "l")]
+    Lit(Value),
+    /// `{"var": "a.b"}`: the value at a path known at build time; `null` when
+    /// missing. The empty path is the whole context.
+    #[serde(rename = "v")]
+    Var(Path),
+    /// `{"var": ["a.b", default]}`: the value at the path, or `default` when
+    /// it is missing or `null`.
+    #[serde(rename = "vd")]
+    VarOr(Path, Box<Expr>),
+    /// `var` whose arguments are computed at evaluation time:
+    /// `[path expression, optional default]`.
+    #[serde(rename = "vx")]
+    VarDyn(Vec<Expr>),
+    /// flagd's `$flagd.flagKey`: the key of the flag being evaluated.
+    #[serde(rename = "fk")]
+    FlagKey,
+    /// flagd's `$flagd.timestamp`: the evaluation time in Unix seconds.
+    #[serde(rename = "ts")]
+    Timestamp,
+    /// An operator applied to unevaluated arguments (lazy operators such as
+    /// `if`, `and`, `or` evaluate only what they need).
+    #[serde(rename = "o")]
+    Op(Op, Vec<Expr>),
+    /// `{"in": [x, ["a","b",...]]}` with a literal array of strings: sorted and
+    /// deduplicated at build time, looked up by binary search.
+    #[serde(rename = "is")]
+    InSet(Box<Expr>, Vec<String>),
+    /// A typed Vane test of the attribute at a path.
+    #[serde(rename = "t")]
+    Test(Path, Test),
+}
+
+/// JsonLogic and flagd operators. Serialised by their JsonLogic names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Op {
+    #[serde(rename = "if")]
+    If,
+    #[serde(rename = "==")]
+    Eq,
+    #[serde(rename = "===")]
+    StrictEq,
+    #[serde(rename = "!=")]
+    NotEq,
+    #[serde(rename = "!==")]
+    StrictNotEq,
+    #[serde(rename = "!")]
+    Not,
+    #[serde(rename = "!!")]
+    Truthy,
+    #[serde(rename = "and")]
+    And,
+    #[serde(rename = "or")]
+    Or,
+    #[serde(rename = "<")]
+    Lt,
+    #[serde(rename = "<=")]
+    Le,
+    #[serde(rename = ">")]
+    Gt,
+    #[serde(rename = ">=")]
+    Ge,
+    #[serde(rename = "in")]
+    In,
+    #[serde(rename = "missing")]
+    Missing,
+    #[serde(rename = "missing_some")]
+    MissingSome,
+    #[serde(rename = "cat")]
+    Cat,
+    #[serde(rename = "substr")]
+    Substr,
+    #[serde(rename = "+")]
+    Add,
+    #[serde(rename = "-")]
+    Sub,
+    #[serde(rename = "*")]
+    Mul,
+    #[serde(rename = "/")]
+    Div,
+    #[serde(rename = "%")]
+    Mod,
+    #[serde(rename = "min")]
+    Min,
+    #[serde(rename = "max")]
+    Max,
+    #[serde(rename = "merge")]
+    Merge,
+    #[serde(rename = "map")]
+    Map,
+    #[serde(rename = "filter")]
+    Filter,
+    #[serde(rename = "reduce")]
+    Reduce,
+    #[serde(rename = "all")]
+    All,
+    #[serde(rename = "none")]
+    None,
+    #[serde(rename = "some")]
+    Some,
+    #[serde(rename = "fractional")]
+    Fractional,
+    #[serde(rename = "sem_ver")]
+    SemVer,
+    #[serde(rename = "starts_with")]
+    StartsWith,
+    #[serde(rename = "ends_with")]
+    EndsWith,
+}

@@ -1,0 +1,38 @@
+//! # vane-resolver
+//!
+//! The engine half of Vane: it decodes a tenant's CBOR **snapshot**, checks its
+//! digest, and evaluates flags against an **evaluation context**, producing
+//! OFREP-shaped results. It does no I/O and compiles to `wasm32-unknown-unknown`.
+//!
+//! ## Architecture
+//!
+//! The builder (`vane-snapshot-builder`) does the slow, careful work once: it
+//! parses rule sources (Vane YAML, flagd JSON), validates them, resolves variant
+//! names to indices, inlines segments and `$ref`s and sorts flags by key. What it
+//! writes is the IR defined in [`model`] and [`expr`], wrapped in the envelope
+//! of [`snapshot`]. This crate only executes that IR:
+//!
+//! ```text
+//! bytes ─► Snapshot::from_bytes (format, version, sha256) ─► Snapshot
+//! JSON  ─► Context::from_json (object, depth ≤ 32, targeting key)  ─► Context
+//! Snapshot::evaluate(key, &Context) ─► EvaluationResult ─► OFREP JSON
+//! ```
+//!
+//! Evaluation is total: malformed input yields a result with an OpenFeature
+//! error code, never a panic.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod bucket;
+pub mod context;
+pub mod expr;
+pub mod model;
+mod resolve;
+pub mod result;
+pub mod semver;
+pub mod snapshot;
+
+pub use context::{Context, ContextError, MAX_CONTEXT_DEPTH};
+pub use model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
+pub use result::{ErrorCode, EvaluationResult, Reason};
+pub use snapshot::{Snapshot, SnapshotError, SnapshotInfo};

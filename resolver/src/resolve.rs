@@ -1,0 +1,149 @@
+//! Flag resolution: from a flag's IR and a context to an [`EvaluationResult`],
+//! with the reasons and error codes of DESIGN.md "Evaluation semantics".
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use crate::bucket::{murmur3_32, pick};
+use crate::context::Context;
+use crate::expr::{truthy, Env};
+use crate::model::{Flag, Rule, Serve, Split, Targeting};
+use crate::result::{ErrorCode, EvaluationResult, Reason};
+use crate::snapshot::Snapshot;
+
+impl Snapshot {
+    /// Evaluates one flag. An unknown key gives `FLAG_NOT_FOUND`.
+    pub fn evaluate<'a>(&'a self, flag_key: &str, context: &Context) -> EvaluationResult<'a> {
+        match self.body.flag(flag_key) {
+            Some(flag) => evaluate_flag(flag, context),
+            None => EvaluationResult::error(
+                Cow::Owned(flag_key.to_owned()),
+                ErrorCode::FlagNotFound,
+                format!("flag '{flag_key}' was not found"),
+                None,
+            ),
+        }
+    }
+
+    /// Evaluates every flag of the snapshot, in key order.
+    pub fn evaluate_all<'a>(&'a self, context: &Context) -> Vec<EvaluationResult<'a>> {
+        self.body
+            .flags
+            .iter()
+            .map(|f| evaluate_flag(f, context))
+            .collect()
+    }
+}
+
+/// Evaluates one flag against a context.
+pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<'a> {
+    let metadata = (!flag.metadata.is_empty()).then_some(&flag.metadata);
+    let ok = |index: Option<u32>, reason: Reason| -> EvaluationResult<'a> {
+        let variant = index.and_then(|i| flag.variants.get(i as usize));
+        match (index, variant) {
+            (Some(i), None) => EvaluationResult::error(
+                Cow::Borrowed(&flag.key),
+                ErrorCode::General,
+                format!("variant index {i} is out of range"),
+                metadata,
+            ),
+            _ => EvaluationResult {
+                key: Cow::Borrowed(&flag.key),
+                value: variant.map(|v| &v.value),
+                variant: variant.map(|v| v.name.as_str()),
+                reason,
+                error_code: None,
+                error_details: None,
+                metadata,
+            },
+        }
+    };
+    let fail = |code: ErrorCode, details: String| {
+        EvaluationResult::error(Cow::Borrowed(&flag.key), code, details, metadata)
+    };
+    if flag.disabled {
+        return ok(None, Reason::Disabled);
+    }
+    match &flag.targeting {
+        Targeting::Static => ok(flag.default_variant, Reason::Static),
+        Targeting::Invalid(message) => fail(ErrorCode::ParseError, message.clone()),
+        Targeting::JsonLogic(expr) => {
+            let env = Env {
+                context,
+                flag_key: &flag.key,
+            };
+            let name = match expr.eval(&env).as_ref() {
+                Value::Null => return ok(flag.default_variant, Reason::Default),
+                Value::String(s) => s.clone(),
+                Value::Bool(b) => b.to_string(),
+                other => {
+                    return fail(
+                        ErrorCode::General,
+                        format!("targeting returned {other}, which is not a variant name"),
+                    )
+                }
+            };
+            match flag.variants.iter().position(|v| v.name == name) {
+                Some(i) => ok(Some(i as u32), Reason::TargetingMatch),
+                None => fail(
+                    ErrorCode::General,
+                    format!("targeting returned variant '{name}', which the flag does not define"),
+                ),
+            }
+        }
+        Targeting::Rules(rules) => {
+            let env = Env {
+                context,
+                flag_key: &flag.key,
+            };
+            for rule in rules {
+                if !rule_applies(rule, &env) {
+                    continue;
+                }
+                return match &rule.serve {
+                    Serve::Variant(i) => ok(Some(*i), Reason::TargetingMatch),
+                    Serve::Split(split) => match split_variant(split, context) {
+                        Ok(Some(i)) => ok(Some(i), Reason::Split),
+                        Ok(None) => fail(ErrorCode::General, "split has no weight".to_owned()),
+                        Err(details) => fail(ErrorCode::TargetingKeyMissing, details),
+                    },
+                };
+            }
+            ok(flag.default_variant, Reason::Default)
+        }
+    }
+}
+
+fn rule_applies(rule: &Rule, env: &Env<'_>) -> bool {
+    let now = env.context.now();
+    rule.active_from.is_none_or(|t| now >= t)
+        && rule.active_until.is_none_or(|t| now < t)
+        && rule.when.as_ref().is_none_or(|c| truthy(&c.eval(env)))
+}
+
+/// The variant a split serves for this context: `Ok(None)` if all weights are
+/// zero, `Err` with details when the bucketing unit is missing.
+fn split_variant(split: &Split, context: &Context) -> Result<Option<u32>, String> {
+    let number;
+    let unit: &str = match &split.bucket_by {
+        None => context
+            .targeting_key()
+            .ok_or_else(|| "a split needs a targeting key (targetingKey)".to_owned())?,
+        Some(path) => match context.lookup(path) {
+            Some(Value::String(s)) => s,
+            Some(Value::Number(n)) => {
+                number = n.to_string();
+                &number
+            }
+            _ => {
+                return Err(format!(
+                    "the split buckets by '{}', which the context lacks or is not a string or number",
+                    path.join(".")
+                ))
+            }
+        },
+    };
+    let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);
+    Ok(pick(hash, split.weights.iter().map(|&(_, w)| w as u64)).map(|i| split.weights[i].0))
+}

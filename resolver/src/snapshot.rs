@@ -1,0 +1,215 @@
+//! The snapshot envelope: how a [`Body`] travels and how its identity (the
+//! sha256 digest of the body bytes) is checked. Normative description:
+//! `docs/snapshot-format.md`.
+//!
+//! Envelope (a CBOR map with text keys, so any CBOR tool can read it):
+//! `format` ("vane-snapshot"), `format_version` (1), `tenant`, `version`
+//! (u64, strictly increasing per tenant), `created_at` (Unix seconds),
+//! `builder` (builder name and version), `bucketing` (see
+//! [`crate::bucket::BUCKETING_VERSION`]), `digest` (32 bytes), `body` (bytes:
+//! the CBOR encoding of [`Body`]).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::bucket::BUCKETING_VERSION;
+use crate::model::Body;
+
+/// The `format` string every snapshot carries.
+pub const FORMAT: &str = "vane-snapshot";
+/// The envelope and body layout version this resolver reads and writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    format: String,
+    format_version: u32,
+    tenant: String,
+    version: u64,
+    created_at: u64,
+    builder: String,
+    bucketing: u32,
+    #[serde(with = "serde_bytes")]
+    digest: Vec<u8>,
+    #[serde(with = "serde_bytes")]
+    body: Vec<u8>,
+}
+
+/// Why snapshot bytes were refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapshotError {
+    /// The bytes are not a CBOR snapshot envelope; carries the decoder's message.
+    Envelope(String),
+    /// `format` is not `vane-snapshot`; carries what was found.
+    Format(String),
+    /// `format_version` is one this resolver cannot read.
+    FormatVersion(u32),
+    /// The bucketing scheme is one this resolver does not implement.
+    Bucketing(u32),
+    /// The body's sha256 differs from the recorded digest (both lowercase hex).
+    Digest {
+        /// Digest recorded in the envelope.
+        recorded: String,
+        /// Digest of the body actually received.
+        actual: String,
+    },
+    /// The body does not decode as the snapshot IR; carries the decoder's message.
+    Body(String),
+    /// The snapshot belongs to another tenant.
+    Tenant {
+        /// Tenant the caller expected.
+        expected: String,
+        /// Tenant recorded in the snapshot.
+        found: String,
+    },
+}
+
+impl std::fmt::Display for SnapshotError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SnapshotError::Envelope(m) => write!(f, "not a Vane snapshot envelope: {m}"),
+            SnapshotError::Format(found) => {
+                write!(f, "unknown snapshot format {found:?}, expected {FORMAT:?}")
+            }
+            SnapshotError::FormatVersion(v) => write!(
+                f,
+                "snapshot format version {v} is not supported (this resolver reads {FORMAT_VERSION})"
+            ),
+            SnapshotError::Bucketing(v) => write!(
+                f,
+                "bucketing version {v} is not supported (this resolver implements {BUCKETING_VERSION})"
+            ),
+            SnapshotError::Digest { recorded, actual } => write!(
+                f,
+                "snapshot digest mismatch: recorded sha256 {recorded}, body hashes to {actual}"
+            ),
+            SnapshotError::Body(m) => write!(f, "snapshot body is malformed: {m}"),
+            SnapshotError::Tenant { expected, found } => write!(
+                f,
+                "snapshot belongs to tenant {found:?}, expected tenant {expected:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SnapshotError {}
+
+/// Everything about a snapshot except its flags: what `vane inspect` prints
+/// and what the worker reports in `X-Vane-Snapshot`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotInfo {
+    /// Tenant the snapshot belongs to.
+    pub tenant: String,
+    /// Snapshot version (strictly increasing per tenant).
+    pub version: u64,
+    /// sha256 of the body, lowercase hex (64 chars): the snapshot's identity.
+    pub digest: String,
+    /// Build time, Unix seconds.
+    pub created_at: u64,
+    /// Builder that wrote it, e.g. `vane-snapshot-builder 0.1.0`.
+    pub builder: String,
+    /// Bucketing scheme version.
+    pub bucketing_version: u32,
+    /// Size of the whole encoded snapshot in bytes.
+    pub byte_size: usize,
+}
+
+/// A decoded, verified snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Snapshot {
+    /// Envelope facts.
+    pub info: SnapshotInfo,
+    /// The flags and access settings.
+    pub body: Body,
+}
+
+/// Lowercase hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 15) as usize] as char);
+    }
+    s
+}
+
+/// sha256 of `bytes`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
+}
+
+impl Snapshot {
+    /// Decodes and verifies snapshot bytes: envelope, format name and version,
+    /// bucketing version, sha256 digest of the body, then the body itself.
+    ///
+    /// Errors: the first [`SnapshotError`] found, in that order. Never panics,
+    /// whatever the bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        let env: Envelope =
+            ciborium::from_reader(bytes).map_err(|e| SnapshotError::Envelope(e.to_string()))?;
+        if env.format != FORMAT {
+            return Err(SnapshotError::Format(env.format));
+        }
+        if env.format_version != FORMAT_VERSION {
+            return Err(SnapshotError::FormatVersion(env.format_version));
+        }
+        if env.bucketing != BUCKETING_VERSION {
+            return Err(SnapshotError::Bucketing(env.bucketing));
+        }
+        let actual = sha256(&env.body);
+        if env.digest.as_slice() != actual.as_slice() {
+            return Err(SnapshotError::Digest {
+                recorded: hex(&env.digest),
+                actual: hex(&actual),
+            });
+        }
+        let body: Body =
+            ciborium::from_reader(env.body.as_slice()).map_err(|e| SnapshotError::Body(e.to_string()))?;
+        Ok(Snapshot {
+            info: SnapshotInfo {
+                tenant: env.tenant,
+                version: env.version,
+                digest: hex(&actual),
+                created_at: env.created_at,
+                builder: env.builder,
+                bucketing_version: env.bucketing,
+                byte_size: bytes.len(),
+            },
+            body,
+        })
+    }
+
+    /// Refuses a snapshot of another tenant.
+    pub fn expect_tenant(&self, tenant: &str) -> Result<(), SnapshotError> {
+        if self.info.tenant == tenant {
+            Ok(())
+        } else {
+            Err(SnapshotError::Tenant {
+                expected: tenant.to_owned(),
+                found: self.info.tenant.clone(),
+            })
+        }
+    }
+
+    /// Encodes a body into snapshot bytes. Deterministic: the same inputs give
+    /// the same bytes, so the digest names the content.
+    pub fn encode(tenant: &str, version: u64, created_at: u64, builder: &str, body: &Body) -> Vec<u8> {
+        let mut body_bytes = Vec::new();
+        ciborium::into_writer(body, &mut body_bytes).expect("writing CBOR to a Vec cannot fail");
+        let env = Envelope {
+            format: FORMAT.to_owned(),
+            format_version: FORMAT_VERSION,
+            tenant: tenant.to_owned(),
+            version,
+            created_at,
+            builder: builder.to_owned(),
+            bucketing: BUCKETING_VERSION,
+            digest: sha256(&body_bytes).to_vec(),
+            body: body_bytes,
+        };
+        let mut out = Vec::new();
+        ciborium::into_writer(&env, &mut out).expect("writing CBOR to a Vec cannot fail");
+        out
+    }
+}

@@ -1,0 +1,1 @@
+//! vane-snapshot-builder (being written).
