@@ -1,1 +1,16 @@
-//! vane-snapshot-builder (being written).
+//! # vane-snapshot-builder
+//!
+//! The compiler half of Vane: rule sources in, verified CBOR snapshot out.
+//! Pure (no file system, no network) so it also compiles to WebAssembly for
+//! the browser playground; the `vane` binary is a thin CLI over it.
+//!
+//! ```text
+//! source text ─► front end (vane YAML | flagd JSON) ─► validate (all problems, located)
+//!             ─► IR (vane_resolver::Body) ─► Snapshot::encode ─► bytes + sha256
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod diagnostic;
+
+pub use diagnostic::{Diagnostic, Severity};
