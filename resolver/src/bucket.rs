@@ -58,7 +58,10 @@ pub fn murmur3_32(parts: &[&[u8]]) -> u32 {
 
 fn mix_block(h: u32, k: u32) -> u32 {
     let k = k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
-    (h ^ k).rotate_left(13).wrapping_mul(5).wrapping_add(0xe654_6b64)
+    (h ^ k)
+        .rotate_left(13)
+        .wrapping_mul(5)
+        .wrapping_add(0xe654_6b64)
 }
 
 fn fmix32(mut h: u32) -> u32 {

@@ -136,12 +136,10 @@ fn split_variant(split: &Split, context: &Context) -> Result<Option<u32>, String
                 number = n.to_string();
                 &number
             }
-            _ => {
-                return Err(format!(
-                    "the split buckets by '{}', which the context lacks or is not a string or number",
-                    path.join(".")
-                ))
-            }
+            _ => return Err(format!(
+                "the split buckets by '{}', which the context lacks or is not a string or number",
+                path.join(".")
+            )),
         },
     };
     let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);

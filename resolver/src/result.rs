@@ -199,6 +199,9 @@ mod tests {
             error_details: None,
             metadata: None,
         };
-        assert_eq!(d.to_json(), json!({"key":"d","reason":"DISABLED","metadata":{}}));
+        assert_eq!(
+            d.to_json(),
+            json!({"key":"d","reason":"DISABLED","metadata":{}})
+        );
     }
 }

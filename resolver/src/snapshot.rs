@@ -164,8 +164,8 @@ impl Snapshot {
                 actual: hex(&actual),
             });
         }
-        let body: Body =
-            ciborium::from_reader(env.body.as_slice()).map_err(|e| SnapshotError::Body(e.to_string()))?;
+        let body: Body = ciborium::from_reader(env.body.as_slice())
+            .map_err(|e| SnapshotError::Body(e.to_string()))?;
         Ok(Snapshot {
             info: SnapshotInfo {
                 tenant: env.tenant,
@@ -194,7 +194,13 @@ impl Snapshot {
 
     /// Encodes a body into snapshot bytes. Deterministic: the same inputs give
     /// the same bytes, so the digest names the content.
-    pub fn encode(tenant: &str, version: u64, created_at: u64, builder: &str, body: &Body) -> Vec<u8> {
+    pub fn encode(
+        tenant: &str,
+        version: u64,
+        created_at: u64,
+        builder: &str,
+        body: &Body,
+    ) -> Vec<u8> {
         let mut body_bytes = Vec::new();
         ciborium::into_writer(body, &mut body_bytes).expect("writing CBOR to a Vec cannot fail");
         let env = Envelope {

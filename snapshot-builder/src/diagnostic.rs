@@ -109,9 +109,13 @@ mod tests {
 
     #[test]
     fn display_names_file_line_flag_and_path() {
-        let d = Diagnostic::error("shop.yaml", "flags.checkout.rules[0].serve", "unknown variant 'blue'")
-            .at(12, 7)
-            .for_flag("checkout");
+        let d = Diagnostic::error(
+            "shop.yaml",
+            "flags.checkout.rules[0].serve",
+            "unknown variant 'blue'",
+        )
+        .at(12, 7)
+        .for_flag("checkout");
         assert_eq!(
             d.to_string(),
             "error: shop.yaml:12:7: flag 'checkout' at flags.checkout.rules[0].serve: unknown variant 'blue'"

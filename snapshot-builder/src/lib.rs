@@ -11,6 +11,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod compile;
 pub mod diagnostic;
+pub mod flagd;
+pub mod jsonlogic;
+pub mod vane;
 
+pub use compile::{build, compile, valid_tenant, BuildOptions, Built, Compiled, Format, BUILDER};
 pub use diagnostic::{Diagnostic, Severity};

@@ -1,0 +1,1 @@
+//! JsonLogic → IR compiler (being written).
