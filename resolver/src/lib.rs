@@ -34,5 +34,5 @@ pub mod snapshot;
 
 pub use context::{Context, ContextError, MAX_CONTEXT_DEPTH};
 pub use model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
-pub use result::{ErrorCode, EvaluationResult, Reason};
+pub use result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotInfo};

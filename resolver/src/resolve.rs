@@ -9,7 +9,7 @@ use crate::bucket::{murmur3_32, pick};
 use crate::context::Context;
 use crate::expr::{truthy, Env};
 use crate::model::{Flag, Rule, Serve, Split, Targeting};
-use crate::result::{ErrorCode, EvaluationResult, Reason};
+use crate::result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 use crate::snapshot::Snapshot;
 
 impl Snapshot {
@@ -23,6 +23,15 @@ impl Snapshot {
                 format!("flag '{flag_key}' was not found"),
                 None,
             ),
+        }
+    }
+
+    /// Evaluates every flag for the OFREP bulk body.
+    pub fn evaluate_bulk<'a>(&'a self, context: &Context) -> BulkEvaluation<'a> {
+        let meta = &self.body.metadata;
+        BulkEvaluation {
+            flags: self.evaluate_all(context),
+            metadata: (!meta.is_empty()).then_some(meta),
         }
     }
 

@@ -119,6 +119,28 @@ impl<'a> EvaluationResult<'a> {
     }
 }
 
+/// The OFREP bulk evaluation body (`bulkEvaluationSuccess`):
+/// `{"flags":[...]}` plus `"metadata"` when the snapshot has flag-set
+/// metadata. Built by [`crate::Snapshot::evaluate_bulk`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BulkEvaluation<'a> {
+    /// One result per flag, in key order.
+    pub flags: Vec<EvaluationResult<'a>>,
+    /// Flag-set metadata, when there is any.
+    pub metadata: Option<&'a Map<String, Value>>,
+}
+
+impl Serialize for BulkEvaluation<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("flags", &self.flags)?;
+        if let Some(meta) = self.metadata {
+            m.serialize_entry("metadata", meta)?;
+        }
+        m.end()
+    }
+}
+
 struct MetadataOrEmpty<'m>(Option<&'m Map<String, Value>>);
 
 impl Serialize for MetadataOrEmpty<'_> {
