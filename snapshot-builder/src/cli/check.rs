@@ -1,0 +1,43 @@
+//! `vane check RULES`: every diagnostic, exit 1 on errors.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use vane_snapshot_builder::compile;
+
+use super::source::{print_diagnostics, read_rules, FormatArg};
+
+/// Arguments of `vane check`.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// Rule file: Vane YAML or flagd JSON.
+    rules: PathBuf,
+    /// Force the dialect instead of detecting it from the file.
+    #[arg(long, value_enum)]
+    format: Option<FormatArg>,
+}
+
+/// Runs `vane check`.
+pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
+    let (name, text, format) = read_rules(&a.rules, a.format)?;
+    match compile(&name, &text, format) {
+        Ok(compiled) => {
+            print_diagnostics(&compiled.warnings);
+            eprintln!(
+                "{name}: ok, {} flags, {} warnings",
+                compiled.body.flags.len(),
+                compiled.warnings.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            let errors = diagnostics.iter().filter(|d| d.is_error()).count();
+            eprintln!(
+                "{name}: {errors} errors, {} warnings",
+                diagnostics.len() - errors
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,34 @@
+//! `vane inspect SNAPSHOT`: the envelope facts as JSON on stdout.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::json;
+
+use super::source::read_snapshot;
+
+/// Arguments of `vane inspect`.
+#[derive(Debug, clap::Args)]
+pub struct InspectArgs {
+    /// A snapshot file written by `vane build`.
+    snapshot: PathBuf,
+}
+
+/// Runs `vane inspect`: prints `{tenant, version, digest, created_at,
+/// flag_count, byte_size, bucketing_version, builder}`.
+pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
+    let s = read_snapshot(&a.snapshot)?;
+    let i = &s.info;
+    let out = json!({
+        "tenant": i.tenant,
+        "version": i.version,
+        "digest": i.digest,
+        "created_at": i.created_at,
+        "flag_count": s.body.flags.len(),
+        "byte_size": i.byte_size,
+        "bucketing_version": i.bucketing_version,
+        "builder": i.builder,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(ExitCode::SUCCESS)
+}

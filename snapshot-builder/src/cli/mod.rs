@@ -1,0 +1,44 @@
+//! Command-line interface: argument parsing and one module per subcommand.
+//!
+//! Exit codes: 0 success; 1 `vane check` found errors (or `vane build` refused
+//! the rules); 2 unusable input (unreadable file, bad JSON, bad snapshot).
+
+mod build;
+mod check;
+mod eval;
+mod inspect;
+mod source;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Vane: compile flag rules into snapshots and evaluate them like the edge does.
+#[derive(Debug, Parser)]
+#[command(name = "vane", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Compile rules (Vane YAML or flagd JSON) into a CBOR snapshot.
+    Build(build::BuildArgs),
+    /// Validate rules and print every diagnostic; exit 1 when there are errors.
+    Check(check::CheckArgs),
+    /// Print a snapshot's envelope facts as JSON.
+    Inspect(inspect::InspectArgs),
+    /// Evaluate flags of a snapshot (or of rules) for a context; prints OFREP JSON.
+    Eval(eval::EvalArgs),
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Build(a) => build::run(a),
+        Command::Check(a) => check::run(a),
+        Command::Inspect(a) => inspect::run(a),
+        Command::Eval(a) => eval::run(a),
+    }
+}

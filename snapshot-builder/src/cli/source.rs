@@ -1,0 +1,102 @@
+//! Reading rule sources and snapshots from disk, and the clock.
+
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use vane_resolver::Snapshot;
+use vane_snapshot_builder::{build, BuildOptions, Built, Diagnostic, Format};
+
+/// Dialect choice on the command line.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum FormatArg {
+    /// Vane YAML.
+    Vane,
+    /// flagd JSON.
+    Flagd,
+}
+
+/// Reads a rule file and picks its dialect (`--format` wins over detection).
+pub fn read_rules(
+    path: &Path,
+    format: Option<FormatArg>,
+) -> anyhow::Result<(String, String, Format)> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let name = path.display().to_string();
+    let format = match format {
+        Some(FormatArg::Vane) => Format::Vane,
+        Some(FormatArg::Flagd) => Format::Flagd,
+        None => Format::detect(&name, &text),
+    };
+    Ok((name, text, format))
+}
+
+/// Prints diagnostics to stderr, one per line.
+pub fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    for d in diagnostics {
+        eprintln!("{d}");
+    }
+}
+
+/// Now in Unix seconds.
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The build time: `SOURCE_DATE_EPOCH` when set (reproducible builds), else now.
+pub fn build_time() -> anyhow::Result<u64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not a whole number of seconds")),
+        Err(_) => Ok(now()),
+    }
+}
+
+/// Compiles rules read by [`read_rules`] into a snapshot; on errors prints
+/// them and returns `None`.
+pub fn build_rules(
+    name: &str,
+    text: &str,
+    format: Format,
+    tenant: Option<String>,
+    version: Option<u64>,
+) -> anyhow::Result<Option<Built>> {
+    let created_at = build_time()?;
+    let options = BuildOptions {
+        tenant,
+        version: version.unwrap_or(created_at),
+        created_at,
+    };
+    match build(name, text, format, &options) {
+        Ok(built) => {
+            print_diagnostics(&built.warnings);
+            Ok(Some(built))
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            Ok(None)
+        }
+    }
+}
+
+/// Loads a snapshot file, verifying it.
+pub fn read_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    match Snapshot::from_bytes(&bytes) {
+        Ok(s) => Ok(s),
+        Err(e) => bail!("{}: {e}", path.display()),
+    }
+}
+
+/// True when the file looks like a CBOR snapshot rather than rule text
+/// (a snapshot starts with a CBOR map header, rule sources with text).
+pub fn is_snapshot_file(path: &Path) -> anyhow::Result<bool> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(bytes.first().is_some_and(|b| (0xa0..=0xbf).contains(b)))
+}
