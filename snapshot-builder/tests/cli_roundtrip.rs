@@ -1,0 +1,199 @@
+//! The real `vane` binary, end to end: build → inspect → eval gives the same
+//! results as evaluating the rules directly, builds are reproducible, and bad
+//! input gets a clear message and the documented exit code.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{json, Value};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn vane(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_vane"));
+    cmd.args(args).current_dir(repo());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("vane runs")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    assert!(
+        out.status.success(),
+        "vane failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// Every example tenant: (rule file, tenant flag for `vane build`).
+fn examples() -> Vec<(&'static str, Vec<&'static str>)> {
+    vec![
+        ("examples/shop.yaml", vec![]),
+        ("examples/media.flagd.json", vec!["--tenant", "media"]),
+    ]
+}
+
+fn contexts() -> Vec<Value> {
+    vec![
+        json!({}),
+        json!({"targetingKey": "user-1"}),
+        json!({"targetingKey": "user-2", "email": "ana@shop.example", "country": "DE", "plan": "pro"}),
+        json!({"targetingKey": "user-3", "email": "bob@gmail.com", "appVersion": "4.2.0", "platform": "ios", "region": "eu-west"}),
+        json!({"targetingKey": "9f1c", "user": {"name": "queen", "tier": "premium"}, "age": 41, "beta": true}),
+    ]
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vane-cli-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+const EPOCH: &str = "1700000000";
+const NOW: &str = "1764400000";
+
+#[test]
+fn build_inspect_eval_round_trip_matches_direct_rule_evaluation() {
+    for (rules, extra) in examples() {
+        let out = tmp(&format!("{}.cbor", rules.replace('/', "_")));
+        let out_s = out.to_str().unwrap();
+        let mut args = vec!["build", rules, "-o", out_s, "--version", "42"];
+        args.extend(&extra);
+        let built = vane(&args, &[("SOURCE_DATE_EPOCH", EPOCH)]);
+        assert!(
+            built.status.success(),
+            "{rules}: {}",
+            String::from_utf8_lossy(&built.stderr)
+        );
+
+        let info = stdout_json(&vane(&["inspect", out_s], &[]));
+        let bytes = std::fs::read(&out).unwrap();
+        let decoded = vane_resolver::Snapshot::from_bytes(&bytes).unwrap();
+        assert_eq!(info["version"], 42, "{rules}");
+        assert_eq!(info["created_at"], 1_700_000_000u64, "{rules}");
+        assert_eq!(info["digest"], decoded.info.digest.as_str());
+        assert_eq!(info["digest"].as_str().unwrap().len(), 64);
+        assert_eq!(info["byte_size"], bytes.len());
+        assert_eq!(info["flag_count"], decoded.body.flags.len());
+        assert_eq!(info["bucketing_version"], 1);
+        assert!(decoded.body.flags.len() >= 5, "{rules}: a realistic example");
+
+        for ctx in contexts() {
+            let c = ctx.to_string();
+            let from_snapshot = stdout_json(&vane(&["eval", out_s, "--context", &c, "--now", NOW], &[]));
+            let from_rules = stdout_json(&vane(&["eval", rules, "--context", &c, "--now", NOW], &[]));
+            assert_eq!(from_snapshot, from_rules, "{rules} with {c}");
+            let flags = from_snapshot["flags"].as_array().unwrap();
+            assert_eq!(flags.len(), decoded.body.flags.len());
+            for f in flags {
+                let key = f["key"].as_str().unwrap();
+                let one = stdout_json(&vane(
+                    &["eval", out_s, "--context", &c, "--now", NOW, "--flag", key],
+                    &[],
+                ));
+                assert_eq!(&one, f, "{rules}: single and bulk agree for {key}");
+            }
+        }
+    }
+}
+
+#[test]
+fn builds_are_reproducible_and_versions_change_the_bytes() {
+    for (rules, extra) in examples() {
+        let build = |name: &str, version: &str| {
+            let out = tmp(name);
+            let mut args = vec!["build", rules, "-o", out.to_str().unwrap(), "--version", version];
+            args.extend(&extra);
+            let o = vane(&args, &[("SOURCE_DATE_EPOCH", EPOCH)]);
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            std::fs::read(out).unwrap()
+        };
+        let tag = rules.replace('/', "_");
+        let a = build(&format!("{tag}.a.cbor"), "5");
+        let b = build(&format!("{tag}.b.cbor"), "5");
+        let c = build(&format!("{tag}.c.cbor"), "6");
+        assert_eq!(a, b, "{rules}: same inputs, same bytes");
+        assert_ne!(a, c, "{rules}: another version, other bytes");
+    }
+}
+
+#[test]
+fn eval_reports_flag_level_failures_as_data() {
+    let out = vane(
+        &["eval", "examples/shop.yaml", "--flag", "no-such-flag"],
+        &[],
+    );
+    assert_eq!(
+        stdout_json(&out),
+        json!({"key": "no-such-flag", "errorCode": "FLAG_NOT_FOUND",
+               "errorDetails": "flag 'no-such-flag' was not found", "metadata": {}})
+    );
+}
+
+#[test]
+fn eval_reads_the_context_from_a_file() {
+    let file = tmp("ctx.json");
+    std::fs::write(&file, r#"{"targetingKey": "user-1"}"#).unwrap();
+    let at = format!("@{}", file.display());
+    let from_file = stdout_json(&vane(&["eval", "examples/shop.yaml", "--context", &at, "--now", NOW], &[]));
+    let inline = stdout_json(&vane(
+        &["eval", "examples/shop.yaml", "--context", r#"{"targetingKey":"user-1"}"#, "--now", NOW],
+        &[],
+    ));
+    assert_eq!(from_file, inline);
+}
+
+#[test]
+fn unusable_input_exits_2_with_a_clear_message() {
+    let bad_json = vane(&["eval", "examples/shop.yaml", "--context", "{not json"], &[]);
+    assert_eq!(bad_json.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad_json.stderr);
+    assert!(err.contains("invalid --context") && err.contains("line 1"), "{err}");
+
+    let not_object = vane(&["eval", "examples/shop.yaml", "--context", "[1,2]"], &[]);
+    assert_eq!(not_object.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&not_object.stderr).contains("must be a JSON object, found array"));
+
+    let missing = vane(&["eval", "no/such/file.cbor"], &[]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read no/such/file.cbor"));
+
+    let corrupt = tmp("corrupt.cbor");
+    let mut bytes = {
+        let out = tmp("good.cbor");
+        let o = vane(&["build", "examples/shop.yaml", "-o", out.to_str().unwrap()], &[]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        std::fs::read(out).unwrap()
+    };
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&corrupt, &bytes).unwrap();
+    let o = vane(&["inspect", corrupt.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("digest mismatch"));
+}
+
+#[test]
+fn check_exits_1_and_locates_errors() {
+    let file = tmp("broken.flagd.json");
+    std::fs::write(
+        &file,
+        r#"{"flags": {"f": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "off"}}}"#,
+    )
+    .unwrap();
+    let o = vane(&["check", file.to_str().unwrap()], &[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("broken.flagd.json:1:") && err.contains("flag 'f'"), "{err}");
+
+    let ok = vane(&["check", "examples/shop.yaml"], &[]);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+
+    let refused = vane(&["build", file.to_str().unwrap(), "-o", tmp("never.cbor").to_str().unwrap(), "--tenant", "t"], &[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(!tmp("never.cbor").exists(), "nothing is written when the rules have errors");
+}
