@@ -75,7 +75,11 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
         return ok(None, Reason::Disabled);
     }
     match &flag.targeting {
-        Targeting::Static => ok(flag.default_variant, Reason::Static),
+        // Without a default variant the code default applies: flagd reports DEFAULT.
+        Targeting::Static => match flag.default_variant {
+            Some(_) => ok(flag.default_variant, Reason::Static),
+            None => ok(None, Reason::Default),
+        },
         Targeting::Invalid(message) => fail(ErrorCode::ParseError, message.clone()),
         Targeting::JsonLogic(expr) => {
             let env = Env {
@@ -145,10 +149,12 @@ fn split_variant(split: &Split, context: &Context) -> Result<Option<u32>, String
                 number = n.to_string();
                 &number
             }
-            _ => return Err(format!(
+            _ => {
+                return Err(format!(
                 "the split buckets by '{}', which the context lacks or is not a string or number",
                 path.join(".")
-            )),
+            ))
+            }
         },
     };
     let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);

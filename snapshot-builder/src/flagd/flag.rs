@@ -1,0 +1,236 @@
+//! One flagd flag: validation and compilation to a [`Flag`].
+
+use serde_json::{Map, Value};
+use vane_resolver::context::json_type;
+use vane_resolver::{Flag, Targeting, Variant};
+
+use super::lint;
+use super::metadata;
+use super::path::JsonPath;
+use super::report::Report;
+
+/// Compiles the flag `key` (the JSON `value` at `flags.<key>`).
+///
+/// `evaluators` are the file's `$evaluators`; `set_metadata` the flag-set
+/// metadata, merged under the flag's own (the flag's keys win, as in flagd).
+/// Problems go to `report`; the flag is returned whenever its shape allows,
+/// so later checks still run (the report decides whether the file compiles).
+pub fn compile(
+    report: &mut Report<'_>,
+    key: &str,
+    value: &Value,
+    evaluators: &Map<String, Value>,
+    set_metadata: &Map<String, Value>,
+) -> Option<Flag> {
+    let path = JsonPath::root().key("flags").key(key);
+    if key.is_empty() {
+        report.error(&path, "a flag key must not be empty");
+    }
+    let Value::Object(fields) = value else {
+        report.error(
+            &path,
+            format!("a flag must be an object, found {}", json_type(value)),
+        );
+        return None;
+    };
+    let disabled = state(report, &path, fields.get("state"));
+    let variants = variants(report, &path.key("variants"), fields.get("variants"));
+    let default_variant = default_variant(
+        report,
+        &path.key("defaultVariant"),
+        fields.get("defaultVariant"),
+        &variants,
+    );
+    let targeting = targeting(
+        report,
+        &path.key("targeting"),
+        fields.get("targeting"),
+        evaluators,
+        &variants,
+    );
+    let mut merged = set_metadata.clone();
+    merged.extend(metadata::read(
+        report,
+        &path.key("metadata"),
+        fields.get("metadata"),
+    ));
+    Some(Flag {
+        key: key.to_owned(),
+        variants,
+        default_variant,
+        disabled,
+        targeting,
+        metadata: merged,
+    })
+}
+
+/// `state`: required, `"ENABLED"` or `"DISABLED"`. Returns `disabled`.
+fn state(report: &mut Report<'_>, flag: &JsonPath, state: Option<&Value>) -> bool {
+    match state {
+        Some(Value::String(s)) if s == "ENABLED" => false,
+        Some(Value::String(s)) if s == "DISABLED" => true,
+        Some(other) => {
+            report.error(
+                &flag.key("state"),
+                format!("state must be \"ENABLED\" or \"DISABLED\", found {other}"),
+            );
+            false
+        }
+        None => {
+            report.error(
+                flag,
+                "state is missing: add \"state\": \"ENABLED\" or \"DISABLED\"",
+            );
+            false
+        }
+    }
+}
+
+/// `variants`: an object of non-empty names to values of one JSON type
+/// (boolean, string, number or object). Optional: absent means none.
+/// Returned in source order.
+fn variants(report: &mut Report<'_>, path: &JsonPath, variants: Option<&Value>) -> Vec<Variant> {
+    let map = match variants {
+        None => return Vec::new(),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            report.error(
+                path,
+                format!(
+                    "variants must be an object of variant names to values, found {}",
+                    json_type(other)
+                ),
+            );
+            return Vec::new();
+        }
+    };
+    // serde_json's map is sorted by key; the source map knows the text order.
+    let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+    entries.sort_by_key(|(name, _)| report.map().get(&path.key(name)));
+    let mut first: Option<(&str, &'static str)> = None;
+    let mut out = Vec::with_capacity(entries.len());
+    for (name, value) in entries {
+        let at = path.key(name);
+        if name.is_empty() {
+            report.error(&at, "a variant name must not be empty");
+        }
+        let ty = json_type(value);
+        if matches!(value, Value::Null | Value::Array(_)) {
+            report.error(
+                &at,
+                format!(
+                    "variant '{name}' is {}: a variant value must be a boolean, string, number or object",
+                    article(ty)
+                ),
+            );
+        } else {
+            match first {
+                None => first = Some((name, ty)),
+                Some((first_name, first_ty)) if first_ty != ty => report.error(
+                    &at,
+                    format!(
+                        "variant '{name}' is {} but variant '{first_name}' is {}: \
+                         all variants of a flag must have the same type",
+                        article(ty),
+                        article(first_ty)
+                    ),
+                ),
+                Some(_) => {}
+            }
+        }
+        out.push(Variant {
+            name: name.clone(),
+            value: value.clone(),
+        });
+    }
+    out
+}
+
+fn article(ty: &str) -> String {
+    match ty {
+        "array" | "object" => format!("an {ty}"),
+        "null" => "null".to_owned(),
+        _ => format!("a {ty}"),
+    }
+}
+
+/// `defaultVariant`: a variant name, or `null`/absent for none (the caller's
+/// code default applies).
+fn default_variant(
+    report: &mut Report<'_>,
+    path: &JsonPath,
+    value: Option<&Value>,
+    variants: &[Variant],
+) -> Option<u32> {
+    match value {
+        None | Some(Value::Null) => None,
+        Some(Value::String(name)) => {
+            let index = variants.iter().position(|v| &v.name == name);
+            if index.is_none() {
+                report.error(
+                    path,
+                    format!(
+                        "defaultVariant '{name}' is not a variant of this flag ({})",
+                        names(variants)
+                    ),
+                );
+            }
+            index.and_then(|i| u32::try_from(i).ok())
+        }
+        Some(other) => {
+            report.error(
+                path,
+                format!(
+                    "defaultVariant must be a variant name or null, found {}",
+                    json_type(other)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The variant names for messages: `variants: a, b` or `it has no variants`.
+pub fn names(variants: &[Variant]) -> String {
+    if variants.is_empty() {
+        return "it has no variants".to_owned();
+    }
+    let list: Vec<&str> = variants.iter().map(|v| v.name.as_str()).collect();
+    format!("variants: {}", list.join(", "))
+}
+
+/// `targeting`: absent or `{}` is static; any other object is JsonLogic.
+/// A `$ref` to a missing evaluator is a warning and the flag fails every
+/// evaluation with `PARSE_ERROR`, as in flagd; other compile errors are errors.
+fn targeting(
+    report: &mut Report<'_>,
+    path: &JsonPath,
+    value: Option<&Value>,
+    evaluators: &Map<String, Value>,
+    variants: &[Variant],
+) -> Targeting {
+    let rule = match value {
+        None => return Targeting::Static,
+        Some(Value::Object(m)) if m.is_empty() => return Targeting::Static,
+        Some(rule @ Value::Object(_)) => rule,
+        Some(other) => {
+            report.error(
+                path,
+                format!(
+                    "targeting must be a JsonLogic object (or {{}} for none), found {}",
+                    json_type(other)
+                ),
+            );
+            return Targeting::Static;
+        }
+    };
+    lint::targeting(report, path, rule, variants);
+    // Interim until the JsonLogic compiler (crate::jsonlogic, another
+    // engineer's) lands: targeting is reported instead of compiled.
+    let _ = evaluators;
+    report.error(
+        path,
+        "JsonLogic targeting cannot be compiled yet: the builder's JsonLogic compiler is being written",
+    );
+    Targeting::Static
+}

@@ -1,0 +1,41 @@
+//! flagd metadata: flag-set metadata at the top of a file and flag metadata,
+//! both objects whose values are strings, numbers or booleans (flagd schema
+//! `definitions.metadata`).
+
+use serde_json::{Map, Value};
+use vane_resolver::context::json_type;
+
+use super::path::JsonPath;
+use super::report::Report;
+
+/// Reads the metadata object at `path`; absent is empty. Members whose value
+/// is not a scalar are reported and left out.
+pub fn read(report: &mut Report<'_>, path: &JsonPath, value: Option<&Value>) -> Map<String, Value> {
+    let map = match value {
+        None => return Map::new(),
+        Some(Value::Object(map)) => map,
+        Some(other) => {
+            report.error(
+                path,
+                format!("metadata must be an object, found {}", json_type(other)),
+            );
+            return Map::new();
+        }
+    };
+    let mut out = Map::new();
+    for (key, value) in map {
+        match value {
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => {
+                out.insert(key.clone(), value.clone());
+            }
+            other => report.error(
+                &path.key(key),
+                format!(
+                    "metadata values must be strings, numbers or booleans; '{key}' is {}",
+                    json_type(other)
+                ),
+            ),
+        }
+    }
+    out
+}

@@ -1,0 +1,151 @@
+//! The flagd front end: OpenFeature flagd flag-definition JSON to the IR.
+//!
+//! The format (flagd schema `flags.json`): a top-level object with `flags`
+//! (flag key → flag), optional `$evaluators` (named JsonLogic fragments that
+//! targeting reuses with `{"$ref": "name"}`), optional flag-set `metadata`
+//! and optional `$schema`. A flag has `state` (`ENABLED`/`DISABLED`,
+//! required), `variants` (name → value, all of one JSON type),
+//! `defaultVariant` (a name, `null` or absent), `targeting` (JsonLogic; `{}`
+//! or absent means none) and `metadata` (scalar values). Other fields, such as
+//! `description`, are accepted and ignored, as flagd does.
+//!
+//! How it works, and the decisions behind it:
+//!
+//! - serde_json parses the text; a syntax error stops there, located.
+//! - [`source_map`] walks the accepted text again for what serde_json keeps
+//!   no record of: where every node starts and which keys are duplicated
+//!   (serde_json keeps the last silently; here a duplicate is an error).
+//! - Every remaining check runs to the end, so one run reports everything,
+//!   each diagnostic with line, column, flag key and JSON path.
+//! - Variants keep their source order (from the source map), so the
+//!   snapshot lists them as the author wrote them; the order is a function of
+//!   the text alone, so builds stay byte-for-byte reproducible.
+//! - Flag-set metadata becomes [`Body::metadata`] and is merged under each
+//!   flag's metadata, the flag's own keys winning (flagd semantics).
+//! - Targeting compiles through [`crate::jsonlogic`]. A `$ref` to a missing
+//!   evaluator is a warning, and the flag becomes [`Targeting::Invalid`]:
+//!   flagd loads such a file and fails each evaluation with `PARSE_ERROR`.
+//!   [`lint`] adds warnings for other things flagd tolerates (a literal
+//!   variant name the flag lacks, wrong `sem_ver`/`starts_with`/`ends_with`
+//!   arguments, negative or all-zero `fractional` weights).
+//!
+//! [`Targeting::Invalid`]: vane_resolver::Targeting::Invalid
+
+use serde_json::{Map, Value};
+use vane_resolver::context::json_type;
+use vane_resolver::Body;
+
+use crate::{Compiled, Diagnostic};
+
+mod flag;
+mod lint;
+mod metadata;
+mod path;
+mod report;
+mod source_map;
+
+use path::JsonPath;
+use report::Report;
+use source_map::SourceMap;
+
+/// Compiles a flagd flag-definition file. `file` names it in diagnostics.
+///
+/// Returns the IR (no tenant: flagd files name none) and the warnings; or,
+/// when anything is wrong, every diagnostic found (errors and warnings) in
+/// text order.
+pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
+    let root: Value =
+        serde_json::from_str(text).map_err(|e| vec![report::syntax_error(file, text, &e)])?;
+    let map = SourceMap::scan(text);
+    let mut report = Report::new(file, &map);
+    for dup in map.duplicates() {
+        report.error_at(
+            &dup.path,
+            dup.again,
+            format!(
+                "duplicate key: it already appears at line {}, column {}; JSON keeps only the last",
+                dup.first.line, dup.first.column
+            ),
+        );
+    }
+    let body = document(&mut report, &root);
+    match report.finish() {
+        (all, true) => Err(all),
+        (warnings, false) => Ok(Compiled {
+            tenant: None,
+            body,
+            warnings,
+        }),
+    }
+}
+
+/// Checks the top level and compiles every flag.
+fn document(report: &mut Report<'_>, root: &Value) -> Body {
+    let top = JsonPath::root();
+    let mut body = Body {
+        flags: Vec::new(),
+        clients: Vec::new(),
+        cors_origins: Vec::new(),
+        metadata: Map::new(),
+    };
+    let Value::Object(fields) = root else {
+        report.error(
+            &top,
+            format!(
+                "a flagd file is a JSON object with \"flags\", found {}",
+                json_type(root)
+            ),
+        );
+        return body;
+    };
+    if let Some(schema) = fields.get("$schema").filter(|s| !s.is_string()) {
+        report.error(
+            &top.key("$schema"),
+            format!("$schema must be a string, found {}", json_type(schema)),
+        );
+    }
+    body.metadata = metadata::read(report, &top.key("metadata"), fields.get("metadata"));
+    let no_evaluators = Map::new();
+    let evaluators = match fields.get("$evaluators") {
+        None => &no_evaluators,
+        Some(Value::Object(evaluators)) => {
+            for (name, rule) in evaluators {
+                lint::evaluator(report, &top.key("$evaluators").key(name), rule);
+            }
+            evaluators
+        }
+        Some(other) => {
+            report.error(
+                &top.key("$evaluators"),
+                format!(
+                    "$evaluators must be an object of names to JsonLogic rules, found {}",
+                    json_type(other)
+                ),
+            );
+            &no_evaluators
+        }
+    };
+    match fields.get("flags") {
+        Some(Value::Object(flags)) => {
+            for (key, value) in flags {
+                if let Some(f) = flag::compile(report, key, value, evaluators, &body.metadata) {
+                    body.flags.push(f);
+                }
+            }
+        }
+        Some(Value::Array(_)) => report.error(
+            &top.key("flags"),
+            "flags must be an object keyed by flag key (the array form is flagd's import \
+             format, which this builder does not read)",
+        ),
+        Some(other) => report.error(
+            &top.key("flags"),
+            format!(
+                "flags must be an object keyed by flag key, found {}",
+                json_type(other)
+            ),
+        ),
+        None => report.error(&top, "the file has no \"flags\" object"),
+    }
+    body
+}
