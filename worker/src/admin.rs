@@ -1,0 +1,567 @@
+//! The admin API's logic: publish, rollback and status of one tenant,
+//! against an [`AdminStore`]. Every check runs before the first write, and
+//! the pointer is written last, so a refused or failed request leaves the
+//! tenant serving what it served before.
+//!
+//! These functions assume they are the only writer for the tenant while
+//! they run; the Durable Object in `runtime` guarantees that by running one
+//! admin request per tenant at a time (KV has no compare-and-swap).
+//!
+//! Replies are JSON; error codes (`errorCode`) are listed in
+//! `docs/http-api.md`.
+
+use serde_json::json;
+use vane_resolver::model::Body;
+use vane_resolver::snapshot::hex;
+use vane_resolver::Snapshot;
+
+use crate::limits::{HISTORY_LEN, MAX_SNAPSHOT_BYTES};
+use crate::reply::Reply;
+use crate::store::{AdminStore, Entry, Pointer, SnapshotSource, StoreError, Via};
+
+/// `PUT /admin/v1/tenants/{tenant}/snapshot`: verifies `bytes` fully
+/// (envelope, format, digest, body; tenant equals the path; version newer
+/// than the current one and not reused; no client key owned by another
+/// tenant), then stores the snapshot, indexes its keys and makes it current.
+/// `now` is the time in Unix seconds.
+///
+/// Replies: 201 `{tenant, version, digest, flags, previous}`; 400
+/// `INVALID_SNAPSHOT` / `TENANT_MISMATCH`; 409 `ALREADY_CURRENT` /
+/// `VERSION_NOT_NEWER` / `VERSION_REUSED` / `KEY_CONFLICT`; 413
+/// `PAYLOAD_TOO_LARGE`; 503 `STORE_UNAVAILABLE`.
+pub async fn publish<S: AdminStore>(store: &S, tenant: &str, bytes: &[u8], now: u64) -> Reply {
+    match try_publish(store, tenant, bytes, now).await {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+async fn try_publish<S: AdminStore>(
+    store: &S,
+    tenant: &str,
+    bytes: &[u8],
+    now: u64,
+) -> Result<Reply, Reply> {
+    if bytes.len() > MAX_SNAPSHOT_BYTES {
+        return Err(Reply::error(
+            413,
+            "PAYLOAD_TOO_LARGE",
+            format!(
+                "snapshot is {} bytes; the limit is {MAX_SNAPSHOT_BYTES} (the KV value limit)",
+                bytes.len()
+            ),
+        ));
+    }
+    let snapshot = Snapshot::from_bytes(bytes)
+        .map_err(|e| Reply::error(400, "INVALID_SNAPSHOT", e.to_string()))?;
+    snapshot
+        .expect_tenant(tenant)
+        .map_err(|e| Reply::error(400, "TENANT_MISMATCH", e.to_string()))?;
+    let info = &snapshot.info;
+    let pointer = store.pointer(tenant).await.map_err(unavailable)?;
+    if let Some(p) = &pointer {
+        let current = &p.current;
+        if current.digest == info.digest {
+            return Err(Reply::error(
+                409,
+                "ALREADY_CURRENT",
+                format!(
+                    "snapshot {} is already current for tenant {tenant:?} (version {}); nothing to publish",
+                    info.digest, current.version
+                ),
+            ));
+        }
+        if info.version <= current.version {
+            return Err(Reply::error(
+                409,
+                "VERSION_NOT_NEWER",
+                format!(
+                    "snapshot version {} is not newer than the current version {} of tenant {tenant:?}; build with a higher --version",
+                    info.version, current.version
+                ),
+            ));
+        }
+        if let Some(old) = p
+            .history
+            .iter()
+            .find(|e| e.version == info.version && e.digest != info.digest)
+        {
+            return Err(Reply::error(
+                409,
+                "VERSION_REUSED",
+                format!(
+                    "version {} of tenant {tenant:?} was already published as snapshot {}; a different snapshot cannot reuse it",
+                    info.version, old.digest
+                ),
+            ));
+        }
+    }
+    check_key_owners(store, tenant, &snapshot.body).await?;
+
+    store
+        .put_snapshot(tenant, &info.digest, bytes)
+        .await
+        .map_err(unavailable)?;
+    index_keys(store, tenant, &snapshot.body).await?;
+    let entry = Entry {
+        digest: info.digest.clone(),
+        version: info.version,
+        activated_at: now,
+        via: Via::Publish,
+    };
+    let previous = pointer.as_ref().map(|p| p.current.clone());
+    let next = advance(tenant, pointer, entry);
+    store.put_pointer(&next).await.map_err(unavailable)?;
+    Ok(Reply::json(
+        201,
+        &json!({
+            "tenant": tenant,
+            "version": info.version,
+            "digest": info.digest,
+            "flags": snapshot.body.flags.len(),
+            "previous": previous,
+        }),
+    ))
+}
+
+/// `POST /admin/v1/tenants/{tenant}/rollback`: makes an earlier snapshot
+/// current again. `to` is a digest or a unique digest prefix from the
+/// history; `None` picks the most recent history entry with a lower version
+/// than the current one. The stored snapshot is verified again before the
+/// pointer moves.
+///
+/// Replies: 200 `{tenant, version, digest, rolled_back_from}`; 400
+/// `AMBIGUOUS_DIGEST`; 404 `NO_SNAPSHOT` / `UNKNOWN_DIGEST`; 409
+/// `ALREADY_CURRENT` / `NOTHING_TO_ROLL_BACK` / `SNAPSHOT_UNUSABLE` /
+/// `KEY_CONFLICT`; 503 `STORE_UNAVAILABLE`.
+pub async fn rollback<S: AdminStore>(store: &S, tenant: &str, to: Option<&str>, now: u64) -> Reply {
+    match try_rollback(store, tenant, to, now).await {
+        Ok(reply) | Err(reply) => reply,
+    }
+}
+
+async fn try_rollback<S: AdminStore>(
+    store: &S,
+    tenant: &str,
+    to: Option<&str>,
+    now: u64,
+) -> Result<Reply, Reply> {
+    let pointer = store
+        .pointer(tenant)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| no_snapshot(tenant))?;
+    let target = rollback_target(&pointer, tenant, to)?.clone();
+    let digest = &target.digest;
+    let unusable = |why: String| {
+        Reply::error(
+            409,
+            "SNAPSHOT_UNUSABLE",
+            format!("cannot roll tenant {tenant:?} back to snapshot {digest}: {why}"),
+        )
+    };
+    let bytes = store
+        .snapshot(tenant, digest)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| unusable("it is missing from KV".into()))?;
+    let snapshot = Snapshot::from_bytes(&bytes).map_err(|e| unusable(e.to_string()))?;
+    snapshot
+        .expect_tenant(tenant)
+        .map_err(|e| unusable(e.to_string()))?;
+    if &snapshot.info.digest != digest {
+        return Err(unusable(format!(
+            "the stored bytes have digest {}",
+            snapshot.info.digest
+        )));
+    }
+    check_key_owners(store, tenant, &snapshot.body).await?;
+    index_keys(store, tenant, &snapshot.body).await?;
+    let from = pointer.current.clone();
+    let entry = Entry {
+        digest: digest.clone(),
+        version: snapshot.info.version,
+        activated_at: now,
+        via: Via::Rollback,
+    };
+    let next = advance(tenant, Some(pointer), entry);
+    store.put_pointer(&next).await.map_err(unavailable)?;
+    Ok(Reply::json(
+        200,
+        &json!({
+            "tenant": tenant,
+            "version": snapshot.info.version,
+            "digest": digest,
+            "rolled_back_from": from,
+        }),
+    ))
+}
+
+/// The history entry a rollback moves to (see [`rollback`]).
+fn rollback_target<'p>(
+    pointer: &'p Pointer,
+    tenant: &str,
+    to: Option<&str>,
+) -> Result<&'p Entry, Reply> {
+    let Some(prefix) = to else {
+        return pointer
+            .history
+            .iter()
+            .find(|e| e.version < pointer.current.version)
+            .ok_or_else(|| {
+                Reply::error(
+                    409,
+                    "NOTHING_TO_ROLL_BACK",
+                    format!(
+                        "tenant {tenant:?} has no earlier snapshot than version {} in its history",
+                        pointer.current.version
+                    ),
+                )
+            });
+    };
+    let matches: Vec<&Entry> = pointer
+        .history
+        .iter()
+        .filter(|e| e.digest.starts_with(prefix))
+        .collect();
+    match matches.as_slice() {
+        [one] => Ok(one),
+        [] if pointer.current.digest.starts_with(prefix) => Err(Reply::error(
+            409,
+            "ALREADY_CURRENT",
+            format!(
+                "snapshot {} is already current for tenant {tenant:?}",
+                pointer.current.digest
+            ),
+        )),
+        [] => Err(Reply::error(
+            404,
+            "UNKNOWN_DIGEST",
+            format!(
+                "no snapshot {prefix}… in the history of tenant {tenant:?}; see GET /admin/v1/tenants/{tenant}"
+            ),
+        )),
+        _ => Err(Reply::error(
+            400,
+            "AMBIGUOUS_DIGEST",
+            format!(
+                "{prefix} matches {} snapshots of tenant {tenant:?}; give more digits",
+                matches.len()
+            ),
+        )),
+    }
+}
+
+/// `GET /admin/v1/tenants/{tenant}`: 200 with the tenant's [`Pointer`]
+/// (`{tenant, current, history}`); 404 `NO_SNAPSHOT`; 503 `STORE_UNAVAILABLE`.
+pub async fn status<S: SnapshotSource>(store: &S, tenant: &str) -> Reply {
+    match store.pointer(tenant).await {
+        Ok(Some(pointer)) => Reply::json(200, &pointer),
+        Ok(None) => no_snapshot(tenant),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// The pointer after `entry` becomes current: the old current goes to the
+/// front of the history, `entry`'s digest leaves it, and the history keeps
+/// at most [`HISTORY_LEN`] entries.
+fn advance(tenant: &str, pointer: Option<Pointer>, entry: Entry) -> Pointer {
+    let history = match pointer {
+        None => Vec::new(),
+        Some(p) => std::iter::once(p.current)
+            .chain(p.history)
+            .filter(|e| e.digest != entry.digest)
+            .take(HISTORY_LEN)
+            .collect(),
+    };
+    Pointer {
+        tenant: tenant.to_owned(),
+        current: entry,
+        history,
+    }
+}
+
+/// Refuses a snapshot that claims a client key digest indexed to another
+/// tenant.
+async fn check_key_owners<S: SnapshotSource>(
+    store: &S,
+    tenant: &str,
+    body: &Body,
+) -> Result<(), Reply> {
+    for client in &body.clients {
+        for digest in &client.key_digests {
+            let digest = hex(&digest.0);
+            match store.key_owner(&digest).await.map_err(unavailable)? {
+                Some(owner) if owner != tenant => {
+                    return Err(Reply::error(
+                        409,
+                        "KEY_CONFLICT",
+                        format!(
+                            "client {:?} has key digest {digest}, which belongs to tenant {owner:?}; give it a new key",
+                            client.name
+                        ),
+                    ))
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Binds every client key digest of `body` to `tenant` in the key index.
+async fn index_keys<S: AdminStore>(store: &S, tenant: &str, body: &Body) -> Result<(), Reply> {
+    for digest in body.clients.iter().flat_map(|c| &c.key_digests) {
+        store
+            .put_key_owner(&hex(&digest.0), tenant)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+fn no_snapshot(tenant: &str) -> Reply {
+    Reply::error(
+        404,
+        "NO_SNAPSHOT",
+        format!("tenant {tenant:?} has no published snapshot"),
+    )
+}
+
+fn unavailable(e: StoreError) -> Reply {
+    Reply::error(
+        503,
+        "STORE_UNAVAILABLE",
+        format!("{e}; nothing was changed, retry later"),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{pointer_key, snapshot_key};
+    use crate::testutil::{block_on, snapshot_bytes, MemoryStore, MEDIA, SHOP};
+    use vane_resolver::model::Client;
+
+    fn put(store: &MemoryStore, tenant: &str, version: u64, banner: &str) -> Reply {
+        block_on(publish(
+            store,
+            tenant,
+            &snapshot_bytes(tenant, version, banner),
+            100 + version,
+        ))
+    }
+
+    fn current(store: &MemoryStore, tenant: &str) -> (u64, Vec<u64>) {
+        let p = block_on(store.pointer(tenant)).unwrap().unwrap();
+        (
+            p.current.version,
+            p.history.iter().map(|e| e.version).collect(),
+        )
+    }
+
+    fn code(r: &Reply) -> (u16, String) {
+        (
+            r.status,
+            r.body_json()["errorCode"].as_str().unwrap_or("").to_owned(),
+        )
+    }
+
+    #[test]
+    fn publish_stores_indexes_and_points() {
+        let store = MemoryStore::default();
+        let r = put(&store, SHOP, 1, "a");
+        assert_eq!(r.status, 201);
+        let body = r.body_json();
+        let digest = Snapshot::from_bytes(&snapshot_bytes(SHOP, 1, "a"))
+            .unwrap()
+            .info
+            .digest;
+        assert_eq!(
+            body,
+            json!({"tenant":"shop","version":1,"digest":digest,"flags":3,"previous":null})
+        );
+        assert!(store.get(&snapshot_key(SHOP, &digest)).is_some());
+        let key = hex(&crate::auth::key_digest("key-shop").0);
+        assert_eq!(block_on(store.key_owner(&key)), Ok(Some("shop".into())));
+        let r = put(&store, SHOP, 2, "b");
+        assert_eq!(r.body_json()["previous"]["version"], 1);
+        assert_eq!(current(&store, SHOP), (2, vec![1]));
+    }
+
+    #[test]
+    fn older_same_or_reused_versions_are_refused_and_nothing_changes() {
+        let store = MemoryStore::default();
+        put(&store, SHOP, 5, "a");
+        let before = store.get(&pointer_key(SHOP));
+        assert_eq!(
+            code(&put(&store, SHOP, 4, "b")),
+            (409, "VERSION_NOT_NEWER".into())
+        );
+        assert_eq!(
+            code(&put(&store, SHOP, 5, "b")),
+            (409, "VERSION_NOT_NEWER".into())
+        );
+        assert_eq!(code(&put(&store, SHOP, 6, "a")).1, "ALREADY_CURRENT");
+        assert_eq!(store.get(&pointer_key(SHOP)), before);
+        put(&store, SHOP, 6, "b");
+        block_on(rollback(&store, SHOP, None, 0));
+        assert_eq!(current(&store, SHOP), (5, vec![6]));
+        let r = put(&store, SHOP, 6, "c");
+        assert_eq!(code(&r), (409, "VERSION_REUSED".into()));
+        // The very snapshot that was rolled back from may be published again.
+        assert_eq!(put(&store, SHOP, 6, "b").status, 201);
+        assert_eq!(current(&store, SHOP), (6, vec![5]));
+    }
+
+    #[test]
+    fn corrupt_or_foreign_snapshots_are_refused_with_a_reason() {
+        let store = MemoryStore::default();
+        let mut bytes = snapshot_bytes(SHOP, 1, "a");
+        let n = bytes.len();
+        bytes[n - 2] ^= 0x55;
+        let r = block_on(publish(&store, SHOP, &bytes, 0));
+        assert_eq!(code(&r), (400, "INVALID_SNAPSHOT".into()));
+        assert!(r.body_json()["errorDetails"]
+            .as_str()
+            .unwrap()
+            .contains("digest mismatch"));
+        let r = block_on(publish(&store, SHOP, b"hello", 0));
+        assert_eq!(code(&r), (400, "INVALID_SNAPSHOT".into()));
+        let r = block_on(publish(&store, SHOP, &snapshot_bytes(MEDIA, 1, "a"), 0));
+        assert_eq!(code(&r), (400, "TENANT_MISMATCH".into()));
+        assert!(store.is_empty());
+    }
+
+    #[test]
+    fn oversized_snapshots_are_413() {
+        let store = MemoryStore::default();
+        let big = vec![0u8; MAX_SNAPSHOT_BYTES + 1];
+        assert_eq!(
+            code(&block_on(publish(&store, SHOP, &big, 0))),
+            (413, "PAYLOAD_TOO_LARGE".into())
+        );
+    }
+
+    #[test]
+    fn a_key_owned_by_another_tenant_is_refused() {
+        let store = MemoryStore::default();
+        put(&store, MEDIA, 1, "m");
+        let body = Body {
+            flags: vec![],
+            clients: vec![Client {
+                name: "thief".into(),
+                key_digests: vec![crate::auth::key_digest("key-media")],
+            }],
+            cors_origins: vec![],
+            metadata: Default::default(),
+        };
+        let bytes = Snapshot::encode(SHOP, 1, 0, "test", &body);
+        let r = block_on(publish(&store, SHOP, &bytes, 0));
+        assert_eq!(code(&r), (409, "KEY_CONFLICT".into()));
+        assert!(r.body_json()["errorDetails"]
+            .as_str()
+            .unwrap()
+            .contains("belongs to tenant \"media\""));
+        assert_eq!(block_on(store.pointer(SHOP)), Ok(None));
+    }
+
+    #[test]
+    fn rollback_moves_to_the_previous_version_and_records_history() {
+        let store = MemoryStore::default();
+        for v in 1..=3 {
+            put(&store, SHOP, v, &format!("v{v}"));
+        }
+        let r = block_on(rollback(&store, SHOP, None, 500));
+        assert_eq!(r.status, 200);
+        assert_eq!(r.body_json()["version"], 2);
+        assert_eq!(r.body_json()["rolled_back_from"]["version"], 3);
+        let p = block_on(store.pointer(SHOP)).unwrap().unwrap();
+        assert_eq!(
+            (p.current.version, p.current.via, p.current.activated_at),
+            (2, Via::Rollback, 500)
+        );
+        assert_eq!(current(&store, SHOP), (2, vec![3, 1]));
+        block_on(rollback(&store, SHOP, None, 501));
+        assert_eq!(current(&store, SHOP), (1, vec![2, 3]));
+        let r = block_on(rollback(&store, SHOP, None, 502));
+        assert_eq!(code(&r), (409, "NOTHING_TO_ROLL_BACK".into()));
+    }
+
+    #[test]
+    fn rollback_to_a_digest_prefix() {
+        let store = MemoryStore::default();
+        for v in 1..=3 {
+            put(&store, SHOP, v, &format!("v{v}"));
+        }
+        let d1 = Snapshot::from_bytes(&snapshot_bytes(SHOP, 1, "v1"))
+            .unwrap()
+            .info
+            .digest;
+        let r = block_on(rollback(&store, SHOP, Some(&d1[..10]), 0));
+        assert_eq!(
+            (r.status, r.body_json()["version"].clone()),
+            (200, json!(1))
+        );
+        let r = block_on(rollback(&store, SHOP, Some(&d1[..10]), 0));
+        assert_eq!(code(&r), (409, "ALREADY_CURRENT".into()));
+        let r = block_on(rollback(&store, SHOP, Some("00000000"), 0));
+        assert_eq!(code(&r), (404, "UNKNOWN_DIGEST".into()));
+        let r = block_on(rollback(&store, "ghost", None, 0));
+        assert_eq!(code(&r), (404, "NO_SNAPSHOT".into()));
+    }
+
+    #[test]
+    fn rollback_refuses_a_corrupt_stored_snapshot() {
+        let store = MemoryStore::default();
+        put(&store, SHOP, 1, "v1");
+        put(&store, SHOP, 2, "v2");
+        let d1 = Snapshot::from_bytes(&snapshot_bytes(SHOP, 1, "v1"))
+            .unwrap()
+            .info
+            .digest;
+        store.set(&snapshot_key(SHOP, &d1), b"garbage");
+        let r = block_on(rollback(&store, SHOP, None, 0));
+        assert_eq!(code(&r), (409, "SNAPSHOT_UNUSABLE".into()));
+        assert_eq!(current(&store, SHOP), (2, vec![1]));
+    }
+
+    #[test]
+    fn history_is_capped() {
+        let store = MemoryStore::default();
+        for v in 1..=15 {
+            put(&store, SHOP, v, &format!("v{v}"));
+        }
+        let (cur, hist) = current(&store, SHOP);
+        assert_eq!(cur, 15);
+        assert_eq!(hist, (5..=14).rev().collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn store_failures_are_503_and_change_nothing() {
+        let store = MemoryStore::default();
+        put(&store, SHOP, 1, "v1");
+        store.fail_writes(true);
+        let r = put(&store, SHOP, 2, "v2");
+        assert_eq!(code(&r), (503, "STORE_UNAVAILABLE".into()));
+        store.fail_writes(false);
+        assert_eq!(current(&store, SHOP), (1, vec![]));
+        store.fail_reads(true);
+        assert_eq!(code(&block_on(status(&store, SHOP))).0, 503);
+    }
+
+    #[test]
+    fn status_shows_current_and_history() {
+        let store = MemoryStore::default();
+        assert_eq!(
+            code(&block_on(status(&store, SHOP))),
+            (404, "NO_SNAPSHOT".into())
+        );
+        put(&store, SHOP, 1, "v1");
+        put(&store, SHOP, 2, "v2");
+        let body = block_on(status(&store, SHOP)).body_json();
+        assert_eq!(body["tenant"], "shop");
+        assert_eq!(body["current"]["version"], 2);
+        assert_eq!(body["current"]["via"], "publish");
+        assert_eq!(body["history"][0]["version"], 1);
+    }
+}

@@ -1,0 +1,50 @@
+//! # vane-worker
+//!
+//! The Cloudflare Worker that serves Vane flags at the edge: OFREP evaluation
+//! for web frontends and backends, multi-tenant client keys, and the admin API
+//! that publishes and rolls back snapshots. HTTP reference: `docs/http-api.md`.
+//!
+//! ## Architecture
+//!
+//! Everything that decides what a response is lives in plain Rust modules
+//! that build and test natively; only [`runtime`] (compiled for `wasm32`)
+//! touches the Workers runtime, and it stays a thin adapter:
+//!
+//! ```text
+//! request ─► route ─► auth (client key ─► key index ─► tenant) ─► cache (isolate ◄─ KV)
+//!         ─► ofrep (context ─► resolver ─► JSON, ETag, 304) ─► cors ─► Reply ─► Response
+//! admin   ─► route ─► auth (ADMIN_TOKEN) ─► Durable Object per tenant ─► admin (publish,
+//!            rollback, status over the store)
+//! ```
+//!
+//! - [`route`]: method + path → what to do, or a 404/405/400 reply.
+//! - [`auth`]: client keys and the admin token, compared in constant time.
+//! - [`ofrep`]: request bodies → [`vane_resolver::Context`], results → replies,
+//!   with [`etag`] for bulk revalidation and [`limits`] on every input.
+//! - [`cors`]: preflight and per-tenant allowed origins.
+//! - [`store`]: the KV layout (`snap/…`, `tenant/…`, `key/…`) and the tenant
+//!   pointer with its history.
+//! - [`cache`]: decoded snapshots kept in isolate memory, re-checked against
+//!   the pointer after a TTL, the last good snapshot kept when KV fails.
+//! - [`admin`]: publish and rollback, validated fully before anything is
+//!   written; serialised per tenant by the Durable Object in [`runtime`].
+//! - [`reply`]: the runtime-independent response every module returns.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod admin;
+pub mod auth;
+pub mod cache;
+pub mod cors;
+pub mod etag;
+pub mod limits;
+pub mod ofrep;
+pub mod reply;
+pub mod route;
+pub mod store;
+
+#[cfg(target_arch = "wasm32")]
+mod runtime;
+
+#[cfg(test)]
+mod testutil;

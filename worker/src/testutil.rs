@@ -1,0 +1,171 @@
+//! Test fixtures shared by the unit tests: real snapshots built with the
+//! resolver's own encoder, and a minimal executor for futures that never
+//! wait (the in-memory store used by the cache and admin tests).
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use serde_json::{json, Map};
+use vane_resolver::model::{Body, Client, Flag, Targeting, Variant};
+use vane_resolver::Snapshot;
+
+use crate::auth::key_digest;
+use crate::store::{
+    key_index_key, pointer_key, snapshot_key, AdminStore, Pointer, SnapshotSource, StoreError,
+};
+
+/// Tenant name used by most tests.
+pub const SHOP: &str = "shop";
+/// Second tenant, for isolation tests.
+pub const MEDIA: &str = "media";
+
+/// The client key of a test tenant: `key-{tenant}`.
+pub fn client_key(tenant: &str) -> String {
+    format!("key-{tenant}")
+}
+
+/// Snapshot bytes for `tenant`: flags `banner-text` (static, value
+/// `banner`), `broken` (targeting that failed to compile) and `dark-mode`
+/// (disabled); one client whose key is [`client_key`]`(tenant)`.
+pub fn snapshot_bytes(tenant: &str, version: u64, banner: &str) -> Vec<u8> {
+    let flag = |key: &str, targeting: Targeting, disabled: bool| Flag {
+        key: key.to_owned(),
+        variants: vec![Variant {
+            name: "plain".to_owned(),
+            value: json!(banner),
+        }],
+        default_variant: Some(0),
+        disabled,
+        targeting,
+        metadata: Map::new(),
+    };
+    let body = Body {
+        flags: vec![
+            flag("banner-text", Targeting::Static, false),
+            flag(
+                "broken",
+                Targeting::Invalid("$ref 'missing' is not defined".into()),
+                false,
+            ),
+            flag("dark-mode", Targeting::Static, true),
+        ],
+        clients: vec![Client {
+            name: "web".to_owned(),
+            key_digests: vec![key_digest(&client_key(tenant))],
+        }],
+        cors_origins: vec![],
+        metadata: Map::new(),
+    };
+    Snapshot::encode(tenant, version, 1_700_000_000, "test", &body)
+}
+
+/// The decoded [`snapshot_bytes`] with banner `Welcome`.
+pub fn snapshot(tenant: &str, version: u64) -> Snapshot {
+    Snapshot::from_bytes(&snapshot_bytes(tenant, version, "Welcome")).expect("test snapshot")
+}
+
+/// Runs a future that completes without waiting on anything external.
+pub fn block_on<F: Future>(future: F) -> F::Output {
+    let mut future = pin!(future);
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
+}
+
+/// An in-memory KV namespace with the worker's layout (see
+/// [`crate::store`]), whose reads or writes can be made to fail, and whose
+/// values can be overwritten to simulate corruption.
+#[derive(Default)]
+pub struct MemoryStore {
+    values: RefCell<HashMap<String, Vec<u8>>>,
+    failing_reads: Cell<bool>,
+    failing_writes: Cell<bool>,
+}
+
+impl MemoryStore {
+    /// Makes every read fail (`true`) or work again.
+    pub fn fail_reads(&self, fail: bool) {
+        self.failing_reads.set(fail);
+    }
+
+    /// Makes every write fail (`true`) or work again.
+    pub fn fail_writes(&self, fail: bool) {
+        self.failing_writes.set(fail);
+    }
+
+    /// Overwrites a raw value.
+    pub fn set(&self, key: &str, value: &[u8]) {
+        self.values
+            .borrow_mut()
+            .insert(key.to_owned(), value.to_vec());
+    }
+
+    /// A raw value.
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
+        self.values.borrow().get(key).cloned()
+    }
+
+    /// True when nothing was ever written.
+    pub fn is_empty(&self) -> bool {
+        self.values.borrow().is_empty()
+    }
+
+    fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if self.failing_reads.get() {
+            return Err(StoreError("KV unreachable".into()));
+        }
+        Ok(self.get(key))
+    }
+
+    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        if self.failing_writes.get() {
+            return Err(StoreError("KV write failed".into()));
+        }
+        self.set(key, value);
+        Ok(())
+    }
+}
+
+impl SnapshotSource for MemoryStore {
+    async fn pointer(&self, tenant: &str) -> Result<Option<Pointer>, StoreError> {
+        match self.read(&pointer_key(tenant))? {
+            Some(bytes) => Pointer::from_json(tenant, &bytes).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    async fn snapshot(&self, tenant: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read(&snapshot_key(tenant, digest))
+    }
+
+    async fn key_owner(&self, digest: &str) -> Result<Option<String>, StoreError> {
+        Ok(self
+            .read(&key_index_key(digest))?
+            .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+}
+
+impl AdminStore for MemoryStore {
+    async fn put_snapshot(
+        &self,
+        tenant: &str,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        self.write(&snapshot_key(tenant, digest), bytes)
+    }
+
+    async fn put_key_owner(&self, digest: &str, tenant: &str) -> Result<(), StoreError> {
+        self.write(&key_index_key(digest), tenant.as_bytes())
+    }
+
+    async fn put_pointer(&self, pointer: &Pointer) -> Result<(), StoreError> {
+        self.write(&pointer_key(&pointer.tenant), &pointer.to_json())
+    }
+}
