@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod eval;
 mod inspect;
+mod publish;
 mod source;
 
 use std::process::ExitCode;
@@ -31,6 +32,12 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Evaluate flags of a snapshot (or of rules) for a context; prints OFREP JSON.
     Eval(eval::EvalArgs),
+    /// Publish a snapshot to a Vane worker through its admin API.
+    Publish(publish::PublishArgs),
+    /// Make an earlier snapshot of a tenant current again.
+    Rollback(publish::RollbackArgs),
+    /// Show a tenant's current snapshot and history on a Vane worker.
+    Status(publish::StatusArgs),
 }
 
 /// Runs one command.
@@ -40,5 +47,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Publish(a) => publish::publish(a),
+        Command::Rollback(a) => publish::rollback(a),
+        Command::Status(a) => publish::status(a),
     }
 }

@@ -1,0 +1,208 @@
+//! `vane publish`, `vane rollback`, `vane status`: the admin API client
+//! (HTTP reference: `docs/http-api.md`, "Admin API").
+//!
+//! Each command sends one request with `Authorization: Bearer <token>` and
+//! prints the worker's JSON answer on stdout. Exit codes: 0 done; 1 the
+//! worker refused (its `errorCode` and `errorDetails` go to stderr); 2 the
+//! request could not be made (unreadable snapshot, no token, worker
+//! unreachable).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use serde_json::Value;
+use vane_resolver::Snapshot;
+
+/// Where the worker is and how to authenticate, shared by the admin commands.
+#[derive(Debug, clap::Args)]
+pub struct AdminArgs {
+    /// Base URL of the Vane worker, e.g. `http://127.0.0.1:8787`.
+    #[arg(long)]
+    url: String,
+    /// The worker's ADMIN_TOKEN (default: the VANE_ADMIN_TOKEN variable).
+    #[arg(long)]
+    token: Option<String>,
+}
+
+/// Arguments of `vane publish`.
+#[derive(Debug, clap::Args)]
+pub struct PublishArgs {
+    /// Snapshot file written by `vane build`.
+    snapshot: PathBuf,
+    /// Tenant to publish to (default: the tenant recorded in the snapshot).
+    /// With it the file is sent as it is, without reading it first.
+    #[arg(long)]
+    tenant: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// Arguments of `vane rollback`.
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// Tenant whose snapshot to roll back.
+    #[arg(long)]
+    tenant: String,
+    /// Digest (or a unique prefix of 8+ hex digits) from the tenant's history;
+    /// default: the snapshot before the current one.
+    #[arg(long)]
+    to: Option<String>,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// Arguments of `vane status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Tenant to show.
+    #[arg(long)]
+    tenant: String,
+    #[command(flatten)]
+    admin: AdminArgs,
+}
+
+/// Runs `vane publish`: `PUT /admin/v1/tenants/{tenant}/snapshot`.
+pub fn publish(a: PublishArgs) -> anyhow::Result<ExitCode> {
+    let bytes = std::fs::read(&a.snapshot)
+        .with_context(|| format!("cannot read {}", a.snapshot.display()))?;
+    let tenant = match a.tenant {
+        Some(t) => t,
+        None => Snapshot::from_bytes(&bytes)
+            .map(|s| s.info.tenant)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", a.snapshot.display()))?,
+    };
+    let url = admin_url(&a.admin.url, &tenant, "/snapshot");
+    let request = agent()
+        .put(&url)
+        .header("Authorization", bearer(&a.admin)?)
+        .header("Content-Type", "application/cbor");
+    answer("publish", &url, request.send(&bytes[..]))
+}
+
+/// Runs `vane rollback`: `POST /admin/v1/tenants/{tenant}/rollback[?to=D]`.
+pub fn rollback(a: RollbackArgs) -> anyhow::Result<ExitCode> {
+    let mut url = admin_url(&a.admin.url, &a.tenant, "/rollback");
+    if let Some(to) = &a.to {
+        url = format!("{url}?to={}", percent_encode(to));
+    }
+    let request = agent()
+        .post(&url)
+        .header("Authorization", bearer(&a.admin)?);
+    answer("rollback", &url, request.send_empty())
+}
+
+/// Runs `vane status`: `GET /admin/v1/tenants/{tenant}`.
+pub fn status(a: StatusArgs) -> anyhow::Result<ExitCode> {
+    let url = admin_url(&a.admin.url, &a.tenant, "");
+    let request = agent().get(&url).header("Authorization", bearer(&a.admin)?);
+    answer("status", &url, request.call())
+}
+
+/// An agent that returns 4xx/5xx answers as responses (their JSON bodies
+/// carry the reason) and gives up after a minute.
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into()
+}
+
+/// `Bearer <token>` from `--token` or `VANE_ADMIN_TOKEN`.
+fn bearer(admin: &AdminArgs) -> anyhow::Result<String> {
+    let token = match &admin.token {
+        Some(t) => t.clone(),
+        None => std::env::var("VANE_ADMIN_TOKEN").unwrap_or_default(),
+    };
+    if token.trim().is_empty() {
+        bail!("no admin token: pass --token or set VANE_ADMIN_TOKEN");
+    }
+    Ok(format!("Bearer {}", token.trim()))
+}
+
+/// `{base}/admin/v1/tenants/{tenant}{suffix}`, the tenant percent-encoded.
+fn admin_url(base: &str, tenant: &str, suffix: &str) -> String {
+    format!(
+        "{}/admin/v1/tenants/{}{suffix}",
+        base.trim_end_matches('/'),
+        percent_encode(tenant)
+    )
+}
+
+/// Percent-encodes everything but RFC 3986 unreserved characters.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Prints a 2xx answer's JSON on stdout (exit 0), or the refusal on stderr
+/// (exit 1); a transport failure is an error (exit 2).
+fn answer(
+    what: &str,
+    url: &str,
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> anyhow::Result<ExitCode> {
+    let mut response = result.with_context(|| format!("{what}: cannot reach {url}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .body_mut()
+        .read_to_string()
+        .with_context(|| format!("{what}: cannot read the answer of {url}"))?;
+    let json: Option<Value> = serde_json::from_str(&text).ok();
+    if (200..300).contains(&status) {
+        match json {
+            Some(v) => println!("{}", serde_json::to_string_pretty(&v)?),
+            None => println!("{text}"),
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("vane: {what} refused: {}", refusal(status, json.as_ref(), &text));
+    Ok(ExitCode::from(1))
+}
+
+/// `HTTP 409 VERSION_NOT_NEWER: details`, from a Vane error body when there
+/// is one, else the raw text.
+fn refusal(status: u16, json: Option<&Value>, text: &str) -> String {
+    let field = |name: &str| json.and_then(|v| v.get(name)).and_then(Value::as_str);
+    match (field("errorCode"), field("errorDetails")) {
+        (Some(code), Some(details)) => format!("HTTP {status} {code}: {details}"),
+        (Some(code), None) => format!("HTTP {status} {code}"),
+        _ => format!("HTTP {status}: {}", text.trim()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn urls() {
+        assert_eq!(
+            admin_url("http://127.0.0.1:8787/", "shop", "/snapshot"),
+            "http://127.0.0.1:8787/admin/v1/tenants/shop/snapshot"
+        );
+        assert_eq!(
+            admin_url("https://flags.example", "a b/c", ""),
+            "https://flags.example/admin/v1/tenants/a%20b%2Fc"
+        );
+    }
+
+    #[test]
+    fn refusals_name_status_code_and_details() {
+        let body = json!({"errorCode": "VERSION_NOT_NEWER", "errorDetails": "version 1 is not newer"});
+        assert_eq!(
+            refusal(409, Some(&body), ""),
+            "HTTP 409 VERSION_NOT_NEWER: version 1 is not newer"
+        );
+        assert_eq!(refusal(502, None, " Bad Gateway\n"), "HTTP 502: Bad Gateway");
+    }
+}
