@@ -15,10 +15,15 @@ pub enum Route {
     EvaluateFlag {
         /// The flag key.
         key: String,
+        /// The tenant named by a `/tenants/{tenant}` prefix, if any.
+        scope: Option<String>,
     },
     /// `POST /ofrep/v1/evaluate/flags`: every flag of the caller's tenant.
-    EvaluateAll,
-    /// `OPTIONS` on either OFREP path: a CORS preflight.
+    EvaluateAll {
+        /// The tenant named by a `/tenants/{tenant}` prefix, if any.
+        scope: Option<String>,
+    },
+    /// `OPTIONS` on an OFREP path: a CORS preflight.
     Preflight,
     /// `PUT /admin/v1/tenants/{tenant}/snapshot`: publish a snapshot.
     Publish {
@@ -41,6 +46,18 @@ pub enum Route {
 }
 
 impl Route {
+    /// For OFREP routes: false when the path names a tenant
+    /// (`/tenants/{tenant}/ofrep/...`) other than `key_tenant`, the owner of
+    /// the caller's client key. Non-OFREP routes admit no client key.
+    pub fn scope_admits(&self, key_tenant: &str) -> bool {
+        match self {
+            Route::EvaluateFlag { scope, .. } | Route::EvaluateAll { scope } => {
+                scope.as_deref().is_none_or(|s| s == key_tenant)
+            }
+            _ => false,
+        }
+    }
+
     /// True for the admin API routes (bearer `ADMIN_TOKEN`).
     pub fn is_admin(&self) -> bool {
         matches!(
@@ -53,6 +70,11 @@ impl Route {
 /// Routes a request. `path` is the URL path as received (percent-encoded),
 /// `query` the raw query string without `?`.
 ///
+/// The OFREP paths also exist under a tenant prefix,
+/// `/tenants/{tenant}/ofrep/v1/...`: a base URL that names the tenant, which
+/// OFREP providers use unchanged (they append `/ofrep/v1/...` to it). The
+/// client key must then belong to that tenant.
+///
 /// Errors (as replies): 404 `NOT_FOUND` for an unknown path, 405
 /// `METHOD_NOT_ALLOWED` with an `Allow` header, 400 for a flag key longer
 /// than [`MAX_FLAG_KEY_BYTES`] (an OFREP `evaluationFailure` body with
@@ -61,32 +83,11 @@ impl Route {
 pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, Reply> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
-        ["ofrep", "v1", "evaluate", "flags"] => match method {
-            "POST" => Ok(Route::EvaluateAll),
-            "OPTIONS" => Ok(Route::Preflight),
-            _ => Err(wrong_method(method, path, "POST, OPTIONS")),
-        },
-        ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.iter().any(|s| !s.is_empty()) => {
-            let key = decode(&rest.join("/"), "flag key")?;
-            if key.len() > MAX_FLAG_KEY_BYTES {
-                return Err(Reply::json(
-                    400,
-                    &json!({
-                        "key": key,
-                        "errorCode": "GENERAL",
-                        "errorDetails": format!(
-                            "flag key is {} bytes long; the limit is {MAX_FLAG_KEY_BYTES}",
-                            key.len()
-                        ),
-                    }),
-                ));
-            }
-            match method {
-                "POST" => Ok(Route::EvaluateFlag { key }),
-                "OPTIONS" => Ok(Route::Preflight),
-                _ => Err(wrong_method(method, path, "POST, OPTIONS")),
-            }
+        ["tenants", tenant, ofrep @ ..] if ofrep.first() == Some(&"ofrep") => {
+            let scope = tenant_name(tenant)?;
+            ofrep_route(method, path, ofrep, Some(scope))
         }
+        ["ofrep", ..] => ofrep_route(method, path, &segments, None),
         ["admin", "v1", "tenants", tenant] => {
             let tenant = tenant_name(tenant)?;
             match method {
@@ -111,12 +112,54 @@ pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, Rep
                 _ => Err(wrong_method(method, path, "POST")),
             }
         }
-        _ => Err(Reply::error(
-            404,
-            "NOT_FOUND",
-            format!("no route for {method} {path}; see docs/http-api.md"),
-        )),
+        _ => Err(not_found(method, path)),
     }
+}
+
+/// Routes the OFREP part of a path (`segments` start at `ofrep`).
+fn ofrep_route(
+    method: &str,
+    path: &str,
+    segments: &[&str],
+    scope: Option<String>,
+) -> Result<Route, Reply> {
+    match segments {
+        ["ofrep", "v1", "evaluate", "flags"] => match method {
+            "POST" => Ok(Route::EvaluateAll { scope }),
+            "OPTIONS" => Ok(Route::Preflight),
+            _ => Err(wrong_method(method, path, "POST, OPTIONS")),
+        },
+        ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.iter().any(|s| !s.is_empty()) => {
+            let key = decode(&rest.join("/"), "flag key")?;
+            if key.len() > MAX_FLAG_KEY_BYTES {
+                return Err(Reply::json(
+                    400,
+                    &json!({
+                        "key": key,
+                        "errorCode": "GENERAL",
+                        "errorDetails": format!(
+                            "flag key is {} bytes long; the limit is {MAX_FLAG_KEY_BYTES}",
+                            key.len()
+                        ),
+                    }),
+                ));
+            }
+            match method {
+                "POST" => Ok(Route::EvaluateFlag { key, scope }),
+                "OPTIONS" => Ok(Route::Preflight),
+                _ => Err(wrong_method(method, path, "POST, OPTIONS")),
+            }
+        }
+        _ => Err(not_found(method, path)),
+    }
+}
+
+fn not_found(method: &str, path: &str) -> Reply {
+    Reply::error(
+        404,
+        "NOT_FOUND",
+        format!("no route for {method} {path}; see docs/http-api.md"),
+    )
 }
 
 fn wrong_method(method: &str, path: &str, allow: &str) -> Reply {
@@ -201,12 +244,13 @@ mod tests {
     fn ofrep_routes() {
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags", None),
-            Ok(Route::EvaluateAll)
+            Ok(Route::EvaluateAll { scope: None })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/new-checkout", None),
             Ok(Route::EvaluateFlag {
-                key: "new-checkout".into()
+                key: "new-checkout".into(),
+                scope: None
             })
         );
         assert_eq!(
@@ -220,28 +264,68 @@ mod tests {
     }
 
     #[test]
+    fn tenant_scoped_ofrep_routes() {
+        assert_eq!(
+            route("POST", "/tenants/shop/ofrep/v1/evaluate/flags", None),
+            Ok(Route::EvaluateAll {
+                scope: Some("shop".into())
+            })
+        );
+        assert_eq!(
+            route(
+                "POST",
+                "/tenants/media/ofrep/v1/evaluate/flags/player-v2",
+                None
+            ),
+            Ok(Route::EvaluateFlag {
+                key: "player-v2".into(),
+                scope: Some("media".into())
+            })
+        );
+        assert_eq!(
+            route("OPTIONS", "/tenants/media/ofrep/v1/evaluate/flags", None),
+            Ok(Route::Preflight)
+        );
+        let scoped = route("POST", "/tenants/media/ofrep/v1/evaluate/flags", None).unwrap();
+        assert!(scoped.scope_admits("media"));
+        assert!(!scoped.scope_admits("shop"));
+        assert!(Route::EvaluateAll { scope: None }.scope_admits("shop"));
+        assert!(!Route::Preflight.scope_admits("shop"));
+        let r = route("POST", "/tenants/media/other", None).unwrap_err();
+        assert_eq!(r.status, 404);
+        let r = route("GET", "/tenants/media/ofrep/v1/evaluate/flags", None).unwrap_err();
+        assert_eq!(r.status, 405);
+    }
+
+    #[test]
     fn flag_keys_are_percent_decoded_and_may_contain_slashes() {
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/caf%C3%A9%20menu", None),
             Ok(Route::EvaluateFlag {
-                key: "café menu".into()
+                key: "café menu".into(),
+                scope: None
             })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/team%2Fa", None),
             Ok(Route::EvaluateFlag {
-                key: "team/a".into()
+                key: "team/a".into(),
+                scope: None
             })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/team/a", None),
             Ok(Route::EvaluateFlag {
-                key: "team/a".into()
+                key: "team/a".into(),
+                scope: None
             })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/100%", None),
-            Ok(Route::EvaluateFlag { key: "100%".into() })
+            Ok(Route::EvaluateFlag {
+                key: "100%".into(),
+                scope: None
+            })
         );
         let bad = route("POST", "/ofrep/v1/evaluate/flags/%FF", None).unwrap_err();
         assert_eq!(bad.status, 400);
@@ -253,7 +337,10 @@ mod tests {
         let ok = "k".repeat(256);
         assert_eq!(
             route("POST", &format!("/ofrep/v1/evaluate/flags/{ok}"), None),
-            Ok(Route::EvaluateFlag { key: ok })
+            Ok(Route::EvaluateFlag {
+                key: ok,
+                scope: None
+            })
         );
         let long = "k".repeat(257);
         let r = route("POST", &format!("/ofrep/v1/evaluate/flags/{long}"), None).unwrap_err();
@@ -334,6 +421,6 @@ mod tests {
         let r = route("GET", &format!("/admin/v1/tenants/{long}"), None).unwrap_err();
         assert_eq!(r.status, 400);
         assert!(Route::Status { tenant: "a".into() }.is_admin());
-        assert!(!Route::EvaluateAll.is_admin());
+        assert!(!Route::EvaluateAll { scope: None }.is_admin());
     }
 }

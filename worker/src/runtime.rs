@@ -58,7 +58,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     let route = match route(method.as_ref(), url.path(), url.query()) {
         Ok(route) => route,
         Err(mut reply) => {
-            if url.path().starts_with("/ofrep/") {
+            if url.path().starts_with("/ofrep/") || url.path().starts_with("/tenants/") {
                 cors::apply(&mut reply, None, origin.as_deref());
             }
             return into_response(reply);
@@ -66,7 +66,7 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     };
     match route {
         Route::Preflight => into_response(cors::preflight(origin.as_deref())),
-        Route::EvaluateFlag { .. } | Route::EvaluateAll => {
+        Route::EvaluateFlag { .. } | Route::EvaluateAll { .. } => {
             let reply = evaluate(req, env, &route, origin.as_deref()).await?;
             into_response(reply)
         }
@@ -121,8 +121,8 @@ async fn evaluate(
     let now_ms = Date::now().as_millis();
     let ttl_ms = ttl_ms(env);
     let tenant = match cache.key_owner(&source, &digest, now_ms, ttl_ms).await {
-        Ok(Some(tenant)) => tenant,
-        Ok(None) => return Ok(finish(unknown_key(), None)),
+        Ok(Some(tenant)) if route.scope_admits(&tenant) => tenant,
+        Ok(_) => return Ok(finish(unknown_key(), None)),
         Err(e) => {
             console_error!("vane: key index unavailable: {e}");
             return Ok(finish(
@@ -161,7 +161,7 @@ async fn evaluate(
     }
     let now = (now_ms / 1000) as i64;
     let reply = match route {
-        Route::EvaluateFlag { key } => ofrep::evaluate_one(&snapshot, key, &body, now),
+        Route::EvaluateFlag { key, .. } => ofrep::evaluate_one(&snapshot, key, &body, now),
         _ => {
             let if_none_match = headers.get("if-none-match")?;
             ofrep::evaluate_all(&snapshot, &body, if_none_match.as_deref(), now)

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs what building and running the worker needs, from the registries
+# only (see ../shared/TOOLCHAIN.md): the wasm32 target, worker-build,
+# wasm-bindgen-cli of exactly the version Cargo.lock pins, and the npm
+# packages of package-lock.json (wrangler, esbuild, the e2e test's
+# validator). Idempotent: each step checks first and costs nothing when its
+# piece is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+WORKER_BUILD_VERSION=0.8.7
+say() { printf 'install-toolchain: %s\n' "$*" >&2; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    say "adding the wasm32-unknown-unknown target"
+    rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(worker-build --version 2>/dev/null || true)" != "$WORKER_BUILD_VERSION" ]; then
+    say "installing worker-build $WORKER_BUILD_VERSION (takes ~5 min on 2 cores)"
+    cargo install worker-build --version "$WORKER_BUILD_VERSION" --locked
+fi
+
+# wasm-bindgen-cli must equal the wasm-bindgen crate in Cargo.lock exactly.
+# Without --locked: its own lock file names a crate version the registry lacks.
+WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+if [ -z "$WASM_BINDGEN_VERSION" ]; then
+    say "Cargo.lock has no wasm-bindgen entry; run a cargo build of the worker first"
+    exit 1
+fi
+if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
+    say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (~2 min)"
+    cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# npm ci reinstalls from scratch; skip it while node_modules matches the lock.
+if ! cmp -s package-lock.json node_modules/.vane-installed-lock 2>/dev/null; then
+    say "npm ci"
+    npm ci --no-audit --no-fund
+    cp package-lock.json node_modules/.vane-installed-lock
+fi
