@@ -858,8 +858,13 @@ fn mixed_variant_types_and_declared_type_mismatch() {
   list:
     variants: {a: [1, 2]}
     default: a
+  typo:
+    type: bool
+    variants: {on: true}
+    default: on
 "#,
     );
+    assert_error(&d, 15, 11, "unknown flag type 'bool'; types: boolean, string, number, object");
     assert_error(
         &d,
         5,
@@ -1221,5 +1226,26 @@ flags:
             Some("c"),
             Some("c")
         ]
+    );
+}
+
+#[test]
+fn the_opening_example_of_the_rules_reference_builds() {
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/rules.md")).unwrap();
+    let start = docs.find("```yaml\n").unwrap() + "```yaml\n".len();
+    let end = start + docs[start..].find("```").unwrap();
+    let options = BuildOptions {
+        tenant: None,
+        version: 1,
+        created_at: 0,
+    };
+    let s = build("rules.md", &docs[start..end], Format::Vane, &options)
+        .unwrap()
+        .snapshot;
+    assert_eq!(s.info.tenant, "shop");
+    assert_eq!(
+        eval(&s, "checkout-flow", json!({"email": "ana@shop.example"})),
+        ok(json!("one-page"), "one-page", Reason::TargetingMatch)
     );
 }

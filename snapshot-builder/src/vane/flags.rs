@@ -89,22 +89,27 @@ fn read_flag(
     }
     let fields = cx.fields(node, &path, "a flag", &FLAG_FIELDS)?;
     let declared = match fields.get("type") {
-        Some(t) => match cx.text(t, &join(&path, "type"), "a flag type")? {
-            ty if TYPES.contains(&ty) => Some((ty, t.pos)),
-            ty => {
+        Some(t) => match cx.text(t, &join(&path, "type"), "a flag type") {
+            Some(ty) if TYPES.contains(&ty) => Some(ty),
+            Some(ty) => {
                 cx.error(
                     t.pos,
                     &join(&path, "type"),
                     format!("unknown flag type '{ty}'; types: {}", TYPES.join(", ")),
                 );
-                return None;
+                ok = false;
+                None
+            }
+            None => {
+                ok = false;
+                None
             }
         },
         None => None,
     };
     let variants_path = join(&path, "variants");
     let variants = match fields.get("variants") {
-        Some(v) => variants(cx, v, &variants_path, declared.map(|d| d.0)),
+        Some(v) => variants(cx, v, &variants_path, declared),
         None => {
             cx.error(
                 key_node.pos,
