@@ -864,7 +864,12 @@ fn mixed_variant_types_and_declared_type_mismatch() {
     default: on
 "#,
     );
-    assert_error(&d, 15, 11, "unknown flag type 'bool'; types: boolean, string, number, object");
+    assert_error(
+        &d,
+        15,
+        11,
+        "unknown flag type 'bool'; types: boolean, string, number, object",
+    );
     assert_error(
         &d,
         5,

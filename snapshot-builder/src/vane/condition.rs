@@ -163,8 +163,8 @@ fn attribute_tests(
 ) -> Option<Cond> {
     let attr = attribute_path(cx, attribute, path, key_pos);
     let tests = match &value.kind {
-        Kind::Scalar(_) => operator(cx, "equals", value, path).map(|t| vec![t]),
-        Kind::Seq(_) => operator(cx, "in", value, path).map(|t| vec![t]),
+        Kind::Scalar(_) => operator(cx, "equals", value.pos, value, path).map(|t| vec![t]),
+        Kind::Seq(_) => operator(cx, "in", value.pos, value, path).map(|t| vec![t]),
         Kind::Map(_) => {
             let entries = cx.entries(value, path, "operators")?;
             if entries.is_empty() {
@@ -175,27 +175,7 @@ fn attribute_tests(
             let mut ok = true;
             for (op, k, operand) in entries {
                 let here = join(path, op);
-                if !OPERATORS.contains(&op) {
-                    let hint = suggest(op, &OPERATORS)
-                        .map(|s| format!(" (did you mean '{s}'?)"))
-                        .unwrap_or_default();
-                    let combinator = if COMBINATORS.contains(&op) {
-                        format!("; `{op}` combines conditions and belongs beside attributes, not under one")
-                    } else {
-                        String::new()
-                    };
-                    cx.error(
-                        k.pos,
-                        &here,
-                        format!(
-                            "unknown operator '{op}'{hint}{combinator}; operators: {}",
-                            OPERATORS.join(", ")
-                        ),
-                    );
-                    ok = false;
-                    continue;
-                }
-                match operator(cx, op, operand, &here) {
+                match operator(cx, op, k.pos, operand, &here) {
                     Some(t) => tests.push(t),
                     None => ok = false,
                 }
@@ -223,8 +203,9 @@ enum Parsed {
     Absent,
 }
 
-/// Checks an operand and builds the test of operator `op`.
-fn operator(cx: &mut Cx, op: &str, operand: &Node, path: &str) -> Option<Parsed> {
+/// Checks an operand and builds the test of operator `op` (written at
+/// `op_pos`); an unknown operator is reported with a hint.
+fn operator(cx: &mut Cx, op: &str, op_pos: Pos, operand: &Node, path: &str) -> Option<Parsed> {
     let test = match op {
         "exists" => {
             return cx.boolean(operand, path, "`exists`").map(|present| {
@@ -288,7 +269,25 @@ fn operator(cx: &mut Cx, op: &str, operand: &Node, path: &str) -> Option<Parsed>
                 Test::After(instant)
             }
         }
-        other => unreachable!("operator '{other}' is checked by the caller"),
+        unknown => {
+            let hint = suggest(unknown, &OPERATORS)
+                .map(|s| format!(" (did you mean '{s}'?)"))
+                .unwrap_or_default();
+            let combinator = if COMBINATORS.contains(&unknown) {
+                format!("; `{unknown}` combines conditions and belongs beside attributes, not under one")
+            } else {
+                String::new()
+            };
+            cx.error(
+                op_pos,
+                path,
+                format!(
+                    "unknown operator '{unknown}'{hint}{combinator}; operators: {}",
+                    OPERATORS.join(", ")
+                ),
+            );
+            return None;
+        }
     };
     Some(Parsed::Test(test))
 }
