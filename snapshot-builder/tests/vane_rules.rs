@@ -1254,3 +1254,38 @@ fn the_opening_example_of_the_rules_reference_builds() {
         ok(json!("one-page"), "one-page", Reason::TargetingMatch)
     );
 }
+
+/// Damaged sources never panic the front end: every prefix of the shop
+/// example, the example with each line removed, and with each line's
+/// indentation shifted, compile to a result or to located diagnostics.
+#[test]
+fn damaged_sources_give_diagnostics_not_panics() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/shop.yaml"
+    ))
+    .unwrap();
+    let check = |source: &str| {
+        if let Err(diagnostics) = compile("shop.yaml", source, Format::Vane) {
+            assert!(!diagnostics.is_empty());
+            assert!(diagnostics.iter().any(Diagnostic::is_error));
+        }
+    };
+    for (i, _) in text.char_indices() {
+        check(&text[..i]);
+    }
+    let lines: Vec<&str> = text.lines().collect();
+    for skip in 0..lines.len() {
+        let without: Vec<&str> = lines
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != skip)
+            .map(|(_, l)| *l)
+            .collect();
+        check(&without.join("\n"));
+        let mut shifted = lines.clone();
+        let indented = format!(" {}", lines[skip]);
+        shifted[skip] = &indented;
+        check(&shifted.join("\n"));
+    }
+}
