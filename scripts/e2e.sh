@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# End-to-end test of the worker (part of the README's test command).
+#
+# Installs the toolchain pieces if missing, builds the `vane` CLI and the
+# worker, starts `wrangler dev` on a free loopback port with a fresh local KV
+# and SNAPSHOT_TTL_SECONDS=0, and runs worker/tests/e2e with Node's test
+# runner against it: the example tenants are published with `vane publish`
+# and every answer is compared with `vane eval` and validated against the
+# OFREP OpenAPI schemas. Every process it starts is stopped when it exits,
+# whether the tests pass, fail or are interrupted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/lib/wrangler-dev.sh
+
+step() { printf '\n==> e2e: %s\n' "$*" >&2; }
+
+spec=../shared/conformance/ofrep/openapi.yaml
+[ -f "$spec" ] || { echo "e2e: $spec not found (the OFREP contract, read in place)" >&2; exit 1; }
+
+step "toolchain"
+scripts/install-toolchain.sh
+step "vane CLI"
+cargo build -q -p vane-snapshot-builder --bin vane
+step "worker"
+scripts/build-worker.sh
+
+work=$(mktemp -d)
+cleanup() {
+    stop_wrangler
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+token=$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')
+port=$(free_port)
+step "wrangler dev on 127.0.0.1:$port"
+started=$SECONDS
+start_wrangler "$port" "$work/state" "$work/wrangler.log" \
+    --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0
+echo "e2e: wrangler dev ready in $((SECONDS - started)) s" >&2
+
+step "tests"
+mkdir -p "$work/scratch"
+status=0
+VANE_URL="http://127.0.0.1:$port" \
+VANE_ADMIN_TOKEN="$token" \
+VANE_BIN="$PWD/target/debug/vane" \
+VANE_E2E_DIR="$work/scratch" \
+OFREP_SPEC="$PWD/$spec" \
+    node --test --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "e2e: failed; the last lines of the wrangler dev log:" >&2
+    tail -n 60 "$work/wrangler.log" >&2
+fi
+exit "$status"

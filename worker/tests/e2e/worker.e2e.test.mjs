@@ -1,0 +1,485 @@
+// End-to-end test of the Vane worker running under `wrangler dev`.
+//
+// Started by scripts/e2e.sh, which builds the `vane` CLI and the worker,
+// starts wrangler dev on a free loopback port with SNAPSHOT_TTL_SECONDS=0 (so
+// a publish is visible to the next request) and a fresh local KV, and stops
+// it afterwards. Environment:
+//   VANE_URL          base URL of the worker
+//   VANE_ADMIN_TOKEN  its ADMIN_TOKEN
+//   VANE_BIN          the `vane` binary
+//   VANE_E2E_DIR      a scratch directory for rule files and snapshots
+//   OFREP_SPEC        the OFREP OpenAPI document (../shared/conformance/ofrep/openapi.yaml)
+//
+// Snapshots are published with `vane publish` (the real admin path) and every
+// OFREP answer is compared with `vane eval` on the same snapshot and context.
+// Every response body is validated against the OFREP OpenAPI schemas.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv2020 from 'ajv/dist/2020.js';
+import YAML from 'yaml';
+
+const env = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set; run scripts/e2e.sh`);
+  return v;
+};
+const URL_BASE = env('VANE_URL');
+const TOKEN = env('VANE_ADMIN_TOKEN');
+const VANE = env('VANE_BIN');
+const DIR = env('VANE_E2E_DIR');
+const ROOT = new URL('../../../', import.meta.url).pathname;
+
+const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+// ---------------------------------------------------------------- schemas
+
+// The OFREP OpenAPI 0.3.0 schemas, with three corrections, each needed for
+// any conforming answer to validate:
+// 1. `reason` lacks DEFAULT, which flagd and every OFREP client use.
+// 2. `codeDefaultFlag` has no constraints, so inside `oneOf` it also matches
+//    every answer that has a value, and no success answer could validate: it
+//    is tightened to "no value".
+// 3. `integerFlag` and `floatFlag` both match an integer value: `floatFlag`
+//    is tightened to non-integers (a whole float arrives as an integer).
+function ofrepValidators() {
+  const spec = YAML.parse(readFileSync(env('OFREP_SPEC'), 'utf8'));
+  const s = spec.components.schemas;
+  s.evaluationSuccess.allOf[0].properties.reason.enum.push('DEFAULT');
+  s.codeDefaultFlag = { type: 'object', not: { required: ['value'] } };
+  s.floatFlag.properties.value = { type: 'number', not: { type: 'integer' } };
+  const ajv = new Ajv2020({ strict: false, validateFormats: false, allErrors: true });
+  ajv.addSchema({ $id: 'ofrep', components: spec.components });
+  const get = (name) => ajv.getSchema(`ofrep#/components/schemas/${name}`);
+  // Vane's HTTP-level errors (401, 404 route, 405, 413, 503, admin refusals):
+  // the shape of OFREP's bulkEvaluationFailure, with both fields required.
+  const vaneError = ajv.compile({
+    type: 'object',
+    required: ['errorCode', 'errorDetails'],
+    properties: { errorCode: { type: 'string' }, errorDetails: { type: 'string' } },
+  });
+  return {
+    single: { 200: get('serverEvaluationSuccess'), 400: get('evaluationFailure'), 404: get('flagNotFound') },
+    bulk: { 200: get('bulkEvaluationSuccess'), 400: get('bulkEvaluationFailure') },
+    general: get('generalErrorResponse'),
+    vaneError,
+  };
+}
+const schemas = ofrepValidators();
+let validated = 0;
+
+function validate(kind, res) {
+  const where = `${res.method} ${res.path} → ${res.status}`;
+  assert.equal(res.headers.get('content-type'), 'application/json', `Content-Type of ${where}`);
+  if (kind !== 'admin') assert.equal(res.headers.get('cache-control'), 'no-store', `Cache-Control of ${where}`);
+  if (res.status === 304 || res.status === 204) {
+    assert.equal(res.text, '', `${where} has no body`);
+    return;
+  }
+  assert.ok(res.json !== undefined, `${where} body is JSON: ${res.text}`);
+  const check = (fn, name) => {
+    assert.ok(fn(res.json), `${where}: body does not match ${name}: ${JSON.stringify(fn.errors)}\n${res.text}`);
+    validated += 1;
+  };
+  const ofrep = schemas[kind]?.[res.status];
+  if (ofrep) check(ofrep, `OFREP ${kind} ${res.status}`);
+  else if (res.status >= 500) check(schemas.general, 'OFREP generalErrorResponse');
+  if (res.status >= 400 && !(kind === 'single' && ofrep)) check(schemas.vaneError, 'Vane error body');
+}
+
+// ---------------------------------------------------------------- HTTP
+
+async function http(method, path, { key, apiKey, headers = {}, body, kind } = {}) {
+  const h = { ...headers };
+  if (key) h.authorization = `Bearer ${key}`;
+  if (apiKey) h['x-api-key'] = apiKey;
+  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    body = JSON.stringify(body);
+    h['content-type'] ??= 'application/json';
+  }
+  const response = await fetch(URL_BASE + path, { method, headers: h, body });
+  const text = await response.text();
+  let json;
+  try { json = text === '' ? undefined : JSON.parse(text); } catch { json = undefined; }
+  const res = { method, path, status: response.status, headers: response.headers, text, json };
+  kind ??= path.includes('/admin/') ? 'admin' : /\/evaluate\/flags\/./.test(path) ? 'single' : 'bulk';
+  validate(kind, res);
+  return res;
+}
+
+const single = (flag, context, key, prefix = '') =>
+  http('POST', `${prefix}/ofrep/v1/evaluate/flags/${encodeURIComponent(flag)}`, {
+    key, body: context === undefined ? undefined : { context },
+  });
+const bulk = (context, key, headers = {}) =>
+  http('POST', '/ofrep/v1/evaluate/flags', { key, headers, body: context === undefined ? undefined : { context } });
+
+// ---------------------------------------------------------------- vane CLI
+
+function vaneRun(args) {
+  return spawnSync(VANE, args, { encoding: 'utf8', env: { ...process.env, VANE_ADMIN_TOKEN: TOKEN } });
+}
+
+function vane(args) {
+  const r = vaneRun(args);
+  assert.equal(r.status, 0, `vane ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+function vaneAsync(args) {
+  return new Promise((resolve) => {
+    const child = spawn(VANE, args, { env: { ...process.env, VANE_ADMIN_TOKEN: TOKEN } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
+const evalCli = (snapshot, context, flag) =>
+  JSON.parse(vane(['eval', snapshot, '--context', JSON.stringify(context ?? {}), ...(flag ? ['--flag', flag] : [])]));
+const inspect = (snapshot) => JSON.parse(vane(['inspect', snapshot]));
+const publish = (snapshot, extra = []) => vaneRun(['publish', snapshot, '--url', URL_BASE, ...extra]);
+const status = (tenant) => JSON.parse(vane(['status', '--tenant', tenant, '--url', URL_BASE]));
+const snapshotHeader = (info) => `${info.version}/${info.digest.slice(0, 12)}`;
+
+// ---------------------------------------------------------------- fixtures
+
+// The example tenants and the plain client keys their rule files document.
+const manifest = JSON.parse(readFileSync(join(ROOT, 'scripts/examples.json'), 'utf8'));
+
+// A small Vane YAML tenant whose versions differ in what they serve, for the
+// publish/rollback flows (the examples stay untouched).
+const ROLLOUT = 'e2e-rollout';
+const ROLLOUT_KEY = 'e2e-rollout-key-0f3c';
+const rolloutRules = (n) => `tenant: ${ROLLOUT}
+clients:
+  app:
+    key_sha256: [${sha256(ROLLOUT_KEY)}]
+cors_origins: [https://app.e2e.example]
+flags:
+  banner:
+    type: string
+    variants: {current: "release ${n}"}
+    default: current
+  rollout-only:
+    type: boolean
+    variants: {on: true, off: false}
+    default: off
+    rules:
+      - split: {on: ${n * 10}, off: ${100 - n * 10}}
+`;
+
+const built = {}; // tenant → snapshot path (examples); `${ROLLOUT}@n` → path
+
+function build(rulesPath, out, extra = []) {
+  vane(['build', rulesPath, '-o', out, ...extra]);
+  return out;
+}
+
+before(() => {
+  for (const ex of manifest) {
+    built[ex.tenant] = build(join(ROOT, ex.rules), join(DIR, `${ex.tenant}.cbor`), ex.build_args);
+  }
+  for (let n = 1; n <= 9; n += 1) {
+    const rules = join(DIR, `rollout-${n}.yaml`);
+    writeFileSync(rules, rolloutRules(n));
+    built[`${ROLLOUT}@${n}`] = build(rules, join(DIR, `rollout-${n}.cbor`), ['--version', String(n)]);
+  }
+});
+
+const keyed = () => manifest.filter((ex) => ex.client_key);
+
+// Contexts that exercise the examples' rules: segments, splits, semver,
+// nested attributes, the targeting_key alias and plain strangers.
+const CONTEXTS = [
+  undefined,
+  {},
+  { targetingKey: 'user-1' },
+  { targetingKey: 'user-2', email: 'ana@shop.example', country: 'DE', beta: true, platform: 'web' },
+  { targetingKey: 'user-3', email: 'bob@gmail.com', plan: 'pro', appVersion: '4.3.0', platform: 'ios',
+    age: 30, user: { tier: 'premium' }, country: 'AT', region: 'us-east' },
+  { targeting_key: 'user-4', email: 'staff@vane-media.example', appVersion: '6.1.0', platform: 'tv',
+    subscription: { plan: 'premium', addons: ['sports'] }, device: { model: 'AppleTV6,2' }, profile: { type: 'kids' } },
+  { targetingKey: 'user-5', plan: 'enterprise', appVersion: '3.9.9', platform: 'android',
+    subscription: { plan: 'standard' }, country: 'CH', region: 'eu-central' },
+  ...Array.from({ length: 10 }, (_, i) => ({ targetingKey: `split-unit-${i}`, platform: i % 2 ? 'web' : 'android', appVersion: '5.2.1' })),
+];
+
+// ---------------------------------------------------------------- tests
+
+test('example tenants publish through `vane publish` and report their snapshot', () => {
+  assert.ok(keyed().length >= 1, 'at least one example tenant has a documented client key');
+  for (const ex of manifest) {
+    const r = publish(built[ex.tenant]);
+    assert.equal(r.status, 0, `publish ${ex.tenant}: ${r.stderr}`);
+    const answer = JSON.parse(r.stdout);
+    const info = inspect(built[ex.tenant]);
+    assert.deepEqual([answer.tenant, answer.version, answer.digest], [ex.tenant, info.version, info.digest]);
+    const s = status(ex.tenant);
+    assert.deepEqual([s.current.digest, s.current.via, s.history], [info.digest, 'publish', []]);
+  }
+  const r = publish(built[`${ROLLOUT}@1`]);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+test('single and bulk answers equal `vane eval` on the same snapshot and context', async () => {
+  for (const ex of keyed()) {
+    const snap = built[ex.tenant];
+    const header = snapshotHeader(inspect(snap));
+    const flagKeys = evalCli(snap, {}).flags.map((f) => f.key);
+    assert.ok(flagKeys.length > 0, `${ex.tenant} has flags`);
+    for (const context of CONTEXTS) {
+      const all = await bulk(context, ex.client_key);
+      assert.equal(all.status, 200);
+      assert.deepEqual(all.json, evalCli(snap, context), `bulk ${ex.tenant} ${JSON.stringify(context)}`);
+      assert.equal(all.headers.get('x-vane-snapshot'), header);
+      for (const flag of [...flagKeys, 'no-such-flag']) {
+        const one = await single(flag, context, ex.client_key);
+        const expected = evalCli(snap, context, flag);
+        assert.deepEqual(one.json, expected, `${ex.tenant}/${flag} ${JSON.stringify(context)}`);
+        const want = expected.errorCode === 'FLAG_NOT_FOUND' ? 404 : expected.errorCode ? 400 : 200;
+        assert.equal(one.status, want, `${ex.tenant}/${flag} status`);
+        assert.equal(one.headers.get('x-vane-snapshot'), header);
+      }
+    }
+  }
+});
+
+test('X-API-Key works like Authorization: Bearer', async () => {
+  const ex = keyed()[0];
+  const viaHeader = await http('POST', '/ofrep/v1/evaluate/flags', { apiKey: ex.client_key, body: { context: {} } });
+  const viaBearer = await bulk({}, ex.client_key);
+  assert.equal(viaHeader.status, 200);
+  assert.deepEqual(viaHeader.json, viaBearer.json);
+});
+
+test('ETag: same context in any key order and spacing → 304; new context or snapshot → new tag', async () => {
+  const ex = keyed()[0];
+  const first = await http('POST', '/ofrep/v1/evaluate/flags', {
+    key: ex.client_key, body: '{"context":{"targetingKey":"etag-1","country":"DE","user":{"a":1,"b":2}}}',
+  });
+  const etag = first.headers.get('etag');
+  assert.match(etag, /^"[0-9a-f]{12}-[0-9a-f]{32}"$/);
+  const again = await http('POST', '/ofrep/v1/evaluate/flags', {
+    key: ex.client_key,
+    headers: { 'if-none-match': etag },
+    body: '{ "context" : {"user": {"b": 2, "a": 1},\n "country":"DE",  "targetingKey":"etag-1"} }',
+  });
+  assert.equal(again.status, 304);
+  assert.equal(again.text, '');
+  assert.equal(again.headers.get('etag'), etag);
+  const other = await bulk({ targetingKey: 'etag-2', country: 'DE' }, ex.client_key, { 'if-none-match': etag });
+  assert.equal(other.status, 200);
+  assert.notEqual(other.headers.get('etag'), etag);
+  const stale = await bulk({}, ex.client_key, { 'if-none-match': '"000000000000-00000000000000000000000000000000"' });
+  assert.equal(stale.status, 200);
+
+  // A new snapshot of the same tenant changes the tag for the same context.
+  const before = await bulk({ targetingKey: 'etag-1' }, ROLLOUT_KEY);
+  const tag = before.headers.get('etag');
+  assert.equal((await bulk({ targetingKey: 'etag-1' }, ROLLOUT_KEY, { 'if-none-match': tag })).status, 304);
+  assert.equal(publish(built[`${ROLLOUT}@2`]).status, 0);
+  const after = await bulk({ targetingKey: 'etag-1' }, ROLLOUT_KEY, { 'if-none-match': tag });
+  assert.equal(after.status, 200);
+  assert.notEqual(after.headers.get('etag'), tag);
+  assert.deepEqual(after.json, evalCli(built[`${ROLLOUT}@2`], { targetingKey: 'etag-1' }));
+});
+
+test('401 without a key, with a wrong key, and for another tenant', async () => {
+  const none = await bulk({});
+  assert.equal(none.status, 401);
+  assert.equal(none.json.errorCode, 'UNAUTHORIZED');
+  const wrong = await single('banner', {}, 'not-a-key');
+  assert.equal(wrong.status, 401);
+  const ex = keyed()[0];
+  // A flag only the rollout tenant has, asked with the example tenant's key
+  // at the rollout tenant's base URL: refused.
+  const foreign = await single('rollout-only', {}, ex.client_key, `/tenants/${ROLLOUT}`);
+  assert.equal(foreign.status, 401);
+  assert.equal(foreign.json.errorCode, 'UNAUTHORIZED');
+  const foreignBulk = await http('POST', `/tenants/${ROLLOUT}/ofrep/v1/evaluate/flags`, { key: ex.client_key, body: {} });
+  assert.equal(foreignBulk.status, 401);
+  // At the shared base URL the key only ever sees its own tenant: the other
+  // tenant's flag does not exist for it, exactly like a flag nobody has.
+  const unscoped = await single('rollout-only', {}, ex.client_key);
+  const nobody = await single('nobody-has-this', {}, ex.client_key);
+  assert.equal(unscoped.status, 404);
+  assert.deepEqual({ ...unscoped.json, key: 'x', errorDetails: '' }, { ...nobody.json, key: 'x', errorDetails: '' });
+  // The owner itself is admitted at its own base URL.
+  const own = await single('rollout-only', { targetingKey: 'u1' }, ROLLOUT_KEY, `/tenants/${ROLLOUT}`);
+  assert.equal(own.status, 200);
+});
+
+test('CORS: preflight answered; tenant origins decide Access-Control-Allow-Origin', async () => {
+  const pre = await http('OPTIONS', '/ofrep/v1/evaluate/flags', {
+    headers: {
+      origin: 'https://app.e2e.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'content-type, authorization, if-none-match',
+    },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), 'https://app.e2e.example');
+  assert.equal(pre.headers.get('access-control-allow-headers'), 'content-type, authorization, x-api-key, if-none-match');
+  assert.match(pre.headers.get('access-control-allow-methods'), /POST/);
+  const preOne = await http('OPTIONS', '/ofrep/v1/evaluate/flags/banner', { headers: { origin: 'https://x.example' }, kind: 'single' });
+  assert.equal(preOne.status, 204);
+
+  const allowed = await bulk({}, ROLLOUT_KEY, { origin: 'https://app.e2e.example' });
+  assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.e2e.example');
+  assert.equal(allowed.headers.get('access-control-expose-headers'), 'ETag, X-Vane-Snapshot');
+  const denied = await bulk({}, ROLLOUT_KEY, { origin: 'https://evil.example' });
+  assert.equal(denied.status, 200);
+  assert.equal(denied.headers.get('access-control-allow-origin'), null);
+});
+
+test('limits: 413 over 64 KiB, INVALID_CONTEXT, long keys, unknown routes, wrong methods', async () => {
+  const key = ROLLOUT_KEY;
+  const big = await http('POST', '/ofrep/v1/evaluate/flags', { key, body: { context: { pad: 'x'.repeat(70 * 1024) } } });
+  assert.equal(big.status, 413);
+  assert.equal(big.json.errorCode, 'PAYLOAD_TOO_LARGE');
+  const bigOne = await single('banner', { pad: 'x'.repeat(65 * 1024) }, key);
+  assert.equal(bigOne.status, 413);
+
+  const notObject = await single('banner', ['a'], key);
+  assert.equal(notObject.status, 400);
+  assert.equal(notObject.json.errorCode, 'INVALID_CONTEXT');
+  const bulkNotObject = await bulk('u1', key);
+  assert.equal(bulkNotObject.status, 400);
+  assert.equal(bulkNotObject.json.errorCode, 'INVALID_CONTEXT');
+  const nest = (n) => (n === 0 ? 1 : { a: nest(n - 1) });
+  const deep = await bulk(nest(33), key);
+  assert.equal(deep.status, 400);
+  assert.equal(deep.json.errorCode, 'INVALID_CONTEXT');
+  assert.equal((await bulk(nest(32), key)).status, 200);
+  const badJson = await http('POST', '/ofrep/v1/evaluate/flags/banner', { key, body: '{"context":' });
+  assert.equal(badJson.status, 400);
+  assert.equal(badJson.json.errorCode, 'PARSE_ERROR');
+  const empty = await http('POST', '/ofrep/v1/evaluate/flags/banner', { key });
+  assert.equal(empty.status, 200);
+
+  const longKey = await single('k'.repeat(257), {}, key);
+  assert.equal(longKey.status, 400);
+  assert.equal(longKey.json.errorCode, 'GENERAL');
+  const route = await http('GET', '/nope', { kind: 'other' });
+  assert.equal(route.status, 404);
+  assert.equal(route.json.errorCode, 'NOT_FOUND');
+  const method = await http('GET', '/ofrep/v1/evaluate/flags', { key, kind: 'other' });
+  assert.equal(method.status, 405);
+  assert.equal(method.headers.get('allow'), 'POST, OPTIONS');
+});
+
+test('admin API needs the admin token', async () => {
+  const none = await http('GET', `/admin/v1/tenants/${ROLLOUT}`);
+  assert.equal(none.status, 401);
+  const client = await http('GET', `/admin/v1/tenants/${ROLLOUT}`, { key: ROLLOUT_KEY });
+  assert.equal(client.status, 401);
+  const r = vaneRun(['status', '--tenant', ROLLOUT, '--url', URL_BASE, '--token', 'wrong']);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /HTTP 401 UNAUTHORIZED/);
+  const big = await http('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, {
+    key: TOKEN, body: new Uint8Array(25 * 1024 * 1024 + 1),
+  });
+  assert.equal(big.status, 413);
+});
+
+test('an older version is refused and the current one keeps serving', async () => {
+  const current = built[`${ROLLOUT}@2`];
+  const ctx = { targetingKey: 'older-1' };
+  const r = publish(built[`${ROLLOUT}@1`]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /HTTP 409 VERSION_NOT_NEWER: snapshot version 1 is not newer than the current version 2/);
+  const answer = await bulk(ctx, ROLLOUT_KEY);
+  assert.deepEqual(answer.json, evalCli(current, ctx));
+  assert.equal(answer.headers.get('x-vane-snapshot'), snapshotHeader(inspect(current)));
+  const same = publish(current);
+  assert.equal(same.status, 1);
+  assert.match(same.stderr, /ALREADY_CURRENT/);
+});
+
+test('corrupt, foreign and key-stealing snapshots are refused with a reason', async () => {
+  const good = readFileSync(built[`${ROLLOUT}@3`]);
+  const flipped = Uint8Array.from(good);
+  flipped[flipped.length - 3] ^= 0x40;
+  const corrupt = join(DIR, 'corrupt.cbor');
+  writeFileSync(corrupt, flipped);
+  const r = publish(corrupt, ['--tenant', ROLLOUT]);
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /HTTP 400 INVALID_SNAPSHOT: snapshot digest mismatch/);
+  const garbage = await http('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, { key: TOKEN, body: 'not a snapshot' });
+  assert.equal(garbage.status, 400);
+  assert.equal(garbage.json.errorCode, 'INVALID_SNAPSHOT');
+  assert.match(garbage.json.errorDetails, /not a Vane snapshot envelope/);
+
+  const ex = keyed()[0];
+  const foreign = publish(built[ex.tenant], ['--tenant', ROLLOUT]);
+  assert.equal(foreign.status, 1);
+  assert.match(foreign.stderr, /HTTP 400 TENANT_MISMATCH/);
+
+  const thiefRules = join(DIR, 'thief.yaml');
+  writeFileSync(thiefRules, `tenant: e2e-thief\nclients:\n  stolen:\n    key_sha256: [${sha256(ex.client_key)}]\nflags: {}\n`);
+  const thief = publish(build(thiefRules, join(DIR, 'thief.cbor'), ['--version', '1']));
+  assert.equal(thief.status, 1);
+  assert.match(thief.stderr, new RegExp(`HTTP 409 KEY_CONFLICT: .*belongs to tenant "${ex.tenant}"`));
+  const still = await bulk({}, ex.client_key);
+  assert.equal(still.status, 200);
+
+  assert.equal(status(ROLLOUT).current.version, 2, 'nothing refused became current');
+});
+
+test('rollback restores the previous answers and the history shows it', async () => {
+  assert.equal(publish(built[`${ROLLOUT}@3`]).status, 0);
+  const ctxs = CONTEXTS.slice(1, 8);
+  for (const c of ctxs) assert.deepEqual((await bulk(c, ROLLOUT_KEY)).json, evalCli(built[`${ROLLOUT}@3`], c));
+
+  const back = JSON.parse(vane(['rollback', '--tenant', ROLLOUT, '--url', URL_BASE]));
+  assert.equal(back.version, 2);
+  assert.equal(back.rolled_back_from.version, 3);
+  for (const c of ctxs) {
+    const answer = await bulk(c, ROLLOUT_KEY);
+    assert.deepEqual(answer.json, evalCli(built[`${ROLLOUT}@2`], c));
+    assert.equal(answer.headers.get('x-vane-snapshot'), snapshotHeader(inspect(built[`${ROLLOUT}@2`])));
+  }
+  const s = status(ROLLOUT);
+  assert.deepEqual([s.current.version, s.current.via], [2, 'rollback']);
+  assert.deepEqual(s.history.map((e) => e.version), [3, 1]);
+
+  // Back to 3 by digest prefix.
+  const v3 = inspect(built[`${ROLLOUT}@3`]);
+  const fwd = JSON.parse(vane(['rollback', '--tenant', ROLLOUT, '--to', v3.digest.slice(0, 10), '--url', URL_BASE]));
+  assert.equal(fwd.version, 3);
+  assert.deepEqual((await single('banner', {}, ROLLOUT_KEY)).json, evalCli(built[`${ROLLOUT}@3`], {}, 'banner'));
+  const unknown = vaneRun(['rollback', '--tenant', ROLLOUT, '--to', '0123456789', '--url', URL_BASE]);
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /HTTP 404 UNKNOWN_DIGEST/);
+});
+
+test('concurrent publishes of two versions end with the newer one current', async () => {
+  const rounds = [[5, 4], [6, 7], [9, 8]];
+  for (const [a, b] of rounds) {
+    const results = await Promise.all([a, b].map((n) => vaneAsync(['publish', built[`${ROLLOUT}@${n}`], '--url', URL_BASE])));
+    const newer = Math.max(a, b);
+    const older = Math.min(a, b);
+    const byVersion = Object.fromEntries([a, b].map((n, i) => [n, results[i]]));
+    assert.equal(byVersion[newer].status, 0, `v${newer}: ${byVersion[newer].stderr}`);
+    // The older one either went first (accepted, then superseded) or came
+    // second and was refused as not newer.
+    assert.ok(byVersion[older].status === 0 || /VERSION_NOT_NEWER/.test(byVersion[older].stderr), byVersion[older].stderr);
+    const s = status(ROLLOUT);
+    assert.equal(s.current.version, newer);
+    // When both were accepted, the older one was current just before.
+    if (byVersion[older].status === 0) assert.equal(s.history[0].version, older);
+    const answer = await bulk({ targetingKey: 'race' }, ROLLOUT_KEY);
+    assert.deepEqual(answer.json, evalCli(built[`${ROLLOUT}@${newer}`], { targetingKey: 'race' }));
+  }
+});
+
+test('every response body above was validated against the schemas', () => {
+  assert.ok(validated > 100, `validated ${validated} bodies`);
+});
