@@ -164,7 +164,10 @@ fn answer(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("vane: {what} refused: {}", refusal(status, json.as_ref(), &text));
+    eprintln!(
+        "vane: {what} refused: {}",
+        refusal(status, json.as_ref(), &text)
+    );
     Ok(ExitCode::from(1))
 }
 
@@ -198,11 +201,15 @@ mod tests {
 
     #[test]
     fn refusals_name_status_code_and_details() {
-        let body = json!({"errorCode": "VERSION_NOT_NEWER", "errorDetails": "version 1 is not newer"});
+        let body =
+            json!({"errorCode": "VERSION_NOT_NEWER", "errorDetails": "version 1 is not newer"});
         assert_eq!(
             refusal(409, Some(&body), ""),
             "HTTP 409 VERSION_NOT_NEWER: version 1 is not newer"
         );
-        assert_eq!(refusal(502, None, " Bad Gateway\n"), "HTTP 502: Bad Gateway");
+        assert_eq!(
+            refusal(502, None, " Bad Gateway\n"),
+            "HTTP 502: Bad Gateway"
+        );
     }
 }
