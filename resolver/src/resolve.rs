@@ -82,10 +82,7 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
         },
         Targeting::Invalid(message) => fail(ErrorCode::ParseError, message.clone()),
         Targeting::JsonLogic(expr) => {
-            let env = Env {
-                context,
-                flag_key: &flag.key,
-            };
+            let env = Env::new(context, &flag.key);
             let name = match expr.eval(&env).as_ref() {
                 Value::Null => return ok(flag.default_variant, Reason::Default),
                 Value::String(s) => s.clone(),
@@ -106,10 +103,7 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
             }
         }
         Targeting::Rules(rules) => {
-            let env = Env {
-                context,
-                flag_key: &flag.key,
-            };
+            let env = Env::new(context, &flag.key);
             for rule in rules {
                 if !rule_applies(rule, &env) {
                     continue;
@@ -129,7 +123,7 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
 }
 
 fn rule_applies(rule: &Rule, env: &Env<'_>) -> bool {
-    let now = env.context.now();
+    let now = env.now;
     rule.active_from.is_none_or(|t| now >= t)
         && rule.active_until.is_none_or(|t| now < t)
         && rule.when.as_ref().is_none_or(|c| truthy(&c.eval(env)))

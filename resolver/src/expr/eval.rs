@@ -1,29 +1,129 @@
-//! Expression evaluation. (Placeholder: being written; see the expr module docs.)
+//! Expression evaluation.
+//!
+//! JsonLogic operators behave as in json-logic-js, the reference
+//! implementation whose test list (jsonlogic.com `tests.json`) is our
+//! baseline: loose equality, truthiness and type coercion are JavaScript's
+//! (see [`coerce`]), arguments that are absent act as `undefined`, and
+//! operators that JavaScript would answer with `NaN` or an exception answer
+//! `null` here. The flagd operators (`fractional`, `sem_ver`, `starts_with`,
+//! `ends_with`) follow flagd core and return `null` on bad input (see
+//! [`flagd`]).
+//!
+//! Speed: evaluation returns [`Cow`]s that borrow from the expression and
+//! the data wherever it can, so `var` lookups, comparisons, `in` and the
+//! flagd operators allocate nothing. Arguments are evaluated lazily: `if`,
+//! `and` and `or` evaluate only what decides the result.
+//!
+//! Known differences from JavaScript, none of which a flag rule can rely on
+//! in flagd either: `var` does not read string characters or the `length`
+//! of arrays and strings, and array ToString stops below 64 levels.
 
 use std::borrow::Cow;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::Expr;
-use crate::context::Context;
+use super::{Expr, Op};
+use crate::context::{self, Context};
+
+mod arith;
+mod array;
+mod coerce;
+mod flagd;
+mod text;
+
+use coerce::{compare, loose_eq, strict_eq, to_js_string};
 
 /// What an expression is evaluated against.
+#[derive(Debug, Clone, Copy)]
 pub struct Env<'a> {
-    /// The evaluation context (also carries the evaluation time).
-    pub context: &'a Context,
-    /// Key of the flag being evaluated (`$flagd.flagKey`).
+    /// The data `var` reads: the context object for a flag, the current
+    /// element inside `map`/`filter`/`all`/`none`/`some`, and
+    /// `{"current", "accumulator"}` inside `reduce`. Any JSON value.
+    pub root: &'a Value,
+    /// Evaluation time in Unix seconds (`$flagd.timestamp`, typed time tests).
+    pub now: i64,
+    /// Key of the flag being evaluated (`$flagd.flagKey`, the default
+    /// bucketing string of `fractional`).
     pub flag_key: &'a str,
 }
 
-impl Expr {
-    /// Evaluates the expression. Total: bad input yields `null` or `false`, never a panic.
-    pub fn eval<'a>(&'a self, env: &Env<'a>) -> Cow<'a, Value> {
-        let _ = env;
-        todo!("expression evaluator")
+impl<'a> Env<'a> {
+    /// The environment of one flag evaluation: the context object as data,
+    /// the context's evaluation time and the flag's key.
+    pub fn new(context: &'a Context, flag_key: &'a str) -> Env<'a> {
+        Env {
+            root: context.root(),
+            now: context.now(),
+            flag_key,
+        }
+    }
+
+    /// The same environment with other data (for `map` and friends).
+    fn with_root<'b>(&self, root: &'b Value) -> Env<'b>
+    where
+        'a: 'b,
+    {
+        Env {
+            root,
+            now: self.now,
+            flag_key: self.flag_key,
+        }
     }
 }
 
-/// JsonLogic truthiness: `false`, `null`, `0`, `""` and `[]` are false; everything else is true.
+static NULL: Value = Value::Null;
+
+fn null<'a>() -> Cow<'a, Value> {
+    Cow::Borrowed(&NULL)
+}
+
+fn boolean<'a>(b: bool) -> Cow<'a, Value> {
+    Cow::Owned(Value::Bool(b))
+}
+
+impl Expr {
+    /// Evaluates the expression. Total: any data, however malformed, yields
+    /// a value (`null` where JavaScript would yield `NaN`, `undefined` or an
+    /// exception), never a panic.
+    #[inline]
+    pub fn eval<'a>(&'a self, env: &Env<'a>) -> Cow<'a, Value> {
+        // Literals and context attributes are the most common arguments:
+        // answer them in place, without a call returning a `Cow` in memory.
+        match self {
+            Expr::Lit(v) => Cow::Borrowed(v),
+            Expr::Var(path) => Cow::Borrowed(walk(env.root, path).unwrap_or(&NULL)),
+            other => other.eval_node(env),
+        }
+    }
+
+    fn eval_node<'a>(&'a self, env: &Env<'a>) -> Cow<'a, Value> {
+        match self {
+            Expr::Lit(v) => Cow::Borrowed(v),
+            Expr::Var(path) => Cow::Borrowed(walk(env.root, path).unwrap_or(&NULL)),
+            Expr::VarOr(path, default) => match walk(env.root, path) {
+                Some(v) => Cow::Borrowed(v),
+                None => default.eval(env),
+            },
+            Expr::VarDyn(args) => var_dynamic(args, env),
+            Expr::FlagKey => Cow::Owned(Value::String(env.flag_key.to_owned())),
+            Expr::Timestamp => Cow::Owned(Value::from(env.now)),
+            Expr::Array(items) => Cow::Owned(Value::Array(
+                items.iter().map(|e| e.eval(env).into_owned()).collect(),
+            )),
+            Expr::Op(op, args) => apply(*op, args, env),
+            Expr::InSet(needle, set) => boolean(match needle.eval(env).as_ref() {
+                Value::String(s) => sorted_contains(set, s),
+                _ => false,
+            }),
+            Expr::Test(path, test) => {
+                boolean(test.matches(context::lookup(env.root, path), env.now))
+            }
+        }
+    }
+}
+
+/// JsonLogic truthiness (json-logic-js `truthy`): `false`, `null`, `0`, `""`
+/// and `[]` are false; everything else, `"0"` and `{}` included, is true.
 pub fn truthy(v: &Value) -> bool {
     match v {
         Value::Null => false,
@@ -34,3 +134,231 @@ pub fn truthy(v: &Value) -> bool {
         Value::Object(_) => true,
     }
 }
+
+/// Membership in a sorted slice: a binary search whose halving step is a
+/// conditional move rather than a branch (a mispredicted branch per step
+/// costs more than the string comparison), then one equality test.
+fn sorted_contains(set: &[String], needle: &str) -> bool {
+    let mut base = 0;
+    let mut size = set.len();
+    if size == 0 {
+        return false;
+    }
+    while size > 1 {
+        let half = size / 2;
+        if set[base + half].as_str() <= needle {
+            base += half;
+        }
+        size -= half;
+    }
+    set[base] == needle
+}
+
+/// The `i`th argument evaluated; `null` when absent.
+fn arg<'a>(args: &'a [Expr], i: usize, env: &Env<'a>) -> Cow<'a, Value> {
+    args.get(i).map_or_else(null, |e| e.eval(env))
+}
+
+fn apply<'a>(op: Op, args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
+    match op {
+        Op::If => {
+            let mut pairs = args.chunks_exact(2);
+            for pair in &mut pairs {
+                if truthy(&pair[0].eval(env)) {
+                    return pair[1].eval(env);
+                }
+            }
+            pairs.remainder().first().map_or_else(null, |e| e.eval(env))
+        }
+        Op::And | Op::Or => {
+            let want = op == Op::Or;
+            let mut last = null();
+            for e in args {
+                last = e.eval(env);
+                if truthy(&last) == want {
+                    break;
+                }
+            }
+            last
+        }
+        Op::Not => boolean(!truthy(&arg(args, 0, env))),
+        Op::Truthy => boolean(truthy(&arg(args, 0, env))),
+        // An absent argument is `undefined`, which is loosely equal only to `null`.
+        Op::Eq => boolean(loose_eq(&arg(args, 0, env), &arg(args, 1, env))),
+        Op::NotEq => boolean(!loose_eq(&arg(args, 0, env), &arg(args, 1, env))),
+        Op::StrictEq => boolean(strictly_equal(args, env)),
+        Op::StrictNotEq => boolean(!strictly_equal(args, env)),
+        Op::Lt => boolean(chain(args, env, |o| o.is_lt())),
+        Op::Le => boolean(chain(args, env, |o| o.is_le())),
+        Op::Gt => boolean(relation(args, env, |o| o.is_gt())),
+        Op::Ge => boolean(relation(args, env, |o| o.is_ge())),
+        Op::In => boolean(contains(&arg(args, 1, env), &arg(args, 0, env))),
+        Op::Missing => Cow::Owned(Value::Array(missing(args, env))),
+        Op::MissingSome => missing_some(args, env),
+        Op::Cat => text::cat(args, env),
+        Op::Substr => text::substr(args, env),
+        Op::Add => arith::add(args, env),
+        Op::Sub => arith::sub(args, env),
+        Op::Mul => arith::mul(args, env),
+        Op::Div => arith::div(args, env),
+        Op::Mod => arith::rem(args, env),
+        Op::Min => arith::min(args, env),
+        Op::Max => arith::max(args, env),
+        Op::Merge => array::merge(args, env),
+        Op::Map => array::map(args, env),
+        Op::Filter => array::filter(args, env),
+        Op::Reduce => array::reduce(args, env),
+        Op::All => array::all(args, env),
+        Op::None => array::none(args, env),
+        Op::Some => array::some(args, env),
+        Op::Fractional => flagd::fractional(args, env),
+        Op::SemVer => flagd::sem_ver(args, env),
+        Op::StartsWith => flagd::starts_with(args, env),
+        Op::EndsWith => flagd::ends_with(args, env),
+    }
+}
+
+/// `===` with JavaScript's `undefined` for absent arguments (equal only to
+/// another `undefined`).
+fn strictly_equal<'a>(args: &'a [Expr], env: &Env<'a>) -> bool {
+    match (args.first(), args.get(1)) {
+        (Some(a), Some(b)) => strict_eq(&a.eval(env), &b.eval(env)),
+        (a, b) => a.is_none() && b.is_none(),
+    }
+}
+
+/// `a <op> b`, or with a third argument `a <op> b && b <op> c` (json-logic-js
+/// "between"). Fewer than two arguments compare with `undefined`: false.
+fn chain<'a>(args: &'a [Expr], env: &Env<'a>, holds: impl Fn(std::cmp::Ordering) -> bool) -> bool {
+    let [a, b, rest @ ..] = args else {
+        return false;
+    };
+    let b = b.eval(env);
+    compare(&a.eval(env), &b).is_some_and(&holds)
+        && rest
+            .first()
+            .is_none_or(|c| compare(&b, &c.eval(env)).is_some_and(&holds))
+}
+
+/// `a <op> b` (`>` and `>=` take no third argument in json-logic-js).
+fn relation<'a>(
+    args: &'a [Expr],
+    env: &Env<'a>,
+    holds: impl Fn(std::cmp::Ordering) -> bool,
+) -> bool {
+    let [a, b, ..] = args else {
+        return false;
+    };
+    compare(&a.eval(env), &b.eval(env)).is_some_and(holds)
+}
+
+/// json-logic-js `in`: a substring of a non-empty string (the needle read as
+/// a string), or a member of an array by strict equality; false otherwise.
+fn contains(haystack: &Value, needle: &Value) -> bool {
+    match haystack {
+        Value::String(h) => !h.is_empty() && h.contains(to_js_string(needle).as_ref()),
+        Value::Array(items) => items.iter().any(|item| strict_eq(item, needle)),
+        _ => false,
+    }
+}
+
+/// Walks `path` from `root` as json-logic-js `var` does: object members by
+/// name, array elements by canonical decimal index. `None` (missing) when a
+/// step is absent or below a non-container; a final `null` is `Some(null)`.
+fn walk<'v, S: AsRef<str>>(root: &'v Value, path: &[S]) -> Option<&'v Value> {
+    path.iter().try_fold(root, |v, seg| step(v, seg.as_ref()))
+}
+
+fn step<'v>(v: &'v Value, seg: &str) -> Option<&'v Value> {
+    match v {
+        Value::Object(m) => m.get(seg),
+        Value::Array(items) => array_index(seg).and_then(|i| items.get(i)),
+        _ => None,
+    }
+}
+
+/// An array index as JavaScript reads a property name: decimal digits
+/// without a leading zero (`"01"` is not an index).
+fn array_index(seg: &str) -> Option<usize> {
+    let canonical = !seg.is_empty()
+        && seg.bytes().all(|b| b.is_ascii_digit())
+        && (seg.len() == 1 || !seg.starts_with('0'));
+    canonical.then(|| seg.parse().ok()).flatten()
+}
+
+/// `var` with computed arguments: `[path, default]`.
+fn var_dynamic<'a>(args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
+    let path = arg(args, 0, env);
+    let found = match path.as_ref() {
+        Value::Null => Some(Cow::Borrowed(env.root)),
+        Value::String(s) if s.is_empty() => Some(Cow::Borrowed(env.root)),
+        other => lookup_text(&to_js_string(other), env),
+    };
+    match found {
+        Some(v) => v,
+        None => args.get(1).map_or_else(null, |d| d.eval(env)),
+    }
+}
+
+/// Looks up a dotted path given as text, answering `$flagd` paths (flagd
+/// injects `$flagd.flagKey` and `$flagd.timestamp` into the data).
+fn lookup_text<'a>(path: &str, env: &Env<'a>) -> Option<Cow<'a, Value>> {
+    let mut segments = path.split('.');
+    if path == "$flagd" || path.starts_with("$flagd.") {
+        segments.next();
+        return match (segments.next(), segments.next()) {
+            (None, _) => Some(Cow::Owned(Value::Object(Map::from_iter([
+                ("flagKey".to_owned(), Value::from(env.flag_key)),
+                ("timestamp".to_owned(), Value::from(env.now)),
+            ])))),
+            (Some("flagKey"), None) => Some(Cow::Owned(Value::from(env.flag_key))),
+            (Some("timestamp"), None) => Some(Cow::Owned(Value::from(env.now))),
+            _ => None,
+        };
+    }
+    segments.try_fold(env.root, step).map(Cow::Borrowed)
+}
+
+/// json-logic-js `missing`: the keys (the first argument when it is an
+/// array, else all arguments) whose value is absent, `null` or `""`.
+fn missing<'a>(args: &'a [Expr], env: &Env<'a>) -> Vec<Value> {
+    let values: Vec<Cow<'a, Value>> = args.iter().map(|e| e.eval(env)).collect();
+    let keys: &[Value] = match values.first().map(Cow::as_ref) {
+        Some(Value::Array(items)) => items,
+        _ => return missing_keys(values.iter().map(Cow::as_ref), env),
+    };
+    missing_keys(keys.iter(), env)
+}
+
+fn missing_keys<'k>(keys: impl Iterator<Item = &'k Value>, env: &Env<'_>) -> Vec<Value> {
+    keys.filter(|key| {
+        let value = match key {
+            Value::Null => Some(Cow::Borrowed(env.root)),
+            Value::String(s) if s.is_empty() => Some(Cow::Borrowed(env.root)),
+            other => lookup_text(&to_js_string(other), env),
+        };
+        value.is_none_or(|v| match v.as_ref() {
+            Value::Null => true,
+            Value::String(s) => s.is_empty(),
+            _ => false,
+        })
+    })
+    .cloned()
+    .collect()
+}
+
+/// json-logic-js `missing_some`: `[need, keys]` → `[]` when at least `need`
+/// of `keys` are present, else the missing keys.
+fn missing_some<'a>(args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
+    let need = coerce::to_number(&arg(args, 0, env));
+    let options = arg(args, 1, env);
+    let (absent, total) = match options.as_ref() {
+        Value::Array(keys) => (missing_keys(keys.iter(), env), Some(keys.len())),
+        single => (missing_keys(std::iter::once(single), env), None),
+    };
+    let enough = total.is_some_and(|n| (n - absent.len()) as f64 >= need);
+    Cow::Owned(Value::Array(if enough { Vec::new() } else { absent }))
+}
+
+#[cfg(test)]
+mod tests;

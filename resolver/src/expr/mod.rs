@@ -27,15 +27,20 @@ pub enum Expr {
     #[serde(rename = "l")]
     Lit(Value),
     /// `{"var": "a.b"}`: the value at a path known at build time; `null` when
-    /// missing. The empty path is the whole context.
+    /// missing. The empty path is the whole data (the context, or the current
+    /// element inside `map`, `filter`, `all`, `none`, `some` and `reduce`).
     #[serde(rename = "v")]
     Var(Path),
     /// `{"var": ["a.b", default]}`: the value at the path, or `default` when
-    /// it is missing or `null`.
+    /// the path is missing (as in json-logic-js: a member that is absent or
+    /// below a `null`; a member that is itself `null` yields `null`).
     #[serde(rename = "vd")]
     VarOr(Path, Box<Expr>),
     /// `var` whose arguments are computed at evaluation time:
-    /// `[path expression, optional default]`.
+    /// `[path expression, optional default]`. The path is any value read as a
+    /// JavaScript string (`1` → `"1"`), `null` or `""` meaning the whole
+    /// data; `$flagd`, `$flagd.flagKey` and `$flagd.timestamp` are answered
+    /// by the evaluator.
     #[serde(rename = "vx")]
     VarDyn(Vec<Expr>),
     /// flagd's `$flagd.flagKey`: the key of the flag being evaluated.
@@ -44,12 +49,17 @@ pub enum Expr {
     /// flagd's `$flagd.timestamp`: the evaluation time in Unix seconds.
     #[serde(rename = "ts")]
     Timestamp,
+    /// A JSON array with logic inside (`[1, {"var": "x"}]`): each element is
+    /// evaluated. Arrays without logic are [`Expr::Lit`].
+    #[serde(rename = "a")]
+    Array(Vec<Expr>),
     /// An operator applied to unevaluated arguments (lazy operators such as
     /// `if`, `and`, `or` evaluate only what they need).
     #[serde(rename = "o")]
     Op(Op, Vec<Expr>),
     /// `{"in": [x, ["a","b",...]]}` with a literal array of strings: sorted and
-    /// deduplicated at build time, looked up by binary search.
+    /// deduplicated at build time, looked up by binary search. `in` compares
+    /// array members strictly, so only a string `x` can be a member.
     #[serde(rename = "is")]
     InSet(Box<Expr>, Vec<String>),
     /// A typed Vane test of the attribute at a path.
