@@ -22,7 +22,7 @@ use crate::cors;
 use crate::limits::{snapshot_ttl_ms, MAX_REQUEST_BYTES, MAX_SNAPSHOT_BYTES};
 use crate::ofrep;
 use crate::reply::Reply;
-use crate::route::{route, Route};
+use crate::route::{query_of, route, Route};
 use crate::store::{
     key_index_key, pointer_key, snapshot_key, AdminStore, Pointer, SnapshotSource, StoreError,
 };
@@ -52,13 +52,13 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
 }
 
 async fn handle(req: Request, env: &Env) -> Result<Response> {
-    let url = req.url()?;
-    let method = req.method();
+    let path = req.path();
+    let url = req.inner().url();
     let origin = req.headers().get("origin")?;
-    let route = match route(method.as_ref(), url.path(), url.query()) {
+    let route = match route(req.method().as_ref(), &path, query_of(&url)) {
         Ok(route) => route,
         Err(mut reply) => {
-            if url.path().starts_with("/ofrep/") || url.path().starts_with("/tenants/") {
+            if path.starts_with("/ofrep/") || path.starts_with("/tenants/") {
                 cors::apply(&mut reply, None, origin.as_deref());
             }
             return into_response(reply);
@@ -383,8 +383,8 @@ impl TenantPublisher {
     /// The work never fails (failures are replies): a failing future would
     /// reset the object.
     async fn serialised(&self, mut req: Request) -> Result<Reply> {
-        let url = req.url()?;
-        let route = match route(req.method().as_ref(), url.path(), url.query()) {
+        let url = req.inner().url();
+        let route = match route(req.method().as_ref(), &req.path(), query_of(&url)) {
             Ok(route) if route.is_admin() => route,
             Ok(_) => return Ok(Reply::error(404, "NOT_FOUND", "not an admin route")),
             Err(reply) => return Ok(reply),
