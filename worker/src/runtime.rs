@@ -157,7 +157,9 @@ async fn evaluate(
     let allowed = Some(snapshot.body.cors_origins.as_slice());
     let body = req.bytes().await?;
     if body.len() > MAX_REQUEST_BYTES {
-        return Ok(finish(too_large(MAX_REQUEST_BYTES), allowed));
+        let reply = too_large(MAX_REQUEST_BYTES)
+            .with_header("x-vane-snapshot", ofrep::snapshot_header(&snapshot.info));
+        return Ok(finish(reply, allowed));
     }
     let now = (now_ms / 1000) as i64;
     let reply = match route {
