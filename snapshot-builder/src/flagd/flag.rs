@@ -8,6 +8,7 @@ use super::lint;
 use super::metadata;
 use super::path::JsonPath;
 use super::report::Report;
+use crate::jsonlogic::{self, PathStep};
 
 /// Compiles the flag `key` (the JSON `value` at `flags.<key>`).
 ///
@@ -225,12 +226,29 @@ fn targeting(
         }
     };
     lint::targeting(report, path, rule, variants);
-    // Interim until the JsonLogic compiler (crate::jsonlogic, another
-    // engineer's) lands: targeting is reported instead of compiled.
-    let _ = evaluators;
-    report.error(
-        path,
-        "JsonLogic targeting cannot be compiled yet: the builder's JsonLogic compiler is being written",
-    );
-    Targeting::Static
+    match jsonlogic::compile(rule, evaluators) {
+        Ok(expr) => Targeting::JsonLogic(expr),
+        Err(e) if e.is_missing_ref() => {
+            report.warning(
+                &inside(path, e.path()),
+                format!(
+                    "{}; flagd loads the file and every evaluation of this flag fails with PARSE_ERROR",
+                    e.message()
+                ),
+            );
+            Targeting::Invalid(e.message().to_owned())
+        }
+        Err(e) => {
+            report.error(&inside(path, e.path()), e.message());
+            Targeting::Static
+        }
+    }
+}
+
+/// The document path of a place inside the targeting rule at `targeting`.
+fn inside(targeting: &JsonPath, steps: &[PathStep]) -> JsonPath {
+    steps.iter().fold(targeting.clone(), |p, step| match step {
+        PathStep::Key(k) => p.key(k),
+        PathStep::Index(i) => p.index(*i),
+    })
 }
