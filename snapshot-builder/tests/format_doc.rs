@@ -1,0 +1,52 @@
+//! `docs/snapshot-format.md` is normative: its worked example must be exactly
+//! what the builder writes for the example source it shows.
+
+use std::path::Path;
+
+use vane_snapshot_builder::{build, BuildOptions, Format};
+
+/// The first fenced block after `marker` in the doc.
+fn block_after<'d>(doc: &'d str, marker: &str) -> &'d str {
+    let start = doc
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} is in the doc"));
+    let rest = &doc[start..];
+    let open = rest.find("```").unwrap();
+    let body_start = open + rest[open..].find('\n').unwrap() + 1;
+    let close = rest[body_start..].find("```").unwrap();
+    &rest[body_start..body_start + close]
+}
+
+#[test]
+fn worked_example_bytes_are_what_the_builder_writes() {
+    let doc = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/snapshot-format.md"),
+    )
+    .unwrap();
+    let source = block_after(&doc, "<!-- worked-example-source -->");
+    let hex: String = block_after(&doc, "<!-- worked-example-bytes -->")
+        .lines()
+        .map(|l| l.split('#').next().unwrap().replace(' ', ""))
+        .collect();
+    let expected: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect();
+    let built = build(
+        "tiny.json",
+        source,
+        Format::Flagd,
+        &BuildOptions {
+            tenant: Some("demo".into()),
+            version: 3,
+            created_at: 1_700_000_000,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        vane_resolver::snapshot::hex(&built.bytes),
+        vane_resolver::snapshot::hex(&expected),
+        "docs/snapshot-format.md's worked example is out of date"
+    );
+    assert!(doc.contains(&format!("Digest: `{}`", built.snapshot.info.digest)));
+}
