@@ -83,10 +83,24 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
         Targeting::Invalid(message) => fail(ErrorCode::ParseError, message.clone()),
         Targeting::JsonLogic(expr) => {
             let env = Env::new(context, &flag.key);
-            let name = match expr.eval(&env).as_ref() {
+            let result = expr.eval(&env);
+            let number;
+            // flagd reads the targeting result's JSON text without quotes, so
+            // booleans and numbers name variants too ("true", "1", "2.5").
+            let name: &str = match result.as_ref() {
                 Value::Null => return ok(flag.default_variant, Reason::Default),
-                Value::String(s) => s.clone(),
-                Value::Bool(b) => b.to_string(),
+                Value::String(s) => s,
+                Value::Bool(true) => "true",
+                Value::Bool(false) => "false",
+                Value::Number(n) => {
+                    number = match n.as_f64() {
+                        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => {
+                            format!("{f:.0}")
+                        }
+                        _ => n.to_string(),
+                    };
+                    &number
+                }
                 other => {
                     return fail(
                         ErrorCode::General,
@@ -153,4 +167,54 @@ fn split_variant(split: &Split, context: &Context) -> Result<Option<u32>, String
     };
     let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);
     Ok(pick(hash, split.weights.iter().map(|&(_, w)| w as u64)).map(|i| split.weights[i].0))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Map};
+
+    use super::*;
+    use crate::expr::Expr;
+    use crate::model::Variant;
+
+    fn flag_returning(result: Value) -> Flag {
+        Flag {
+            key: "f".into(),
+            variants: ["1", "2", "true", "x"]
+                .iter()
+                .map(|n| Variant {
+                    name: (*n).into(),
+                    value: json!(n),
+                })
+                .collect(),
+            default_variant: Some(3),
+            disabled: false,
+            targeting: Targeting::JsonLogic(Expr::Lit(result)),
+            metadata: Map::new(),
+        }
+    }
+
+    #[test]
+    fn targeting_results_name_variants_like_flagd() {
+        let ctx = Context::empty(0);
+        for (result, variant) in [
+            (json!(1), Some("1")),
+            (json!(2.0), Some("2")),
+            (json!(true), Some("true")),
+            (json!(null), Some("x")),
+        ] {
+            let flag = flag_returning(result.clone());
+            let r = evaluate_flag(&flag, &ctx);
+            assert_eq!(r.variant, variant, "{result}");
+        }
+        let flag = flag_returning(json!(["1"]));
+        let r = evaluate_flag(&flag, &ctx);
+        assert_eq!(r.error_code, Some(ErrorCode::General));
+        let flag = flag_returning(json!(1.5));
+        let r = evaluate_flag(&flag, &ctx);
+        assert_eq!(
+            r.error_details.as_deref(),
+            Some("targeting returned variant '1.5', which the flag does not define")
+        );
+    }
 }

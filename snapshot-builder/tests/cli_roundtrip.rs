@@ -80,12 +80,17 @@ fn build_inspect_eval_round_trip_matches_direct_rule_evaluation() {
         assert_eq!(info["byte_size"], bytes.len());
         assert_eq!(info["flag_count"], decoded.body.flags.len());
         assert_eq!(info["bucketing_version"], 1);
-        assert!(decoded.body.flags.len() >= 5, "{rules}: a realistic example");
+        assert!(
+            decoded.body.flags.len() >= 5,
+            "{rules}: a realistic example"
+        );
 
         for ctx in contexts() {
             let c = ctx.to_string();
-            let from_snapshot = stdout_json(&vane(&["eval", out_s, "--context", &c, "--now", NOW], &[]));
-            let from_rules = stdout_json(&vane(&["eval", rules, "--context", &c, "--now", NOW], &[]));
+            let from_snapshot =
+                stdout_json(&vane(&["eval", out_s, "--context", &c, "--now", NOW], &[]));
+            let from_rules =
+                stdout_json(&vane(&["eval", rules, "--context", &c, "--now", NOW], &[]));
             assert_eq!(from_snapshot, from_rules, "{rules} with {c}");
             let flags = from_snapshot["flags"].as_array().unwrap();
             assert_eq!(flags.len(), decoded.body.flags.len());
@@ -106,7 +111,14 @@ fn builds_are_reproducible_and_versions_change_the_bytes() {
     for (rules, extra) in examples() {
         let build = |name: &str, version: &str| {
             let out = tmp(name);
-            let mut args = vec!["build", rules, "-o", out.to_str().unwrap(), "--version", version];
+            let mut args = vec![
+                "build",
+                rules,
+                "-o",
+                out.to_str().unwrap(),
+                "--version",
+                version,
+            ];
             args.extend(&extra);
             let o = vane(&args, &[("SOURCE_DATE_EPOCH", EPOCH)]);
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
@@ -139,9 +151,19 @@ fn eval_reads_the_context_from_a_file() {
     let file = tmp("ctx.json");
     std::fs::write(&file, r#"{"targetingKey": "user-1"}"#).unwrap();
     let at = format!("@{}", file.display());
-    let from_file = stdout_json(&vane(&["eval", "examples/shop.yaml", "--context", &at, "--now", NOW], &[]));
+    let from_file = stdout_json(&vane(
+        &["eval", "examples/shop.yaml", "--context", &at, "--now", NOW],
+        &[],
+    ));
     let inline = stdout_json(&vane(
-        &["eval", "examples/shop.yaml", "--context", r#"{"targetingKey":"user-1"}"#, "--now", NOW],
+        &[
+            "eval",
+            "examples/shop.yaml",
+            "--context",
+            r#"{"targetingKey":"user-1"}"#,
+            "--now",
+            NOW,
+        ],
         &[],
     ));
     assert_eq!(from_file, inline);
@@ -149,14 +171,22 @@ fn eval_reads_the_context_from_a_file() {
 
 #[test]
 fn unusable_input_exits_2_with_a_clear_message() {
-    let bad_json = vane(&["eval", "examples/shop.yaml", "--context", "{not json"], &[]);
+    let bad_json = vane(
+        &["eval", "examples/shop.yaml", "--context", "{not json"],
+        &[],
+    );
     assert_eq!(bad_json.status.code(), Some(2));
     let err = String::from_utf8_lossy(&bad_json.stderr);
-    assert!(err.contains("invalid --context") && err.contains("line 1"), "{err}");
+    assert!(
+        err.contains("invalid --context") && err.contains("line 1"),
+        "{err}"
+    );
 
     let not_object = vane(&["eval", "examples/shop.yaml", "--context", "[1,2]"], &[]);
     assert_eq!(not_object.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&not_object.stderr).contains("must be a JSON object, found array"));
+    assert!(
+        String::from_utf8_lossy(&not_object.stderr).contains("must be a JSON object, found array")
+    );
 
     let missing = vane(&["eval", "no/such/file.cbor"], &[]);
     assert_eq!(missing.status.code(), Some(2));
@@ -165,7 +195,10 @@ fn unusable_input_exits_2_with_a_clear_message() {
     let corrupt = tmp("corrupt.cbor");
     let mut bytes = {
         let out = tmp("good.cbor");
-        let o = vane(&["build", "examples/shop.yaml", "-o", out.to_str().unwrap()], &[]);
+        let o = vane(
+            &["build", "examples/shop.yaml", "-o", out.to_str().unwrap()],
+            &[],
+        );
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         std::fs::read(out).unwrap()
     };
@@ -188,12 +221,33 @@ fn check_exits_1_and_locates_errors() {
     let o = vane(&["check", file.to_str().unwrap()], &[]);
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("broken.flagd.json:1:") && err.contains("flag 'f'"), "{err}");
+    assert!(
+        err.contains("broken.flagd.json:1:") && err.contains("flag 'f'"),
+        "{err}"
+    );
 
     let ok = vane(&["check", "examples/shop.yaml"], &[]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stderr));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
 
-    let refused = vane(&["build", file.to_str().unwrap(), "-o", tmp("never.cbor").to_str().unwrap(), "--tenant", "t"], &[]);
+    let refused = vane(
+        &[
+            "build",
+            file.to_str().unwrap(),
+            "-o",
+            tmp("never.cbor").to_str().unwrap(),
+            "--tenant",
+            "t",
+        ],
+        &[],
+    );
     assert_eq!(refused.status.code(), Some(1));
-    assert!(!tmp("never.cbor").exists(), "nothing is written when the rules have errors");
+    assert!(
+        !tmp("never.cbor").exists(),
+        "nothing is written when the rules have errors"
+    );
 }

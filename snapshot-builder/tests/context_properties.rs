@@ -18,15 +18,27 @@ fn snapshots() -> &'static [Snapshot] {
         [
             ("examples/shop.yaml", Format::Vane),
             ("examples/media.flagd.json", Format::Flagd),
-            ("../shared/conformance/flagd/testkit-flags.json", Format::Flagd),
+            (
+                "../shared/conformance/flagd/testkit-flags.json",
+                Format::Flagd,
+            ),
         ]
         .iter()
         .map(|(file, format)| {
             let text = std::fs::read_to_string(root.join(file)).unwrap();
             let tenant = (*format == Format::Flagd).then(|| "t".to_owned());
-            build(file, &text, *format, &BuildOptions { tenant, version: 1, created_at: 0 })
-                .unwrap_or_else(|d| panic!("{file}: {d:?}"))
-                .snapshot
+            build(
+                file,
+                &text,
+                *format,
+                &BuildOptions {
+                    tenant,
+                    version: 1,
+                    created_at: 0,
+                },
+            )
+            .unwrap_or_else(|d| panic!("{file}: {d:?}"))
+            .snapshot
         })
         .collect()
     })
@@ -34,8 +46,24 @@ fn snapshots() -> &'static [Snapshot] {
 
 /// Attribute names the examples' rules read, so generated contexts hit rules.
 const NAMES: &[&str] = &[
-    "targetingKey", "email", "country", "plan", "appVersion", "version", "platform", "region",
-    "user", "name", "tier", "age", "beta", "id", "num", "color", "missing_key", "$flagd",
+    "targetingKey",
+    "email",
+    "country",
+    "plan",
+    "appVersion",
+    "version",
+    "platform",
+    "region",
+    "user",
+    "name",
+    "tier",
+    "age",
+    "beta",
+    "id",
+    "num",
+    "color",
+    "missing_key",
+    "$flagd",
 ];
 
 fn scalar() -> impl Strategy<Value = Value> {
@@ -44,9 +72,15 @@ fn scalar() -> impl Strategy<Value = Value> {
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         any::<u64>().prop_map(Value::from),
-        prop_oneof![Just(f64::MAX), Just(f64::MIN), Just(1e-308), Just(-0.0), any::<f64>()]
-            .prop_filter_map("finite", Number::from_f64)
-            .prop_map(Value::Number),
+        prop_oneof![
+            Just(f64::MAX),
+            Just(f64::MIN),
+            Just(1e-308),
+            Just(-0.0),
+            any::<f64>()
+        ]
+        .prop_filter_map("finite", Number::from_f64)
+        .prop_map(Value::Number),
         "\\PC{0,12}".prop_map(Value::String),
         prop_oneof![
             Just("😀🇩🇪\u{10FFFF}".to_owned()),
@@ -64,7 +98,11 @@ fn json_value() -> impl Strategy<Value = Value> {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
             proptest::collection::vec((prop::sample::select(NAMES), inner), 0..6).prop_map(|kv| {
-                Value::Object(kv.into_iter().map(|(k, v)| (k.to_owned(), v)).collect::<Map<_, _>>())
+                Value::Object(
+                    kv.into_iter()
+                        .map(|(k, v)| (k.to_owned(), v))
+                        .collect::<Map<_, _>>(),
+                )
             }),
         ]
     })
