@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # The README's test command: installs what it needs, then runs every check.
-# Stages: formatting, lints, native tests (unit, conformance, properties, CLI).
+# Stages: toolchain, formatting, lints (native and wasm32), native tests
+# (unit, flagd and JsonLogic conformance, properties, CLI, golden snapshot),
+# then the end-to-end worker tests under wrangler dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain"
+scripts/install-toolchain.sh
 
 step "cargo fmt --check"
 cargo fmt --all --check
 
 step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p vane-worker -p vane-resolver --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p vane-snapshot-builder --lib --no-default-features --target wasm32-unknown-unknown -- -D warnings
 
 step "cargo test (native)"
 cargo test --workspace
+
+step "end-to-end: the worker under wrangler dev"
+scripts/e2e.sh

@@ -14,7 +14,11 @@ use vane_snapshot_builder::{build, BuildOptions, Format};
 fn explain(old: &[u8], new: &Snapshot, new_bytes: &[u8]) -> String {
     let old = match Snapshot::from_bytes(old) {
         Ok(s) => s,
-        Err(e) => return format!("the golden file no longer decodes ({e}): the envelope or body layout changed"),
+        Err(e) => {
+            return format!(
+                "the golden file no longer decodes ({e}): the envelope or body layout changed"
+            )
+        }
     };
     let mut why = Vec::new();
     let (a, b) = (&old.info, &new.info);
@@ -22,11 +26,24 @@ fn explain(old: &[u8], new: &Snapshot, new_bytes: &[u8]) -> String {
         why.push(format!("builder changed: {} -> {}", a.builder, b.builder));
     }
     if a.bucketing_version != b.bucketing_version {
-        why.push(format!("bucketing version changed: {} -> {}", a.bucketing_version, b.bucketing_version));
+        why.push(format!(
+            "bucketing version changed: {} -> {}",
+            a.bucketing_version, b.bucketing_version
+        ));
     }
-    let keys = |s: &Snapshot| s.body.flags.iter().map(|f| f.key.clone()).collect::<Vec<_>>();
+    let keys = |s: &Snapshot| {
+        s.body
+            .flags
+            .iter()
+            .map(|f| f.key.clone())
+            .collect::<Vec<_>>()
+    };
     if keys(&old) != keys(new) {
-        why.push(format!("flag keys changed: {:?} -> {:?}", keys(&old), keys(new)));
+        why.push(format!(
+            "flag keys changed: {:?} -> {:?}",
+            keys(&old),
+            keys(new)
+        ));
     }
     for f in &new.body.flags {
         if let Some(o) = old.body.flag(&f.key) {
@@ -73,7 +90,8 @@ fn shop_example_matches_the_golden_snapshot() {
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&golden_path, &built.bytes).unwrap();
     }
-    let golden = std::fs::read(&golden_path).expect("tests/golden/shop.cbor exists (UPDATE_GOLDEN=1 writes it)");
+    let golden = std::fs::read(&golden_path)
+        .expect("tests/golden/shop.cbor exists (UPDATE_GOLDEN=1 writes it)");
     assert!(
         golden == built.bytes,
         "the shop snapshot changed: {}. If intended, run with UPDATE_GOLDEN=1 and explain the change in the commit.",
