@@ -78,18 +78,34 @@ pub fn bucket(hash: u32, total: u64) -> u64 {
     ((hash as u64) * total) >> 32
 }
 
-/// Picks the index of the first weight whose cumulative sum exceeds the
-/// bucket of `hash`. `None` when the weights sum to zero.
-pub fn pick(hash: u32, weights: impl Iterator<Item = u64> + Clone) -> Option<usize> {
+/// Where a hash fell among cumulative weights (see [`place`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// `(hash * total) >> 32`, in `[0, total)`.
+    pub bucket: u64,
+    /// Sum of the weights.
+    pub total: u64,
+    /// Index of the first weight whose cumulative sum exceeds `bucket`.
+    pub index: usize,
+}
+
+/// Places `hash` among the weights: its bucket and the index of the first
+/// weight whose cumulative sum exceeds the bucket. `None` when the weights
+/// sum to zero.
+pub fn place(hash: u32, weights: impl Iterator<Item = u64> + Clone) -> Option<Slot> {
     let total: u64 = weights.clone().sum();
     if total == 0 {
         return None;
     }
     let b = bucket(hash, total);
     let mut cumulative = 0u64;
-    weights.enumerate().find_map(|(i, w)| {
+    weights.enumerate().find_map(|(index, w)| {
         cumulative += w;
-        (b < cumulative).then_some(i)
+        (b < cumulative).then_some(Slot {
+            bucket: b,
+            total,
+            index,
+        })
     })
 }
 
@@ -124,7 +140,11 @@ mod tests {
         }
         let sides: Vec<_> = expect
             .iter()
-            .map(|(k, _)| pick(murmur3_32(&[k.as_bytes()]), [50u64, 50].into_iter()).unwrap())
+            .map(|(k, _)| {
+                place(murmur3_32(&[k.as_bytes()]), [50u64, 50].into_iter())
+                    .unwrap()
+                    .index
+            })
             .collect();
         assert_eq!(sides, [0, 0, 0, 1, 1]);
     }
@@ -143,7 +163,8 @@ mod tests {
 
     #[test]
     fn zero_total_picks_nothing() {
-        assert_eq!(pick(123, [0u64, 0].into_iter()), None);
-        assert_eq!(pick(u32::MAX, [0u64, 1].into_iter()), Some(1));
+        assert_eq!(place(123, [0u64, 0].into_iter()), None);
+        let slot = place(u32::MAX, [0u64, 1].into_iter()).unwrap();
+        assert_eq!((slot.bucket, slot.total, slot.index), (0, 1, 1));
     }
 }

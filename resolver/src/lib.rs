@@ -16,6 +16,7 @@
 //! bytes ─► Snapshot::from_bytes (format, version, sha256) ─► Snapshot
 //! JSON  ─► Context::from_json (object, depth ≤ 32, targeting key)  ─► Context
 //! Snapshot::evaluate(key, &Context) ─► EvaluationResult ─► OFREP JSON
+//! Snapshot::explain(key, &Context)  ─► Explanation (same path, traced)
 //! ```
 //!
 //! Evaluation is total: malformed input yields a result with an OpenFeature
@@ -25,6 +26,7 @@
 
 pub mod bucket;
 pub mod context;
+pub mod explain;
 pub mod expr;
 pub mod model;
 mod resolve;
@@ -33,6 +35,7 @@ pub mod semver;
 pub mod snapshot;
 
 pub use context::{Context, ContextError, MAX_CONTEXT_DEPTH};
+pub use explain::Explanation;
 pub use model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
 pub use result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotInfo};

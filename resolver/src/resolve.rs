@@ -1,11 +1,16 @@
 //! Flag resolution: from a flag's IR and a context to an [`EvaluationResult`],
 //! with the reasons and error codes of DESIGN.md "Evaluation semantics".
+//!
+//! One code path serves evaluation and [`crate::explain`]: [`resolve`] reports
+//! each step (a rule's check, a split's placement, a JsonLogic result) to a
+//! [`Trace`]. Evaluation passes `()`, whose methods are empty and compile
+//! away, so the hot path stays free of allocation and bookkeeping.
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
-use crate::bucket::{murmur3_32, pick};
+use crate::bucket::{murmur3_32, place, Slot};
 use crate::context::Context;
 use crate::expr::{truthy, Env};
 use crate::model::{Flag, Rule, Serve, Split, Targeting};
@@ -47,6 +52,56 @@ impl Snapshot {
 
 /// Evaluates one flag against a context.
 pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<'a> {
+    resolve(flag, context, &mut ())
+}
+
+/// Receives the steps of one resolution. Every method defaults to doing
+/// nothing; `()` is the tracer of plain evaluation.
+pub(crate) trait Trace {
+    /// Rule `index` (0-based, in order) was checked. Rules after the one that
+    /// serves are never checked.
+    fn rule(&mut self, _index: usize, _check: RuleCheck) {}
+    /// The serving rule's split placed the context (or found no unit).
+    fn split(&mut self, _placement: &Result<Placement<'_>, String>) {}
+    /// flagd JsonLogic targeting evaluated to this value.
+    fn targeting(&mut self, _result: &Value) {}
+}
+
+impl Trace for () {}
+
+/// The outcome of checking one rule against a context, in the order the
+/// checks are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RuleCheck {
+    /// The evaluation time is before the rule's `active_from`.
+    NotYetActive,
+    /// The evaluation time is at or after the rule's `active_until`.
+    Expired,
+    /// The rule is active but its condition does not hold.
+    ConditionFalse,
+    /// The rule is active and its condition holds (or it has none): it serves.
+    Applies,
+}
+
+/// Where a split put the context: the bucketing unit, its hash and the slot
+/// among the split's cut points (`None` when every weight is zero).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Placement<'c> {
+    /// The unit as hashed after `"{salt}|"`: the targeting key or the
+    /// `bucket_by` attribute (a number in its JSON spelling).
+    pub unit: Cow<'c, str>,
+    /// MurmurHash3 of `"{salt}|{unit}"`.
+    pub hash: u32,
+    /// The bucket and the index into the split's weights.
+    pub slot: Option<Slot>,
+}
+
+/// Resolves one flag, reporting each step to `trace`.
+pub(crate) fn resolve<'a, T: Trace>(
+    flag: &'a Flag,
+    context: &Context,
+    trace: &mut T,
+) -> EvaluationResult<'a> {
     let metadata = (!flag.metadata.is_empty()).then_some(&flag.metadata);
     let ok = |index: Option<u32>, reason: Reason| -> EvaluationResult<'a> {
         let variant = index.and_then(|i| flag.variants.get(i as usize));
@@ -84,6 +139,7 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
         Targeting::JsonLogic(expr) => {
             let env = Env::new(context, &flag.key);
             let result = expr.eval(&env);
+            trace.targeting(&result);
             let number;
             // flagd reads the targeting result's JSON text without quotes, so
             // booleans and numbers name variants too ("true", "1", "2.5").
@@ -118,17 +174,25 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
         }
         Targeting::Rules(rules) => {
             let env = Env::new(context, &flag.key);
-            for rule in rules {
-                if !rule_applies(rule, &env) {
+            for (index, rule) in rules.iter().enumerate() {
+                let check = check_rule(rule, &env);
+                trace.rule(index, check);
+                if check != RuleCheck::Applies {
                     continue;
                 }
                 return match &rule.serve {
                     Serve::Variant(i) => ok(Some(*i), Reason::TargetingMatch),
-                    Serve::Split(split) => match split_variant(split, context) {
-                        Ok(Some(i)) => ok(Some(i), Reason::Split),
-                        Ok(None) => fail(ErrorCode::General, "split has no weight".to_owned()),
-                        Err(details) => fail(ErrorCode::TargetingKeyMissing, details),
-                    },
+                    Serve::Split(split) => {
+                        let placement = place_in_split(split, context);
+                        trace.split(&placement);
+                        match placement {
+                            Ok(Placement {
+                                slot: Some(slot), ..
+                            }) => ok(Some(split.weights[slot.index].0), Reason::Split),
+                            Ok(_) => fail(ErrorCode::General, "split has no weight".to_owned()),
+                            Err(details) => fail(ErrorCode::TargetingKeyMissing, details),
+                        }
+                    }
                 };
             }
             ok(flag.default_variant, Reason::Default)
@@ -136,27 +200,32 @@ pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<
     }
 }
 
-fn rule_applies(rule: &Rule, env: &Env<'_>) -> bool {
+/// Checks a rule's window, then its condition.
+fn check_rule(rule: &Rule, env: &Env<'_>) -> RuleCheck {
     let now = env.now;
-    rule.active_from.is_none_or(|t| now >= t)
-        && rule.active_until.is_none_or(|t| now < t)
-        && rule.when.as_ref().is_none_or(|c| truthy(&c.eval(env)))
+    if rule.active_from.is_some_and(|t| now < t) {
+        RuleCheck::NotYetActive
+    } else if rule.active_until.is_some_and(|t| now >= t) {
+        RuleCheck::Expired
+    } else if rule.when.as_ref().is_none_or(|c| truthy(&c.eval(env))) {
+        RuleCheck::Applies
+    } else {
+        RuleCheck::ConditionFalse
+    }
 }
 
-/// The variant a split serves for this context: `Ok(None)` if all weights are
-/// zero, `Err` with details when the bucketing unit is missing.
-fn split_variant(split: &Split, context: &Context) -> Result<Option<u32>, String> {
-    let number;
-    let unit: &str = match &split.bucket_by {
-        None => context
-            .targeting_key()
-            .ok_or_else(|| "a split needs a targeting key (targetingKey)".to_owned())?,
+/// Where a split puts this context; `Err` with details when the bucketing
+/// unit is missing.
+fn place_in_split<'c>(split: &Split, context: &'c Context) -> Result<Placement<'c>, String> {
+    let unit: Cow<'c, str> = match &split.bucket_by {
+        None => Cow::Borrowed(
+            context
+                .targeting_key()
+                .ok_or_else(|| "a split needs a targeting key (targetingKey)".to_owned())?,
+        ),
         Some(path) => match context.lookup(path) {
-            Some(Value::String(s)) => s,
-            Some(Value::Number(n)) => {
-                number = n.to_string();
-                &number
-            }
+            Some(Value::String(s)) => Cow::Borrowed(s),
+            Some(Value::Number(n)) => Cow::Owned(n.to_string()),
             _ => {
                 return Err(format!(
                 "the split buckets by '{}', which the context lacks or is not a string or number",
@@ -166,7 +235,8 @@ fn split_variant(split: &Split, context: &Context) -> Result<Option<u32>, String
         },
     };
     let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);
-    Ok(pick(hash, split.weights.iter().map(|&(_, w)| w as u64)).map(|i| split.weights[i].0))
+    let slot = place(hash, split.weights.iter().map(|&(_, w)| w as u64));
+    Ok(Placement { unit, hash, slot })
 }
 
 #[cfg(test)]

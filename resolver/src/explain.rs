@@ -1,0 +1,564 @@
+//! Explanations: why one evaluation came out as it did.
+//!
+//! [`Snapshot::explain`] resolves a flag through the very code path
+//! [`Snapshot::evaluate`] uses (`resolve.rs`), with a recorder as its trace,
+//! then adds what the IR says about each rule. The result answers the
+//! questions a flag author asks in the playground or `vane eval`: which rule
+//! served, why each earlier rule did not (not active yet, expired, condition
+//! false, with the context values its condition read), and for a split the
+//! bucketing unit, its hash, the bucket and the split's cut points.
+//!
+//! Not on the hot path: explaining allocates freely.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::context::{lookup, Context};
+use crate::expr::{Expr, Op, Path};
+use crate::model::{Flag, Rule, Serve, Split, Targeting};
+use crate::resolve::{resolve, Placement, RuleCheck, Trace};
+use crate::result::EvaluationResult;
+use crate::snapshot::{Snapshot, SnapshotInfo};
+
+/// Why one evaluation came out as it did. Serialises to JSON with camelCase
+/// names: `{"flagKey", "result", "snapshot", "now", "targeting"?, "disabled",
+/// "rules", "targetingResult"?, "reads"}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation<'a> {
+    /// The flag key asked for.
+    pub flag_key: String,
+    /// The evaluation result, exactly what [`Snapshot::evaluate`] returns
+    /// (serialised as the OFREP object).
+    pub result: EvaluationResult<'a>,
+    /// The snapshot evaluated: tenant, version, digest, creation time.
+    pub snapshot: &'a SnapshotInfo,
+    /// Evaluation time, Unix seconds.
+    pub now: i64,
+    /// How the flag picks its variant; `None` when the snapshot has no such flag.
+    pub targeting: Option<TargetingKind>,
+    /// `true` when the flag is disabled (nothing else was looked at).
+    pub disabled: bool,
+    /// Every Vane rule of the flag, in order, with what happened to it.
+    /// Empty for other kinds of targeting.
+    pub rules: Vec<RuleStep<'a>>,
+    /// What flagd JsonLogic targeting evaluated to (the variant name, or
+    /// `null` for the default variant); `None` when it was not evaluated.
+    pub targeting_result: Option<Value>,
+    /// The context attributes flagd JsonLogic targeting reads by a fixed
+    /// path, with their values in this context. Empty for other targeting.
+    pub reads: Vec<Read>,
+}
+
+/// How a flag picks its variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum TargetingKind {
+    /// No targeting: the default variant.
+    Static,
+    /// flagd JsonLogic.
+    JsonLogic,
+    /// flagd targeting that could not be compiled: always `PARSE_ERROR`.
+    Invalid,
+    /// Vane ordered rules.
+    Rules,
+}
+
+/// What happened to one Vane rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum RuleOutcome {
+    /// Active and its condition held: this rule served.
+    Matched,
+    /// Active, but its condition did not hold.
+    ConditionFalse,
+    /// The evaluation time is before `activeFrom`.
+    NotYetActive,
+    /// The evaluation time is at or after `activeUntil`.
+    Expired,
+    /// Not looked at: an earlier rule served, or the flag is disabled.
+    NotReached,
+}
+
+/// One Vane rule and what happened to it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RuleStep<'a> {
+    /// 0-based position in the flag's rules.
+    pub index: usize,
+    /// What happened.
+    pub outcome: RuleOutcome,
+    /// `true` when the rule has a condition (`false`: always matches).
+    pub has_condition: bool,
+    /// The context attributes the condition reads, with their values here.
+    pub reads: Vec<Read>,
+    /// Start of the rule's window, Unix seconds (inclusive).
+    pub active_from: Option<i64>,
+    /// End of the rule's window, Unix seconds (exclusive).
+    pub active_until: Option<i64>,
+    /// What the rule serves when it matches.
+    pub serves: Serves<'a>,
+    /// Where the split put this context; only for a split rule that matched.
+    pub placement: Option<SplitPlacement>,
+}
+
+/// A context attribute an expression reads by a fixed path.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Read {
+    /// The path, dot-joined (`user.tier`).
+    pub path: String,
+    /// Its value in the context; `None` (JSON: absent) when missing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<Value>,
+}
+
+/// What a rule serves. JSON: `{"variant": "on"}` or `{"split": {...}}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Serves<'a> {
+    /// One variant, by name.
+    Variant(&'a str),
+    /// A weighted split.
+    Split(SplitShape<'a>),
+}
+
+/// A split's bucketing and cut points.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SplitShape<'a> {
+    /// The attribute whose value is the unit, dot-joined; `targetingKey`
+    /// when the split buckets by the targeting key.
+    pub bucket_by: String,
+    /// The salt hashed before the unit (`"{salt}|{unit}"`).
+    pub salt: &'a str,
+    /// Sum of the weights: buckets are `0..total`.
+    pub total: u64,
+    /// One range of buckets per variant, in declaration order.
+    pub cuts: Vec<Cut<'a>>,
+}
+
+/// The buckets one variant of a split gets: `from <= bucket < to`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cut<'a> {
+    /// Variant name.
+    pub variant: &'a str,
+    /// Its weight.
+    pub weight: u32,
+    /// First bucket (inclusive).
+    pub from: u64,
+    /// End bucket (exclusive).
+    pub to: u64,
+}
+
+/// Where a split put the context.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SplitPlacement {
+    /// The bucketing unit; `None` when the context lacks it.
+    pub unit: Option<String>,
+    /// MurmurHash3 (x86, 32 bit, seed 0) of `"{salt}|{unit}"`.
+    pub hash: Option<u32>,
+    /// `hash * total >> 32`; `None` without a unit or when all weights are 0.
+    pub bucket: Option<u64>,
+    /// Index into the split's cuts of the variant served.
+    pub cut: Option<usize>,
+    /// Why there is no placement (the unit is missing).
+    pub error: Option<String>,
+}
+
+impl Snapshot {
+    /// Evaluates one flag as [`Snapshot::evaluate`] does and explains the
+    /// result. An unknown key gives the `FLAG_NOT_FOUND` result and no
+    /// targeting.
+    pub fn explain<'a>(&'a self, flag_key: &str, context: &Context) -> Explanation<'a> {
+        let flag = self.body.flag(flag_key);
+        let mut recorder = Recorder::default();
+        let result = match flag {
+            Some(flag) => resolve(flag, context, &mut recorder),
+            None => self.evaluate(flag_key, context),
+        };
+        let (rules, reads) = match flag {
+            Some(
+                flag @ Flag {
+                    targeting: Targeting::Rules(rules),
+                    ..
+                },
+            ) => (
+                rules
+                    .iter()
+                    .enumerate()
+                    .map(|(index, rule)| rule_step(flag, index, rule, context, &recorder))
+                    .collect(),
+                Vec::new(),
+            ),
+            Some(Flag {
+                targeting: Targeting::JsonLogic(expr),
+                ..
+            }) => (Vec::new(), reads(Some(expr), context)),
+            _ => (Vec::new(), Vec::new()),
+        };
+        Explanation {
+            flag_key: flag_key.to_owned(),
+            result,
+            snapshot: &self.info,
+            now: context.now(),
+            targeting: flag.map(|f| kind(&f.targeting)),
+            disabled: flag.is_some_and(|f| f.disabled),
+            rules,
+            targeting_result: recorder.targeting,
+            reads,
+        }
+    }
+}
+
+/// Collects the steps resolution reports.
+#[derive(Default)]
+struct Recorder {
+    checks: Vec<(usize, RuleCheck)>,
+    placement: Option<SplitPlacement>,
+    targeting: Option<Value>,
+}
+
+impl Trace for Recorder {
+    fn rule(&mut self, index: usize, check: RuleCheck) {
+        self.checks.push((index, check));
+    }
+
+    fn split(&mut self, placement: &Result<Placement<'_>, String>) {
+        self.placement = Some(match placement {
+            Ok(p) => SplitPlacement {
+                unit: Some(p.unit.clone().into_owned()),
+                hash: Some(p.hash),
+                bucket: p.slot.map(|s| s.bucket),
+                cut: p.slot.map(|s| s.index),
+                error: None,
+            },
+            Err(details) => SplitPlacement {
+                unit: None,
+                hash: None,
+                bucket: None,
+                cut: None,
+                error: Some(details.clone()),
+            },
+        });
+    }
+
+    fn targeting(&mut self, result: &Value) {
+        self.targeting = Some(result.clone());
+    }
+}
+
+fn kind(targeting: &Targeting) -> TargetingKind {
+    match targeting {
+        Targeting::Static => TargetingKind::Static,
+        Targeting::JsonLogic(_) => TargetingKind::JsonLogic,
+        Targeting::Invalid(_) => TargetingKind::Invalid,
+        Targeting::Rules(_) => TargetingKind::Rules,
+    }
+}
+
+fn rule_step<'a>(
+    flag: &'a Flag,
+    index: usize,
+    rule: &'a Rule,
+    context: &Context,
+    recorder: &Recorder,
+) -> RuleStep<'a> {
+    let check = recorder
+        .checks
+        .iter()
+        .find(|(i, _)| *i == index)
+        .map(|(_, c)| *c);
+    let outcome = match check {
+        Some(RuleCheck::Applies) => RuleOutcome::Matched,
+        Some(RuleCheck::ConditionFalse) => RuleOutcome::ConditionFalse,
+        Some(RuleCheck::NotYetActive) => RuleOutcome::NotYetActive,
+        Some(RuleCheck::Expired) => RuleOutcome::Expired,
+        None => RuleOutcome::NotReached,
+    };
+    let serves = match &rule.serve {
+        Serve::Variant(i) => Serves::Variant(variant_name(flag, *i)),
+        Serve::Split(split) => Serves::Split(split_shape(flag, split)),
+    };
+    let placement = match (&rule.serve, outcome) {
+        (Serve::Split(_), RuleOutcome::Matched) => recorder.placement.clone(),
+        _ => None,
+    };
+    RuleStep {
+        index,
+        outcome,
+        has_condition: rule.when.is_some(),
+        reads: reads(rule.when.as_ref(), context),
+        active_from: rule.active_from,
+        active_until: rule.active_until,
+        serves,
+        placement,
+    }
+}
+
+/// A variant's name; the empty string for an index the flag lacks (the
+/// result then carries the `GENERAL` error that says so).
+fn variant_name(flag: &Flag, index: u32) -> &str {
+    flag.variants
+        .get(index as usize)
+        .map_or("", |v| v.name.as_str())
+}
+
+fn split_shape<'a>(flag: &'a Flag, split: &'a Split) -> SplitShape<'a> {
+    let mut from = 0u64;
+    let cuts = split
+        .weights
+        .iter()
+        .map(|&(variant, weight)| {
+            let to = from + u64::from(weight);
+            let cut = Cut {
+                variant: variant_name(flag, variant),
+                weight,
+                from,
+                to,
+            };
+            from = to;
+            cut
+        })
+        .collect();
+    SplitShape {
+        bucket_by: split
+            .bucket_by
+            .as_ref()
+            .map_or_else(|| "targetingKey".to_owned(), |p| p.join(".")),
+        salt: &split.salt,
+        total: from,
+        cuts,
+    }
+}
+
+/// The fixed paths an expression reads, first occurrence first, with their
+/// values in the context.
+fn reads(expr: Option<&Expr>, context: &Context) -> Vec<Read> {
+    let mut paths: Vec<&Path> = Vec::new();
+    if let Some(expr) = expr {
+        collect_paths(expr, &mut paths);
+    }
+    paths
+        .into_iter()
+        .map(|path| Read {
+            path: path.join("."),
+            value: lookup(context.root(), path).cloned(),
+        })
+        .collect()
+}
+
+fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Path>) {
+    let mut push = |path: &'e Path| {
+        if !path.is_empty() && !out.contains(&path) {
+            out.push(path);
+        }
+    };
+    match expr {
+        Expr::Var(path) | Expr::Test(path, _) => push(path),
+        Expr::VarOr(path, default) => {
+            push(path);
+            collect_paths(default, out);
+        }
+        Expr::InSet(inner, _) => collect_paths(inner, out),
+        // Inside these operators, arguments after the first read the
+        // current element, not the context.
+        Expr::Op(Op::Map | Op::Filter | Op::Reduce | Op::All | Op::None | Op::Some, args) => {
+            if let Some(first) = args.first() {
+                collect_paths(first, out);
+            }
+        }
+        Expr::VarDyn(args) | Expr::Array(args) | Expr::Op(_, args) => {
+            for arg in args {
+                collect_paths(arg, out);
+            }
+        }
+        Expr::Lit(_) | Expr::FlagKey | Expr::Timestamp => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Map};
+
+    use super::*;
+    use crate::bucket::murmur3_32;
+    use crate::expr::Test;
+    use crate::model::{Body, Variant};
+    use crate::result::Reason;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn test(path: &str, value: Value) -> Expr {
+        Expr::Test(vec![path.to_owned()], Test::Equals(value))
+    }
+
+    /// A flag with a rule that starts in the future, one that ended, one
+    /// for `plan: pro`, then a 30/70 split salted `exp`.
+    fn snapshot() -> Snapshot {
+        let rule = |when, serve, active_from, active_until| Rule {
+            when,
+            serve,
+            active_from,
+            active_until,
+        };
+        let flag = Flag {
+            key: "checkout".into(),
+            variants: ["a", "b"]
+                .iter()
+                .map(|n| Variant {
+                    name: (*n).into(),
+                    value: json!(n),
+                })
+                .collect(),
+            default_variant: Some(0),
+            disabled: false,
+            targeting: Targeting::Rules(vec![
+                rule(None, Serve::Variant(1), Some(NOW + 1), None),
+                rule(None, Serve::Variant(1), None, Some(NOW)),
+                rule(
+                    Some(test("plan", json!("pro"))),
+                    Serve::Variant(1),
+                    None,
+                    None,
+                ),
+                rule(
+                    None,
+                    Serve::Split(Split {
+                        bucket_by: None,
+                        salt: "exp".into(),
+                        weights: vec![(0, 30), (1, 70)],
+                    }),
+                    None,
+                    None,
+                ),
+            ]),
+            metadata: Map::new(),
+        };
+        let body = Body {
+            flags: vec![flag],
+            clients: vec![],
+            cors_origins: vec![],
+            metadata: Map::new(),
+        };
+        Snapshot::from_bytes(&Snapshot::encode("t", 7, 0, "test", &body)).unwrap()
+    }
+
+    fn context(json: Value) -> Context {
+        Context::from_value(json, NOW).unwrap()
+    }
+
+    #[test]
+    fn explains_every_rule_and_the_split_placement() {
+        let snap = snapshot();
+        let ctx = context(json!({"targetingKey": "user-1", "plan": "free"}));
+        let e = snap.explain("checkout", &ctx);
+        assert_eq!(e.result, snap.evaluate("checkout", &ctx));
+        assert_eq!(e.result.reason, Reason::Split);
+        assert_eq!(e.snapshot.version, 7);
+        assert_eq!(e.snapshot.tenant, "t");
+        assert_eq!(e.targeting, Some(TargetingKind::Rules));
+        let outcomes: Vec<_> = e.rules.iter().map(|r| r.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                RuleOutcome::NotYetActive,
+                RuleOutcome::Expired,
+                RuleOutcome::ConditionFalse,
+                RuleOutcome::Matched
+            ]
+        );
+        assert_eq!(
+            e.rules[2].reads,
+            [Read {
+                path: "plan".into(),
+                value: Some(json!("free"))
+            }]
+        );
+        let Serves::Split(shape) = &e.rules[3].serves else {
+            panic!("a split: {:?}", e.rules[3].serves)
+        };
+        assert_eq!(
+            (shape.bucket_by.as_str(), shape.salt, shape.total),
+            ("targetingKey", "exp", 100)
+        );
+        assert_eq!(
+            shape.cuts,
+            [
+                Cut {
+                    variant: "a",
+                    weight: 30,
+                    from: 0,
+                    to: 30
+                },
+                Cut {
+                    variant: "b",
+                    weight: 70,
+                    from: 30,
+                    to: 100
+                }
+            ]
+        );
+        let p = e.rules[3].placement.as_ref().unwrap();
+        let hash = murmur3_32(&[b"exp|user-1"]);
+        let bucket = (u64::from(hash) * 100) >> 32;
+        assert_eq!(p.unit.as_deref(), Some("user-1"));
+        assert_eq!((p.hash, p.bucket), (Some(hash), Some(bucket)));
+        let cut = &shape.cuts[p.cut.unwrap()];
+        assert!(cut.from <= bucket && bucket < cut.to);
+        assert_eq!(e.result.variant, Some(cut.variant));
+    }
+
+    #[test]
+    fn rules_after_the_match_are_not_reached() {
+        let snap = snapshot();
+        let ctx = context(json!({"plan": "pro"}));
+        let e = snap.explain("checkout", &ctx);
+        assert_eq!(e.result.variant, Some("b"));
+        assert_eq!(e.rules[2].outcome, RuleOutcome::Matched);
+        assert_eq!(e.rules[2].serves, Serves::Variant("b"));
+        assert_eq!(e.rules[3].outcome, RuleOutcome::NotReached);
+        assert_eq!(e.rules[3].placement, None);
+    }
+
+    #[test]
+    fn a_missing_unit_is_explained_and_unknown_flags_have_no_targeting() {
+        let snap = snapshot();
+        let e = snap.explain("checkout", &context(json!({})));
+        let p = e.rules[3].placement.as_ref().unwrap();
+        assert_eq!(p.unit, None);
+        assert_eq!(
+            p.error.as_deref(),
+            Some("a split needs a targeting key (targetingKey)")
+        );
+        assert_eq!(
+            e.rules[2].reads,
+            [Read {
+                path: "plan".into(),
+                value: None
+            }]
+        );
+
+        let missing = snap.explain("nope", &context(json!({})));
+        assert_eq!(missing.targeting, None);
+        assert!(missing.rules.is_empty());
+        assert_eq!(missing.result, snap.evaluate("nope", &context(json!({}))));
+    }
+
+    #[test]
+    fn serialises_with_camel_case_names() {
+        let snap = snapshot();
+        let json = serde_json::to_value(snap.explain("checkout", &context(json!({"plan": "pro"}))))
+            .unwrap();
+        assert_eq!(json["result"]["variant"], "b");
+        assert_eq!(json["snapshot"]["version"], 7);
+        assert_eq!(json["rules"][0]["outcome"], "notYetActive");
+        assert_eq!(json["rules"][0]["activeFrom"], NOW + 1);
+        assert_eq!(json["rules"][2]["serves"], json!({"variant": "b"}));
+        assert_eq!(json["rules"][3]["serves"]["split"]["cuts"][1]["from"], 30);
+        assert_eq!(
+            json["rules"][2]["reads"],
+            json!([{"path": "plan", "value": "pro"}])
+        );
+    }
+}
