@@ -1,6 +1,7 @@
 //! The builder's entry points: detect the dialect, run its front end, finish
 //! the IR the same way for every dialect, and encode the snapshot.
 
+use vane_resolver::model::Client;
 use vane_resolver::{Body, Snapshot};
 
 use crate::diagnostic::Diagnostic;
@@ -58,6 +59,52 @@ pub fn compile(file: &str, text: &str, format: Format) -> Result<Compiled, Vec<D
     Ok(compiled)
 }
 
+/// Who may read a tenant's flags, given apart from the rules: read by
+/// [`crate::vane::access`] (`vane build --access FILE`) for flagd sources,
+/// whose format has no place for client keys.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Access {
+    /// The access file's name, for diagnostics.
+    pub file: String,
+    /// Tenant the access file is for, if it names one.
+    pub tenant: Option<String>,
+    /// Clients and the sha256 digests of their keys.
+    pub clients: Vec<Client>,
+    /// Allowed CORS origins (empty = any).
+    pub cors_origins: Vec<String>,
+}
+
+impl Compiled {
+    /// Adds the clients and CORS origins of an access file. Errors when the
+    /// rules already name clients or origins (they belong in one place) or
+    /// when the two files name different tenants.
+    pub fn with_access(mut self, access: Access) -> Result<Compiled, Vec<Diagnostic>> {
+        let mut errors = Vec::new();
+        if !self.body.clients.is_empty() || !self.body.cors_origins.is_empty() {
+            errors.push(Diagnostic::error(
+                &access.file,
+                "",
+                "the rules already name clients or CORS origins; keep them in one place",
+            ));
+        }
+        match (&self.tenant, &access.tenant) {
+            (Some(a), Some(b)) if a != b => errors.push(Diagnostic::error(
+                &access.file,
+                "tenant",
+                format!("the access file is for tenant '{b}' but the rules are for '{a}'"),
+            )),
+            (None, Some(b)) => self.tenant = Some(b.clone()),
+            _ => {}
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        self.body.clients = access.clients;
+        self.body.cors_origins = access.cors_origins;
+        Ok(self)
+    }
+}
+
 /// Options of [`build`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildOptions {
@@ -100,7 +147,17 @@ pub fn build(
     format: Format,
     options: &BuildOptions,
 ) -> Result<Built, Vec<Diagnostic>> {
-    let compiled = compile(file, text, format)?;
+    encode(file, compile(file, text, format)?, options)
+}
+
+/// Encodes compiled rules (see [`build`]); `file` names the source in
+/// diagnostics. Errors: no tenant, a tenant that differs from the one the
+/// rules name, or an invalid tenant name.
+pub fn encode(
+    file: &str,
+    compiled: Compiled,
+    options: &BuildOptions,
+) -> Result<Built, Vec<Diagnostic>> {
     let tenant = match (&options.tenant, &compiled.tenant) {
         (Some(given), Some(named)) if given != named => {
             return Err(vec![Diagnostic::error(

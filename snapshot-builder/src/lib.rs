@@ -17,5 +17,7 @@ pub mod flagd;
 pub mod jsonlogic;
 pub mod vane;
 
-pub use compile::{build, compile, valid_tenant, BuildOptions, Built, Compiled, Format, BUILDER};
+pub use compile::{
+    build, compile, encode, valid_tenant, Access, BuildOptions, Built, Compiled, Format, BUILDER,
+};
 pub use diagnostic::{Diagnostic, Severity};

@@ -33,7 +33,15 @@ fn stdout_json(out: &Output) -> Value {
 fn examples() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
         ("examples/shop.yaml", vec![]),
-        ("examples/media.flagd.json", vec!["--tenant", "media"]),
+        (
+            "examples/media.flagd.json",
+            vec![
+                "--tenant",
+                "media",
+                "--access",
+                "examples/media.access.yaml",
+            ],
+        ),
     ]
 }
 
@@ -250,4 +258,66 @@ fn check_exits_1_and_locates_errors() {
         !tmp("never.cbor").exists(),
         "nothing is written when the rules have errors"
     );
+}
+
+#[test]
+fn an_access_file_gives_a_flagd_tenant_its_clients_and_origins() {
+    let out = tmp("media-access.cbor");
+    let o = vane(
+        &[
+            "build",
+            "examples/media.flagd.json",
+            "--tenant",
+            "media",
+            "--access",
+            "examples/media.access.yaml",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let s = vane_resolver::Snapshot::from_bytes(&std::fs::read(&out).unwrap()).unwrap();
+    let names: Vec<&str> = s.body.clients.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["tv-app", "web-player"]);
+    let web_key = vane_resolver::snapshot::sha256(b"media-web-key-3c8e2f71d046");
+    assert_eq!(s.body.clients[1].key_digests[0].0, web_key);
+    assert_eq!(
+        s.body.cors_origins,
+        ["http://localhost:8080", "https://watch.media.example"]
+    );
+
+    // Clients live in one place; tenants must agree.
+    let twice = vane(
+        &[
+            "build",
+            "examples/shop.yaml",
+            "--access",
+            "examples/media.access.yaml",
+            "-o",
+            tmp("never2.cbor").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(twice.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&twice.stderr);
+    assert!(
+        err.contains("error: examples/media.access.yaml: the rules already name clients")
+            && err.contains("the access file is for tenant 'media' but the rules are for 'shop'"),
+        "{err}"
+    );
+    let wrong_tenant = vane(
+        &[
+            "build",
+            "examples/media.flagd.json",
+            "--tenant",
+            "other",
+            "--access",
+            "examples/media.access.yaml",
+            "-o",
+            tmp("never3.cbor").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(wrong_tenant.status.code(), Some(1));
 }

@@ -21,6 +21,10 @@ pub struct BuildArgs {
     /// Snapshot version (default: the build time in Unix seconds).
     #[arg(long)]
     version: Option<u64>,
+    /// Vane YAML file with `clients:` and `cors_origins:` for a flagd source
+    /// (whose format has no place for client keys).
+    #[arg(long)]
+    access: Option<PathBuf>,
     /// Force the dialect instead of detecting it from the file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
@@ -29,7 +33,15 @@ pub struct BuildArgs {
 /// Runs `vane build`; prints a one-line summary to stderr.
 pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
     let (name, text, format) = read_rules(&a.rules, a.format)?;
-    let Some(built) = build_rules(&name, &text, format, a.tenant, a.version)? else {
+    let Some(built) = build_rules(
+        &name,
+        &text,
+        format,
+        a.access.as_deref(),
+        a.tenant,
+        a.version,
+    )?
+    else {
         return Ok(ExitCode::from(1));
     };
     let tmp = a.output.with_extension("cbor.tmp");

@@ -3,15 +3,16 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use vane_snapshot_builder::compile;
-
-use super::source::{print_diagnostics, read_rules, FormatArg};
+use super::source::{compile_rules, print_diagnostics, read_rules, FormatArg};
 
 /// Arguments of `vane check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
     /// Rule file: Vane YAML or flagd JSON.
     rules: PathBuf,
+    /// Vane YAML file with `clients:` and `cors_origins:` for a flagd source.
+    #[arg(long)]
+    access: Option<PathBuf>,
     /// Force the dialect instead of detecting it from the file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
@@ -20,7 +21,7 @@ pub struct CheckArgs {
 /// Runs `vane check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let (name, text, format) = read_rules(&a.rules, a.format)?;
-    match compile(&name, &text, format) {
+    match compile_rules(&name, &text, format, a.access.as_deref())? {
         Ok(compiled) => {
             print_diagnostics(&compiled.warnings);
             eprintln!(

@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use vane_resolver::Snapshot;
-use vane_snapshot_builder::{build, BuildOptions, Built, Diagnostic, Format};
+use vane_snapshot_builder::{
+    compile, encode, vane, BuildOptions, Built, Compiled, Diagnostic, Format,
+};
 
 /// Dialect choice on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -58,12 +60,34 @@ pub fn build_time() -> anyhow::Result<u64> {
     }
 }
 
-/// Compiles rules read by [`read_rules`] into a snapshot; on errors prints
-/// them and returns `None`.
+/// Compiles rules read by [`read_rules`], adding the clients and CORS
+/// origins of an access file when one is given (`--access`). Read errors are
+/// `Err`; rule problems are the inner `Err`.
+pub fn compile_rules(
+    name: &str,
+    text: &str,
+    format: Format,
+    access: Option<&Path>,
+) -> anyhow::Result<Result<Compiled, Vec<Diagnostic>>> {
+    let compiled = match compile(name, text, format) {
+        Ok(c) => c,
+        Err(d) => return Ok(Err(d)),
+    };
+    let Some(path) = access else {
+        return Ok(Ok(compiled));
+    };
+    let access_text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Ok(vane::access(&path.display().to_string(), &access_text)
+        .and_then(|a| compiled.with_access(a)))
+}
+
+/// Compiles rules into a snapshot; on errors prints them and returns `None`.
 pub fn build_rules(
     name: &str,
     text: &str,
     format: Format,
+    access: Option<&Path>,
     tenant: Option<String>,
     version: Option<u64>,
 ) -> anyhow::Result<Option<Built>> {
@@ -73,7 +97,8 @@ pub fn build_rules(
         version: version.unwrap_or(created_at),
         created_at,
     };
-    match build(name, text, format, &options) {
+    let built = compile_rules(name, text, format, access)?.and_then(|c| encode(name, c, &options));
+    match built {
         Ok(built) => {
             print_diagnostics(&built.warnings);
             Ok(Some(built))

@@ -23,7 +23,7 @@ mod yaml;
 use serde_json::Map;
 use vane_resolver::Body;
 
-use crate::{Compiled, Diagnostic};
+use crate::{Access, Compiled, Diagnostic};
 use reader::Cx;
 use segments::{Definition, Segments};
 
@@ -96,5 +96,34 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
             metadata: set_metadata,
         },
         warnings: diagnostics,
+    })
+}
+
+const ACCESS_FIELDS: [&str; 3] = ["tenant", "clients", "cors_origins"];
+
+/// Reads an access file: a Vane YAML document with only `tenant`, `clients`
+/// and `cors_origins`, in the same syntax as a rules file. It gives a flagd
+/// source (which has no place for them) its client keys and CORS origins.
+///
+/// Errors: every problem found, located like a rules file's.
+pub fn access(file: &str, text: &str) -> Result<Access, Vec<Diagnostic>> {
+    let root = yaml::parse(file, text)?;
+    let mut cx = Cx::new(file);
+    let Some(top) = cx.fields(&root, "", "the access file", &ACCESS_FIELDS) else {
+        return Err(cx.diagnostics);
+    };
+    let tenant = top.get("tenant").and_then(|n| access::tenant(&mut cx, n));
+    let clients = top.get("clients").map(|n| access::clients(&mut cx, n));
+    let cors_origins = top
+        .get("cors_origins")
+        .map(|n| access::cors_origins(&mut cx, n));
+    if cx.diagnostics.iter().any(Diagnostic::is_error) {
+        return Err(cx.diagnostics);
+    }
+    Ok(Access {
+        file: file.to_owned(),
+        tenant,
+        clients: clients.flatten().unwrap_or_default(),
+        cors_origins: cors_origins.flatten().unwrap_or_default(),
     })
 }
