@@ -47,11 +47,7 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
     let Some(top) = cx.fields(&root, "", "the file", &TOP_FIELDS) else {
         return Err(cx.diagnostics);
     };
-    let tenant = top.get("tenant").and_then(|n| access::tenant(&mut cx, n));
-    let clients = top.get("clients").map(|n| access::clients(&mut cx, n));
-    let cors_origins = top
-        .get("cors_origins")
-        .map(|n| access::cors_origins(&mut cx, n));
+    let access = read_access(&mut cx, &top);
     let set_metadata = match top.get("metadata") {
         Some(n) => flags::metadata(&mut cx, n, "metadata").unwrap_or_default(),
         None => Map::new(),
@@ -88,11 +84,11 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
         return Err(diagnostics);
     }
     Ok(Compiled {
-        tenant,
+        tenant: access.tenant,
         body: Body {
             flags: body_flags,
-            clients: clients.flatten().unwrap_or_default(),
-            cors_origins: cors_origins.flatten().unwrap_or_default(),
+            clients: access.clients,
+            cors_origins: access.cors_origins,
             metadata: set_metadata,
         },
         warnings: diagnostics,
@@ -112,18 +108,26 @@ pub fn access(file: &str, text: &str) -> Result<Access, Vec<Diagnostic>> {
     let Some(top) = cx.fields(&root, "", "the access file", &ACCESS_FIELDS) else {
         return Err(cx.diagnostics);
     };
-    let tenant = top.get("tenant").and_then(|n| access::tenant(&mut cx, n));
-    let clients = top.get("clients").map(|n| access::clients(&mut cx, n));
-    let cors_origins = top
-        .get("cors_origins")
-        .map(|n| access::cors_origins(&mut cx, n));
+    let access = read_access(&mut cx, &top);
     if cx.diagnostics.iter().any(Diagnostic::is_error) {
         return Err(cx.diagnostics);
     }
-    Ok(Access {
-        file: file.to_owned(),
-        tenant,
-        clients: clients.flatten().unwrap_or_default(),
-        cors_origins: cors_origins.flatten().unwrap_or_default(),
-    })
+    Ok(access)
+}
+
+/// The `tenant`, `clients` and `cors_origins` fields of a rules or access
+/// file; problems go to `cx`.
+fn read_access(cx: &mut Cx, top: &reader::Fields<'_>) -> Access {
+    Access {
+        file: cx.file.to_owned(),
+        tenant: top.get("tenant").and_then(|n| access::tenant(cx, n)),
+        clients: top
+            .get("clients")
+            .and_then(|n| access::clients(cx, n))
+            .unwrap_or_default(),
+        cors_origins: top
+            .get("cors_origins")
+            .and_then(|n| access::cors_origins(cx, n))
+            .unwrap_or_default(),
+    }
 }

@@ -14,7 +14,8 @@ use crate::Diagnostic;
 
 /// The diagnostics of one compilation and the flag being read.
 pub struct Cx<'f> {
-    file: &'f str,
+    /// Name of the source, for diagnostics.
+    pub file: &'f str,
     /// Everything found so far, errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
     /// Key of the flag being read; added to diagnostics while set.
