@@ -64,6 +64,18 @@ pub enum TargetingKind {
     Rules,
 }
 
+impl TargetingKind {
+    /// The kind of a flag's targeting.
+    pub fn of(targeting: &Targeting) -> TargetingKind {
+        match targeting {
+            Targeting::Static => TargetingKind::Static,
+            Targeting::JsonLogic(_) => TargetingKind::JsonLogic,
+            Targeting::Invalid(_) => TargetingKind::Invalid,
+            Targeting::Rules(_) => TargetingKind::Rules,
+        }
+    }
+}
+
 /// What happened to one Vane rule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -202,7 +214,7 @@ impl Snapshot {
             result,
             snapshot: &self.info,
             now: context.now(),
-            targeting: flag.map(|f| kind(&f.targeting)),
+            targeting: flag.map(|f| TargetingKind::of(&f.targeting)),
             disabled: flag.is_some_and(|f| f.disabled),
             rules,
             targeting_result: recorder.targeting,
@@ -245,15 +257,6 @@ impl Trace for Recorder {
 
     fn targeting(&mut self, result: &Value) {
         self.targeting = Some(result.clone());
-    }
-}
-
-fn kind(targeting: &Targeting) -> TargetingKind {
-    match targeting {
-        Targeting::Static => TargetingKind::Static,
-        Targeting::JsonLogic(_) => TargetingKind::JsonLogic,
-        Targeting::Invalid(_) => TargetingKind::Invalid,
-        Targeting::Rules(_) => TargetingKind::Rules,
     }
 }
 

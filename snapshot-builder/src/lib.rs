@@ -8,6 +8,9 @@
 //! source text ─► front end (vane YAML | flagd JSON) ─► validate (all problems, located)
 //!             ─► IR (vane_resolver::Body) ─► Snapshot::encode ─► bytes + sha256
 //! ```
+//!
+//! With the `wasm` feature, the `wasm` module exposes the builder and the resolver to
+//! JavaScript (the browser package and the playground).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -16,6 +19,8 @@ pub mod diagnostic;
 pub mod flagd;
 pub mod jsonlogic;
 pub mod vane;
+#[cfg(feature = "wasm")]
+pub mod wasm;
 
 pub use compile::{
     build, compile, encode, valid_tenant, Access, BuildOptions, Built, Compiled, Format, BUILDER,
