@@ -24,7 +24,7 @@ use wasm_bindgen::prelude::*;
 
 use vane_resolver::Snapshot as Resolved;
 
-use crate::{build, BuildOptions, Format};
+use crate::{compile, encode, vane, BuildOptions, Format};
 
 mod inspect;
 mod js;
@@ -45,9 +45,15 @@ struct CompileOptions {
     version: Option<u64>,
     /// Creation time, Unix seconds; default: now.
     created_at: Option<u64>,
+    /// The text of an access file (clients and CORS origins for a flagd
+    /// source, as `vane build --access`).
+    access: Option<String>,
+    /// Names the access file in diagnostics. Default `access.yaml`.
+    access_file_name: Option<String>,
 }
 
-/// Compiles Vane YAML or flagd JSON rules into snapshot bytes.
+/// Compiles Vane YAML or flagd JSON rules (plus an optional access file)
+/// into snapshot bytes, as `vane build` does.
 ///
 /// Returns `{ok, diagnostics, bytes?, snapshot?}`: `ok` is false when the
 /// rules have errors (then only `diagnostics`, each located by file, line,
@@ -76,8 +82,18 @@ pub fn compile_rules(
         version: options.version.unwrap_or(created_at),
         created_at,
     };
+    let built = compile(file, source, format).and_then(|compiled| {
+        let compiled = match &options.access {
+            Some(text) => {
+                let access_file = options.access_file_name.as_deref().unwrap_or("access.yaml");
+                compiled.with_access(vane::access(access_file, text)?)?
+            }
+            None => compiled,
+        };
+        encode(file, compiled, &build_options)
+    });
     let output = js::object();
-    match build(file, source, format, &build_options) {
+    match built {
         Ok(built) => {
             js::set(&output, "ok", &JsValue::TRUE);
             js::set(&output, "diagnostics", &js::to_js(&built.warnings)?);

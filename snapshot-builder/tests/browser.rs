@@ -18,6 +18,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const SHOP: &str = include_str!("../../examples/shop.yaml");
 const MEDIA: &str = include_str!("../../examples/media.flagd.json");
+const MEDIA_ACCESS: &str = include_str!("../../examples/media.access.yaml");
 
 /// 2026-11-29T00:00:00Z: inside the shop's Black Friday window.
 const BLACK_FRIDAY: f64 = 1_795_910_400.0;
@@ -220,6 +221,33 @@ fn flagd_sources_need_a_tenant_and_the_format_can_be_forced() {
         .unwrap()
         .iter()
         .all(|f| f["targeting"] == "jsonLogic" || f["targeting"] == "static"));
+    assert_eq!(inspection["clients"], json!([]));
+
+    // An access file adds clients and origins, as `vane build --access`.
+    let with_access = compile(
+        MEDIA,
+        json!({"fileName": "media.flagd.json", "tenant": "media", "access": MEDIA_ACCESS}),
+    );
+    let inspection = json(&ok(compiled_snapshot(&with_access).inspect()));
+    assert_eq!(
+        inspection["clients"],
+        json!([{"name": "tv-app", "keys": 1}, {"name": "web-player", "keys": 1}])
+    );
+    assert_eq!(
+        inspection["corsOrigins"],
+        json!(["http://localhost:8080", "https://watch.media.example"])
+    );
+    // The access file names the tenant the options contradict.
+    let clash = compile(
+        MEDIA,
+        json!({"fileName": "media.flagd.json", "tenant": "other", "access": MEDIA_ACCESS}),
+    );
+    assert_eq!(get(&clash, "ok"), JsValue::FALSE);
+    let message = json(&get(&clash, "diagnostics"))[0]["message"].clone();
+    assert_eq!(
+        message,
+        "the file is for tenant 'media' but --tenant says 'other'"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -22,6 +22,10 @@ export interface CompileOptions {
   version?: number;
   /** Creation time, Unix seconds; default: now. */
   createdAt?: number;
+  /** Text of an access file: clients and CORS origins for a flagd source (`vane build --access`). */
+  access?: string;
+  /** Names the access file in diagnostics. Default "access.yaml". */
+  accessFileName?: string;
 }
 
 /** One problem in a rule source; `line`/`column` are 1-based. */
