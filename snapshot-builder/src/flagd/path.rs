@@ -4,7 +4,7 @@
 use std::fmt;
 
 /// One step into a JSON value: a member of an object or an element of an array.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Step {
     /// Object member by key.
     Key(String),
@@ -13,7 +13,10 @@ pub enum Step {
 }
 
 /// A path from the document root; empty for the root itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+///
+/// Paths order lexicographically by step, so a path and everything below it
+/// form one contiguous range in an ordered collection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct JsonPath(Vec<Step>);
 
 impl JsonPath {

@@ -8,8 +8,12 @@
 //! plain recursive walk over JSON's grammar (RFC 8259): serde_json's nesting
 //! limit of 128 bounds its recursion, and on text it cannot follow it stops
 //! early instead of panicking.
+//!
+//! Positions live in an ordered map: a duplicated key's earlier subtree is
+//! one contiguous range of paths there, so forgetting it costs only its own
+//! size, and a file full of duplicates still scans in linear time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::path::JsonPath;
 
@@ -40,7 +44,7 @@ pub struct Duplicate {
 /// element and the root at the first character of the value.
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
-    spots: HashMap<JsonPath, Pos>,
+    spots: BTreeMap<JsonPath, Pos>,
     duplicates: Vec<Duplicate>,
 }
 
@@ -80,6 +84,20 @@ impl SourceMap {
     /// Every duplicate key, in text order.
     pub fn duplicates(&self) -> &[Duplicate] {
         &self.duplicates
+    }
+
+    /// Removes `path` and every node below it: one contiguous range of the
+    /// ordered map, so the cost is the size of what is removed.
+    fn forget(&mut self, path: &JsonPath) {
+        let below: Vec<JsonPath> = self
+            .spots
+            .range(path..)
+            .take_while(|(p, _)| p.starts_with(path))
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in below {
+            self.spots.remove(&p);
+        }
     }
 }
 
@@ -154,7 +172,7 @@ impl Scanner<'_> {
             let member = path.key(&key);
             if let Some(&first) = seen.get(&key) {
                 // serde_json keeps the later value: forget the earlier one's nodes.
-                self.map.spots.retain(|p, _| !p.starts_with(&member));
+                self.map.forget(&member);
                 self.map.duplicates.push(Duplicate {
                     path: member.clone(),
                     first,
@@ -278,6 +296,49 @@ mod tests {
         assert_eq!((dups[1].first, dups[1].again), (p(1, 2), p(2, 11)));
         assert_eq!(m.get(&JsonPath::root().key("f")), Some(p(2, 11)));
         assert_eq!(m.get(&JsonPath::root().key("f").key("a")), None);
+    }
+
+    #[test]
+    fn a_duplicate_forgets_only_its_own_subtree() {
+        let text = r#"{"a": {"x": [1]}, "ab": {"x": 2}, "b": 3, "a": {"y": 4}}"#;
+        let m = SourceMap::scan(text);
+        let root = JsonPath::root();
+        assert_eq!(m.get(&root.key("a").key("x")), None);
+        assert_eq!(m.get(&root.key("a").key("x").index(0)), None);
+        assert_eq!(m.get(&root.key("a").key("y")), Some(p(1, 49)));
+        assert_eq!(m.get(&root.key("ab").key("x")), Some(p(1, 26)));
+        assert_eq!(m.get(&root.key("b")), Some(p(1, 35)));
+    }
+
+    #[test]
+    fn many_duplicates_after_many_members_scan_in_linear_time() {
+        // 20,000 members, then 20,000 duplicates of one of them: forgetting
+        // each earlier value by scanning every recorded position took minutes.
+        let n = 20_000;
+        let mut text = String::from("{");
+        for i in 0..n {
+            text.push_str(&format!(
+                "\"f{i}\": {{\"state\": \"ENABLED\", \"v\": [1, 2]}},"
+            ));
+        }
+        for _ in 0..n {
+            text.push_str("\"f7\": {\"v\": [3]},");
+        }
+        text.push_str("\"last\": 0}");
+        let started = std::time::Instant::now();
+        let m = SourceMap::scan(&text);
+        assert_eq!(m.duplicates().len(), n);
+        let f7 = JsonPath::root().key("f7");
+        assert_eq!(m.get(&f7.key("state")), None);
+        assert!(m.get(&f7.key("v").index(0)).is_some());
+        assert!(m
+            .get(&JsonPath::root().key("f19999").key("v").index(1))
+            .is_some());
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "scan took {:?}",
+            started.elapsed()
+        );
     }
 
     #[test]
