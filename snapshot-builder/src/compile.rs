@@ -21,12 +21,14 @@ pub enum Format {
 
 impl Format {
     /// Detects the dialect: `.yaml`/`.yml` files are Vane, `.json` files are
-    /// flagd; otherwise text that starts with `{` (after whitespace) is flagd.
+    /// flagd; otherwise text that starts with `{` (after a byte order mark
+    /// and whitespace) is flagd.
     pub fn detect(file_name: &str, text: &str) -> Format {
         let lower = file_name.to_ascii_lowercase();
+        let start = text.trim_start_matches('\u{FEFF}').trim_start();
         if lower.ends_with(".yaml") || lower.ends_with(".yml") {
             Format::Vane
-        } else if lower.ends_with(".json") || text.trim_start().starts_with('{') {
+        } else if lower.ends_with(".json") || start.starts_with('{') {
             Format::Flagd
         } else {
             Format::Vane

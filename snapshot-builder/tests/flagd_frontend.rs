@@ -54,6 +54,15 @@ fn syntax_error_is_located() {
 }
 
 #[test]
+fn a_byte_order_mark_is_ignored_and_columns_count_after_it() {
+    let text = "\u{FEFF}{\"flags\": {\"a\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true}, \"defaultVariant\": \"on\"}}}";
+    assert_eq!(compiled(text).body.flags[0].key, "a");
+    let d = problems("\u{FEFF}{\"flags\": {\"a\": {\"state\": \"ON\"}}}");
+    assert_eq!(place(only(&d)), (Error, 1, 18, Some("a"), "flags.a.state"));
+    assert_eq!(Format::detect("flags", text), Format::Flagd);
+}
+
+#[test]
 fn duplicate_keys_are_errors_at_the_second_occurrence() {
     let text = r#"{
   "flags": {

@@ -54,6 +54,10 @@ use source_map::SourceMap;
 /// when anything is wrong, every diagnostic found (errors and warnings) in
 /// text order.
 pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
+    // Editors on Windows often start a UTF-8 file with a byte order mark;
+    // RFC 8259 section 8.1 lets a parser ignore it. Lines and columns then
+    // count from the first visible character, as the editor shows them.
+    let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
     let root: Value =
         serde_json::from_str(text).map_err(|e| vec![report::syntax_error(file, text, &e)])?;
     let map = SourceMap::scan(text);
