@@ -10,6 +10,12 @@ use crate::{flagd, vane};
 /// Builder name and version recorded in every snapshot.
 pub const BUILDER: &str = concat!("vane-snapshot-builder ", env!("CARGO_PKG_VERSION"));
 
+/// Longest flag key, in bytes, that the edge worker evaluates on its own:
+/// it answers `POST /ofrep/v1/evaluate/flags/{key}` with a longer key with
+/// 400 (`docs/http-api.md`, "Limits"), so such a flag would appear only in
+/// bulk answers.
+pub(crate) const MAX_FLAG_KEY_BYTES: usize = 256;
+
 /// A rule dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {

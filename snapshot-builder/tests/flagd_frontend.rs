@@ -63,6 +63,32 @@ fn a_byte_order_mark_is_ignored_and_columns_count_after_it() {
 }
 
 #[test]
+fn a_flag_key_longer_than_the_edge_evaluates_is_a_warning() {
+    let key = "k".repeat(257);
+    let c = compiled(&format!(
+        "{{\"flags\": {{\"{key}\": {{\"state\": \"ENABLED\", \"variants\": {{\"on\": true}}, \"defaultVariant\": \"on\"}}}}}}"
+    ));
+    let w = only(&c.warnings);
+    assert_eq!(
+        place(w),
+        (
+            Warning,
+            1,
+            12,
+            Some(key.as_str()),
+            format!("flags.{key}").as_str()
+        )
+    );
+    assert!(
+        w.message
+            .starts_with("flag key is 257 bytes long; the edge evaluates keys of at most 256"),
+        "{}",
+        w.message
+    );
+    assert_eq!(c.body.flags[0].key, key);
+}
+
+#[test]
 fn duplicate_keys_are_errors_at_the_second_occurrence() {
     let text = r#"{
   "flags": {

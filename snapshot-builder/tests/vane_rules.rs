@@ -1011,6 +1011,28 @@ fn empty_window_is_an_error() {
 }
 
 #[test]
+fn flag_keys_longer_than_the_edge_accepts_are_errors() {
+    let key = "k".repeat(257);
+    let d = errors(&format!(
+        "flags:\n  {key}:\n    variants: {{on: true}}\n    default: on\n"
+    ));
+    assert_error(
+        &d,
+        2,
+        3,
+        "flag key is 257 bytes long; the limit is 256, the longest key the edge evaluates",
+    );
+    let longest = "k".repeat(256);
+    let s = snapshot(&format!(
+        "flags:\n  {longest}:\n    variants: {{on: true}}\n    default: on\n"
+    ));
+    assert_eq!(
+        eval(&s, &longest, json!({})),
+        ok(json!(true), "on", Reason::Static)
+    );
+}
+
+#[test]
 fn duplicate_keys_are_errors() {
     let d = errors(
         r#"segments:

@@ -8,6 +8,7 @@ use super::lint;
 use super::metadata;
 use super::path::JsonPath;
 use super::report::Report;
+use crate::compile::MAX_FLAG_KEY_BYTES;
 use crate::jsonlogic::{self, PathStep};
 
 /// Compiles the flag `key` (the JSON `value` at `flags.<key>`).
@@ -26,6 +27,16 @@ pub fn compile(
     let path = JsonPath::root().key("flags").key(key);
     if key.is_empty() {
         report.error(&path, "a flag key must not be empty");
+    }
+    if key.len() > MAX_FLAG_KEY_BYTES {
+        report.warning(
+            &path,
+            format!(
+                "flag key is {} bytes long; the edge evaluates keys of at most {MAX_FLAG_KEY_BYTES} \
+                 bytes on their own (longer ones get 400), so this flag appears only in bulk answers",
+                key.len()
+            ),
+        );
     }
     let Value::Object(fields) = value else {
         report.error(

@@ -11,6 +11,7 @@ use super::reader::{describe, join, scalar, Cx};
 use super::segments::Segments;
 use super::timestamp;
 use super::yaml::{to_json, Node, Typed};
+use crate::compile::MAX_FLAG_KEY_BYTES;
 
 const FLAG_FIELDS: [&str; 7] = [
     "type",
@@ -84,6 +85,17 @@ fn read_flag(
             key_node.pos,
             &path,
             format!("flag key '{key}' may only use letters, digits, '-', '_' and '.'"),
+        );
+        ok = false;
+    }
+    if key.len() > MAX_FLAG_KEY_BYTES {
+        cx.error(
+            key_node.pos,
+            &path,
+            format!(
+                "flag key is {} bytes long; the limit is {MAX_FLAG_KEY_BYTES}, the longest key the edge evaluates",
+                key.len()
+            ),
         );
         ok = false;
     }
