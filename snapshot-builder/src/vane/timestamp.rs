@@ -20,10 +20,13 @@ pub fn parse(node: &Node) -> Result<i64, String> {
     };
     match s.typed() {
         Typed::Number(n) => n.as_i64().ok_or_else(|| {
-            format!(
-                "malformed timestamp '{}': Unix seconds must be a whole number",
-                s.text
-            )
+            let whole = n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0);
+            let why = if whole {
+                "Unix seconds must fit in 64 bits (-9223372036854775808 to 9223372036854775807)"
+            } else {
+                "Unix seconds must be a whole number"
+            };
+            format!("malformed timestamp '{}': {why}", s.text)
         }),
         Typed::String => {
             let t = OffsetDateTime::parse(&s.text, &Rfc3339).map_err(|e| {
@@ -32,6 +35,14 @@ pub fn parse(node: &Node) -> Result<i64, String> {
                     s.text
                 )
             })?;
+            // `time` reads a leap second (`:60`) as 59.999999999 s.
+            if s.text.get(17..19) == Some("60") {
+                return Err(format!(
+                    "malformed timestamp '{}': a leap second (:60) names no single Unix second; \
+                     write :59 or the next minute's :00",
+                    s.text
+                ));
+            }
             if t.nanosecond() != 0 {
                 return Err(format!(
                     "malformed timestamp '{}': rules use whole seconds, drop the fraction",
@@ -86,6 +97,42 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn messages_say_what_is_wrong() {
+        assert_eq!(
+            parse(&plain("2016-12-31T23:59:60Z")),
+            Err(
+                "malformed timestamp '2016-12-31T23:59:60Z': a leap second (:60) names no \
+                 single Unix second; write :59 or the next minute's :00"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            parse(&plain("99999999999999999999")),
+            Err(
+                "malformed timestamp '99999999999999999999': Unix seconds must fit in 64 bits \
+                 (-9223372036854775808 to 9223372036854775807)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            parse(&plain("9223372036854775808")),
+            Err(
+                "malformed timestamp '9223372036854775808': Unix seconds must fit in 64 bits \
+                 (-9223372036854775808 to 9223372036854775807)"
+                    .to_owned()
+            )
+        );
+        assert_eq!(
+            parse(&plain("1.5")),
+            Err("malformed timestamp '1.5': Unix seconds must be a whole number".to_owned())
+        );
+        assert_eq!(
+            parse(&plain("2025-01-01T00:00:00.25Z")),
+            Err("malformed timestamp '2025-01-01T00:00:00.25Z': rules use whole seconds, drop the fraction".to_owned())
+        );
     }
 
     /// The resolver parses RFC 3339 context values with its own small parser;
