@@ -447,6 +447,60 @@ fn tolerated_targeting_mistakes_are_warnings() {
 }
 
 #[test]
+fn fractional_weights_that_make_it_return_null_are_warnings() {
+    let text = r#"{
+  "flags": {
+    "f": {
+      "state": "ENABLED",
+      "variants": {"red": "red", "blue": "blue"},
+      "defaultVariant": "red",
+      "targeting": {"if": [
+        {"var": "a"}, {"fractional": [["red", 2147483647], ["blue", 1]]},
+        {"var": "b"}, {"fractional": [["red", 1.5], ["blue", "50"]]},
+        {"fractional": [["red", {"var": "w"}], ["blue", null], ["red"], ["blue", 1e2]]}
+      ]}
+    }
+  }
+}"#;
+    let c = compiled(text);
+    let found: Vec<_> = c
+        .warnings
+        .iter()
+        .map(|d| (place(d), d.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (
+                (Warning, 8, 24, Some("f"), "flags.f.targeting.if[1].fractional"),
+                "weights add up to 2147483648, more than 2147483647: fractional returns null and the flag serves its default variant"
+            ),
+            (
+                (Warning, 9, 47, Some("f"), "flags.f.targeting.if[3].fractional[0][1]"),
+                "weight 1.5 is not a whole number: fractional returns null and the flag serves its default variant"
+            ),
+            (
+                (Warning, 9, 62, Some("f"), "flags.f.targeting.if[3].fractional[1][1]"),
+                "weight \"50\" is not a number: fractional returns null and the flag serves its default variant"
+            ),
+        ]
+    );
+    // What the lint promises: the first two evaluate to null (the default
+    // variant), the last distributes.
+    let s = build(FILE, text, Format::Flagd, &options())
+        .unwrap()
+        .snapshot;
+    for (context, reason) in [
+        (json!({"targetingKey": "u", "a": true}), Reason::Default),
+        (json!({"targetingKey": "u", "b": true}), Reason::Default),
+        (json!({"targetingKey": "u", "w": 3}), Reason::TargetingMatch),
+    ] {
+        let r = s.evaluate("f", &Context::from_value(context.clone(), 0).unwrap());
+        assert_eq!(r.reason, reason, "{context}");
+    }
+}
+
+#[test]
 fn every_problem_is_reported_in_one_run_in_text_order() {
     let text = r#"{
   "flags": {

@@ -133,33 +133,65 @@ fn operator(report: &mut Report<'_>, path: &JsonPath, op: &str, args: &Value) {
     }
 }
 
-/// Literal `fractional` weights: a negative one counts as 0 and when every
-/// weight is 0 `fractional` returns null (flagd core). A bucket without a
-/// weight weighs 1.
+/// Largest total of `fractional` weights flagd distributes (`math.MaxInt32`).
+const MAX_FRACTIONAL_TOTAL: f64 = i32::MAX as f64;
+
+/// Literal `fractional` weights (flagd core): a bucket without a weight (or
+/// with `null`) weighs 1 and a negative weight counts as 0; a weight that is
+/// not a whole number, or weights adding up to more than 2,147,483,647 or
+/// to 0, make `fractional` return null. Computed weights are left alone.
 fn fractional(report: &mut Report<'_>, path: &JsonPath, args: &Value) {
+    const NULL_RESULT: &str = "fractional returns null and the flag serves its default variant";
     let Value::Array(args) = args else { return };
-    let mut total = Some(0.0_f64);
+    let mut total = 0.0_f64;
     let mut buckets = 0;
+    let mut all_literal = true;
     for (i, arg) in args.iter().enumerate() {
         let Value::Array(bucket) = arg else { continue };
         buckets += 1;
+        let at = path.index(i).index(1);
         let weight = match bucket.get(1) {
-            None => Some(1.0),
-            Some(Value::Number(n)) => n.as_f64(),
-            Some(_) => None,
+            None | Some(Value::Null) => 1.0,
+            Some(Value::Number(n)) => match n.as_f64() {
+                Some(w) if w.fract() != 0.0 => {
+                    report.warning(
+                        &at,
+                        format!("weight {n} is not a whole number: {NULL_RESULT}"),
+                    );
+                    all_literal = false;
+                    continue;
+                }
+                Some(w) if w < 0.0 => {
+                    report.warning(&at, format!("weight {n} is negative; flagd counts it as 0"));
+                    0.0
+                }
+                Some(w) => w,
+                None => {
+                    all_literal = false;
+                    continue;
+                }
+            },
+            Some(Value::Object(_)) => {
+                all_literal = false;
+                continue;
+            }
+            Some(other) => {
+                report.warning(
+                    &at,
+                    format!("weight {other} is not a number: {NULL_RESULT}"),
+                );
+                all_literal = false;
+                continue;
+            }
         };
-        if let Some(w) = weight.filter(|w| *w < 0.0) {
-            report.warning(
-                &path.index(i).index(1),
-                format!("weight {w} is negative; flagd counts it as 0"),
-            );
-        }
-        total = total.zip(weight).map(|(t, w)| t + w.max(0.0));
+        total += weight;
     }
-    if buckets > 0 && total == Some(0.0) {
+    if total > MAX_FRACTIONAL_TOTAL {
         report.warning(
             path,
-            "every weight is 0: fractional returns null and the flag serves its default variant",
+            format!("weights add up to {total}, more than 2147483647: {NULL_RESULT}"),
         );
+    } else if buckets > 0 && all_literal && total == 0.0 {
+        report.warning(path, format!("every weight is 0: {NULL_RESULT}"));
     }
 }
