@@ -16,6 +16,10 @@ pub const BUILDER: &str = concat!("vane-snapshot-builder ", env!("CARGO_PKG_VERS
 /// bulk answers.
 pub(crate) const MAX_FLAG_KEY_BYTES: usize = 256;
 
+/// Largest snapshot, in bytes, the edge worker accepts on publish: 25 MiB,
+/// the Workers KV value limit (`docs/http-api.md`, "Limits").
+pub(crate) const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
+
 /// A rule dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -160,7 +164,8 @@ pub fn build(
 
 /// Encodes compiled rules (see [`build`]); `file` names the source in
 /// diagnostics. Errors: no tenant, a tenant that differs from the one the
-/// rules name, or an invalid tenant name.
+/// rules name, an invalid tenant name, or a snapshot larger than 25 MiB,
+/// which no worker would accept.
 pub fn encode(
     file: &str,
     compiled: Compiled,
@@ -197,6 +202,18 @@ pub fn encode(
         BUILDER,
         &compiled.body,
     );
+    if bytes.len() > MAX_SNAPSHOT_BYTES {
+        return Err(vec![Diagnostic::error(
+            file,
+            "",
+            format!(
+                "the snapshot would be {} bytes; the edge accepts at most {MAX_SNAPSHOT_BYTES} \
+                 (25 MiB, the Workers KV value limit): split the tenant's flags or shrink \
+                 large variants and rules",
+                bytes.len()
+            ),
+        )]);
+    }
     let snapshot = Snapshot::from_bytes(&bytes).map_err(|e| {
         vec![Diagnostic::error(
             file,
@@ -209,4 +226,35 @@ pub fn encode(
         snapshot,
         warnings: compiled.warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snapshot_the_edge_would_refuse_is_an_error() {
+        let huge = "x".repeat(MAX_SNAPSHOT_BYTES);
+        let text = format!(
+            r#"{{"flags": {{"big": {{"state": "ENABLED", "variants": {{"a": "{huge}"}}, "defaultVariant": "a"}}}}}}"#
+        );
+        let options = BuildOptions {
+            tenant: Some("t".to_owned()),
+            version: 1,
+            created_at: 0,
+        };
+        let errors = build("big.json", &text, Format::Flagd, &options).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        let message = &errors[0].message;
+        let size: usize = message
+            .strip_prefix("the snapshot would be ")
+            .and_then(|rest| rest.split(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{message}"));
+        assert!(size > MAX_SNAPSHOT_BYTES, "{message}");
+        assert!(
+            message.contains("bytes; the edge accepts at most 26214400 (25 MiB"),
+            "{message}"
+        );
+    }
 }
