@@ -219,6 +219,49 @@ fn unusable_input_exits_2_with_a_clear_message() {
 }
 
 #[test]
+fn a_failed_write_leaves_no_temporary_file_behind() {
+    let dir = tmp("write-target");
+    std::fs::create_dir_all(dir.join("taken.cbor")).unwrap();
+    let out = dir.join("taken.cbor");
+    let o = vane(
+        &["build", "examples/shop.yaml", "-o", out.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cannot write") && err.contains("taken.cbor"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        left,
+        ["taken.cbor"],
+        "only the directory that was in the way"
+    );
+
+    // A file of the user's next to the output is never used as scratch space.
+    let mine = dir.join("shop.cbor.tmp");
+    std::fs::write(&mine, "keep me").unwrap();
+    let target = dir.join("shop.cbor");
+    let o = vane(
+        &[
+            "build",
+            "examples/shop.yaml",
+            "-o",
+            target.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "keep me");
+    assert!(target.is_file());
+}
+
+#[test]
 fn check_exits_1_and_locates_errors() {
     let file = tmp("broken.flagd.json");
     std::fs::write(

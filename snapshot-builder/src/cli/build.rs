@@ -1,6 +1,6 @@
 //! `vane build RULES -o OUT.cbor [--tenant T] [--version N] [--format vane|flagd]`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -44,11 +44,7 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
     else {
         return Ok(ExitCode::from(1));
     };
-    let tmp = a.output.with_extension("cbor.tmp");
-    std::fs::write(&tmp, &built.bytes)
-        .with_context(|| format!("cannot write {}", tmp.display()))?;
-    std::fs::rename(&tmp, &a.output)
-        .with_context(|| format!("cannot write {}", a.output.display()))?;
+    write_atomically(&a.output, &built.bytes)?;
     let info = &built.snapshot.info;
     eprintln!(
         "built {}: tenant {}, version {}, {} flags, {} bytes, sha256 {}",
@@ -60,4 +56,26 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
         info.digest
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `bytes` to `path` so that readers see either the old file or the
+/// whole new one: a temporary file beside it (named for this process, so
+/// concurrent builds and the user's own files are never touched), then a
+/// rename. The temporary file is removed when either step fails.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let Some(name) = path.file_name() else {
+        anyhow::bail!("cannot write {}: not a file name", path.display());
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let written = std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .with_context(|| format!("cannot write {}", path.display()));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
