@@ -179,14 +179,25 @@ fn wrong_method(method: &str, path: &str, allow: &str) -> Reply {
     .with_header("allow", allow)
 }
 
+/// A tenant name from the path: the snapshot format's tenant syntax
+/// (`docs/snapshot-format.md`, "Envelope"): 1 to [`MAX_TENANT_BYTES`] of
+/// `a-z 0-9 - _`, starting with a letter or digit. Anything else names no
+/// tenant that could ever have a snapshot, and would only make KV keys and
+/// Durable Objects for it.
 fn tenant_name(segment: &str) -> Result<String, Reply> {
     let tenant = decode(segment, "tenant")?;
-    if tenant.is_empty() || tenant.len() > MAX_TENANT_BYTES || tenant.chars().any(char::is_control)
-    {
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+    let valid = (1..=MAX_TENANT_BYTES).contains(&tenant.len())
+        && tenant.bytes().all(allowed)
+        && !tenant.starts_with(['-', '_']);
+    if !valid {
         return Err(Reply::error(
             400,
             "INVALID_TENANT",
-            format!("tenant name must be 1-{MAX_TENANT_BYTES} bytes without control characters"),
+            format!(
+                "{tenant:?} is not a tenant name: use 1-{MAX_TENANT_BYTES} of a-z, 0-9, '-' and '_', \
+                 starting with a letter or digit"
+            ),
         ));
     }
     Ok(tenant)
@@ -397,6 +408,48 @@ mod tests {
     }
 
     #[test]
+    fn tenant_names_follow_the_snapshot_format() {
+        for ok in ["shop", "a", "9lives", "eu-west_2"] {
+            assert_eq!(
+                route("GET", &format!("/admin/v1/tenants/{ok}"), None),
+                Ok(Route::Status { tenant: ok.into() }),
+                "{ok}"
+            );
+        }
+        for bad in [
+            "Shop",
+            "shop%20",
+            "a%2Fb",
+            "a%3Fb",
+            "-x",
+            "_x",
+            "%E2%80%AE",
+            "caf%C3%A9",
+            "a.b",
+            "%00",
+        ] {
+            for (method, path) in [
+                ("GET", format!("/admin/v1/tenants/{bad}")),
+                ("PUT", format!("/admin/v1/tenants/{bad}/snapshot")),
+                ("POST", format!("/admin/v1/tenants/{bad}/rollback")),
+                ("POST", format!("/tenants/{bad}/ofrep/v1/evaluate/flags")),
+            ] {
+                let r = route(method, &path, None).unwrap_err();
+                assert_eq!(
+                    (r.status, r.body_json()["errorCode"].as_str()),
+                    (400, Some("INVALID_TENANT")),
+                    "{method} {path}"
+                );
+            }
+        }
+        let r = route("GET", "/admin/v1/tenants/Shop", None).unwrap_err();
+        assert_eq!(
+            r.body_json()["errorDetails"],
+            "\"Shop\" is not a tenant name: use 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit"
+        );
+    }
+
+    #[test]
     fn admin_routes() {
         assert_eq!(
             route("PUT", "/admin/v1/tenants/shop/snapshot", None),
@@ -436,6 +489,11 @@ mod tests {
         let long = "t".repeat(65);
         let r = route("GET", &format!("/admin/v1/tenants/{long}"), None).unwrap_err();
         assert_eq!(r.status, 400);
+        let longest = "t".repeat(64);
+        assert_eq!(
+            route("GET", &format!("/admin/v1/tenants/{longest}"), None),
+            Ok(Route::Status { tenant: longest })
+        );
         assert!(Route::Status { tenant: "a".into() }.is_admin());
         assert!(!Route::EvaluateAll { scope: None }.is_admin());
     }
