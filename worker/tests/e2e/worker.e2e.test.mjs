@@ -375,6 +375,21 @@ test('limits: 413 over 64 KiB, INVALID_CONTEXT, long keys, unknown routes, wrong
   assert.equal(method.headers.get('allow'), 'POST, OPTIONS');
 });
 
+test('a tenant name no snapshot can have is refused before anything is looked up', async () => {
+  for (const bad of ['Shop', 'a%2Fb', 'shop%20', '-x', 'caf%C3%A9']) {
+    for (const [method, path, opts] of [
+      ['GET', `/admin/v1/tenants/${bad}`, { key: TOKEN }],
+      ['PUT', `/admin/v1/tenants/${bad}/snapshot`, { key: TOKEN, body: readFileSync(built[`${ROLLOUT}@1`]) }],
+      ['POST', `/admin/v1/tenants/${bad}/rollback`, { key: TOKEN }],
+      ['POST', `/tenants/${bad}/ofrep/v1/evaluate/flags`, { key: ROLLOUT_KEY, kind: 'bulk' }],
+    ]) {
+      const r = await http(method, path, opts);
+      assert.equal(r.status, 400, `${method} ${path}`);
+      assert.equal(r.json.errorCode, 'INVALID_TENANT', `${method} ${path}`);
+    }
+  }
+});
+
 test('admin API needs the admin token', async () => {
   const none = await http('GET', `/admin/v1/tenants/${ROLLOUT}`);
   assert.equal(none.status, 401);
