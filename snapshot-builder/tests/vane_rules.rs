@@ -1011,6 +1011,15 @@ fn empty_window_is_an_error() {
 }
 
 #[test]
+fn a_variant_with_an_empty_name_is_one_error_at_the_name() {
+    let d = errors("flags:\n  f:\n    variants: {\"\": true}\n    default: on\n");
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_error(&d, 3, 16, "empty mapping key");
+    let d = errors("flags:\n  f:\n    variants: {}\n    default: on\n");
+    assert_error(&d, 3, 15, "a flag needs at least one variant");
+}
+
+#[test]
 fn flag_keys_longer_than_the_edge_accepts_are_errors() {
     let key = "k".repeat(257);
     let d = errors(&format!(

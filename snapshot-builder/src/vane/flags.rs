@@ -10,7 +10,7 @@ use super::condition;
 use super::reader::{describe, join, scalar, Cx};
 use super::segments::Segments;
 use super::timestamp;
-use super::yaml::{to_json, Node, Typed};
+use super::yaml::{to_json, Kind, Node, Typed};
 use crate::compile::MAX_FLAG_KEY_BYTES;
 
 const FLAG_FIELDS: [&str; 7] = [
@@ -193,7 +193,10 @@ fn read_flag(
 fn variants(cx: &mut Cx, node: &Node, path: &str, declared: Option<&str>) -> Option<Vec<Variant>> {
     let entries = cx.entries(node, path, "variants")?;
     if entries.is_empty() {
-        cx.error(node.pos, path, "a flag needs at least one variant");
+        // Entries with unusable names were reported where they are.
+        if matches!(&node.kind, Kind::Map(written) if written.is_empty()) {
+            cx.error(node.pos, path, "a flag needs at least one variant");
+        }
         return None;
     }
     let mut out = Vec::with_capacity(entries.len());
