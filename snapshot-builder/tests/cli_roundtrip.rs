@@ -210,6 +210,36 @@ fn unusable_input_exits_2_with_a_clear_message() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         std::fs::read(out).unwrap()
     };
+    for (args, found) in [
+        (
+            vec!["inspect", "examples/shop.yaml"],
+            "this looks like text",
+        ),
+        (
+            vec![
+                "publish",
+                "examples/shop.yaml",
+                "--url",
+                "http://127.0.0.1:9",
+                "--token",
+                "t",
+            ],
+            "this looks like text",
+        ),
+        (vec!["inspect", "/dev/null"], "the file is empty"),
+    ] {
+        let o = vane(&args, &[]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains(&format!(
+                "is not a Vane snapshot (a snapshot starts with a CBOR map; {found}): \
+                 check rules with `vane check`"
+            )),
+            "{args:?}: {err}"
+        );
+    }
+
     let last = bytes.len() - 1;
     bytes[last] ^= 0xff;
     std::fs::write(&corrupt, &bytes).unwrap();

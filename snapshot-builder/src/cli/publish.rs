@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use serde_json::Value;
-use vane_resolver::Snapshot;
+
+use super::source::decode_snapshot;
 
 /// Where the worker is and how to authenticate, shared by the admin commands.
 #[derive(Debug, clap::Args)]
@@ -69,9 +70,7 @@ pub fn publish(a: PublishArgs) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("cannot read {}", a.snapshot.display()))?;
     let tenant = match a.tenant {
         Some(t) => t,
-        None => Snapshot::from_bytes(&bytes)
-            .map(|s| s.info.tenant)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", a.snapshot.display()))?,
+        None => decode_snapshot(&a.snapshot, &bytes)?.info.tenant,
     };
     let url = admin_url(&a.admin.url, &tenant, "/snapshot");
     let request = agent()

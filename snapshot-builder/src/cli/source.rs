@@ -113,15 +113,38 @@ pub fn build_rules(
 /// Loads a snapshot file, verifying it.
 pub fn read_snapshot(path: &Path) -> anyhow::Result<Snapshot> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    match Snapshot::from_bytes(&bytes) {
-        Ok(s) => Ok(s),
-        Err(e) => bail!("{}: {e}", path.display()),
-    }
+    decode_snapshot(path, &bytes)
 }
 
-/// True when the file looks like a CBOR snapshot rather than rule text
-/// (a snapshot starts with a CBOR map header, rule sources with text).
+/// Decodes and verifies snapshot bytes read from `path`. Bytes that do not
+/// start like a snapshot (rule text, an empty file) get a message that says
+/// so and what to do, rather than the CBOR decoder's.
+pub fn decode_snapshot(path: &Path, bytes: &[u8]) -> anyhow::Result<Snapshot> {
+    if !looks_like_snapshot(bytes) {
+        let found = match bytes.first() {
+            None => "the file is empty".to_owned(),
+            Some(b) if b.is_ascii_graphic() || b.is_ascii_whitespace() => {
+                "this looks like text".to_owned()
+            }
+            Some(b) => format!("this starts with byte {b:#04x}"),
+        };
+        bail!(
+            "{} is not a Vane snapshot (a snapshot starts with a CBOR map; {found}): \
+             check rules with `vane check`, compile them with `vane build`",
+            path.display()
+        );
+    }
+    Snapshot::from_bytes(bytes).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+}
+
+/// True when the file looks like a CBOR snapshot rather than rule text.
 pub fn is_snapshot_file(path: &Path) -> anyhow::Result<bool> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(bytes.first().is_some_and(|b| (0xa0..=0xbf).contains(b)))
+    Ok(looks_like_snapshot(&bytes))
+}
+
+/// A snapshot starts with a CBOR map header (major type 5: `0xa0`-`0xbf`);
+/// no UTF-8 text starts with such a byte (they are continuation bytes).
+fn looks_like_snapshot(bytes: &[u8]) -> bool {
+    bytes.first().is_some_and(|b| (0xa0..=0xbf).contains(b))
 }
