@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what building and running the worker needs, from the registries
 # only (see ../shared/TOOLCHAIN.md): the wasm32 target, worker-build,
-# wasm-bindgen-cli of exactly the version Cargo.lock pins, and the npm
+# wasm-bindgen-cli of exactly the version Cargo.lock pins (with
+# wasm-bindgen-test-runner), Chromium and chromedriver (apt), and the npm
 # packages of package-lock.json (wrangler, esbuild, the e2e test's
-# validator). Idempotent: each step checks first and costs nothing when its
-# piece is already there.
+# validator, the OpenFeature web SDK and playwright-core). Idempotent: each
+# step checks first and costs nothing when its piece is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,6 +32,16 @@ fi
 if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BINDGEN_VERSION" ]; then
     say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (~2 min)"
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
+fi
+
+# Headless Chromium and its WebDriver for the browser tests
+# (scripts/browser-tests.sh: Playwright and wasm-bindgen-test-runner).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    say "installing chromium and chromium-driver (apt)"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get update
+    $sudo apt-get install -y chromium chromium-driver
 fi
 
 # npm ci reinstalls from scratch; skip it while node_modules matches the lock.
