@@ -12,9 +12,11 @@ const EXAMPLE_CONTEXTS = {
   shop: { targetingKey: "user-7", email: "bo@example.org", country: "DE", plan: "free", platform: "web" },
   media: {
     targetingKey: "viewer-42",
+    email: "sam@example.org",
+    platform: "ios",
+    appVersion: "5.3.1",
     subscription: { plan: "premium" },
-    device: { model: "AppleTV 4K", os: "tvOS" },
-    appVersion: "5.2.0",
+    device: { model: "AppleTV 4K" },
   },
 };
 
@@ -122,6 +124,7 @@ function loadExample(index) {
 }
 
 function showEditor(visible) {
+  $("rules-title").textContent = visible ? "Rules" : "Snapshot";
   $("editor").hidden = !visible;
   $("inspection").hidden = visible;
   $("back-to-rules").hidden = visible;
