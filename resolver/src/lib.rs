@@ -28,6 +28,7 @@ pub mod bucket;
 pub mod context;
 pub mod explain;
 pub mod expr;
+mod key_index;
 pub mod model;
 mod resolve;
 pub mod result;

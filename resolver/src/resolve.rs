@@ -20,7 +20,7 @@ use crate::snapshot::Snapshot;
 impl Snapshot {
     /// Evaluates one flag. An unknown key gives `FLAG_NOT_FOUND`.
     pub fn evaluate<'a>(&'a self, flag_key: &str, context: &Context) -> EvaluationResult<'a> {
-        match self.body.flag(flag_key) {
+        match self.flag(flag_key) {
             Some(flag) => evaluate_flag(flag, context),
             None => EvaluationResult::error(
                 Cow::Owned(flag_key.to_owned()),

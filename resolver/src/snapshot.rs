@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::bucket::BUCKETING_VERSION;
-use crate::model::Body;
+use crate::key_index::KeyIndex;
+use crate::model::{Body, Flag};
 
 /// The `format` string every snapshot carries.
 pub const FORMAT: &str = "vane-snapshot";
@@ -121,6 +122,8 @@ pub struct Snapshot {
     pub info: SnapshotInfo,
     /// The flags and access settings.
     pub body: Body,
+    /// Flag positions by key, for [`Snapshot::flag`].
+    index: KeyIndex,
 }
 
 /// Lowercase hex of bytes.
@@ -166,7 +169,9 @@ impl Snapshot {
         }
         let body: Body = ciborium::from_reader(env.body.as_slice())
             .map_err(|e| SnapshotError::Body(e.to_string()))?;
+        let index = KeyIndex::new(body.flags.iter().map(|f| f.key.as_str()));
         Ok(Snapshot {
+            index,
             info: SnapshotInfo {
                 tenant: env.tenant,
                 version: env.version,
@@ -178,6 +183,14 @@ impl Snapshot {
             },
             body,
         })
+    }
+
+    /// Finds a flag by key in constant time (a hash index built at decode).
+    pub fn flag(&self, key: &str) -> Option<&Flag> {
+        let flags = &self.body.flags;
+        self.index
+            .find(key, |i| flags[i].key.as_str())
+            .map(|i| &flags[i])
     }
 
     /// Refuses a snapshot of another tenant.

@@ -1,0 +1,129 @@
+//! Flag lookup by key in constant time: an open-addressing hash table of
+//! flag positions, built once when a snapshot is decoded.
+//!
+//! A single-flag request looks its flag up by key. Binary search over the
+//! sorted flags costs about ten string comparisons at 1,000 flags, each a
+//! likely branch miss; this table costs one hash of the key and, almost
+//! always, one comparison. Slots hold the flag's position and the high
+//! half of its hash, so a probe that meets another key rarely touches that
+//! key's bytes. The load factor stays at or below one half.
+//!
+//! The hash is a word-at-a-time multiply-rotate mix in the style of
+//! rustc's FxHash (the constant is the 64-bit golden-ratio multiplier),
+//! finished with a multiply so the high bits are well mixed. It is not
+//! collision resistant: the keys are the tenant's own, so a tenant who
+//! chose colliding keys would only slow its own lookups, and lookups stay
+//! correct whatever the keys.
+
+const EMPTY: u32 = u32::MAX;
+const K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+/// Positions of flags by key. Built by [`KeyIndex::new`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct KeyIndex {
+    /// `(position, high 32 bits of the hash)`; position `EMPTY` is a free slot.
+    slots: Box<[(u32, u32)]>,
+}
+
+fn hash(key: &[u8]) -> u64 {
+    let mut h = (key.len() as u64).wrapping_mul(K);
+    let mut chunks = key.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut buf = [0u8; 8];
+        buf[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    }
+    // Fold the high bits down so the slot index (low bits) depends on every byte.
+    (h ^ (h >> 29)).wrapping_mul(K)
+}
+
+impl KeyIndex {
+    /// Indexes `keys` by position (the first of equal keys wins). More
+    /// than `u32::MAX - 1` keys cannot occur: a snapshot that large would
+    /// not fit in memory.
+    pub(crate) fn new<'a>(keys: impl ExactSizeIterator<Item = &'a str>) -> KeyIndex {
+        let capacity = (keys.len() * 2).next_power_of_two().max(8);
+        let mask = capacity - 1;
+        let mut slots = vec![(EMPTY, 0u32); capacity].into_boxed_slice();
+        let all: Vec<&str> = keys.collect();
+        for (position, key) in all.iter().enumerate() {
+            let h = hash(key.as_bytes());
+            let mut i = h as usize & mask;
+            loop {
+                let (p, tag) = slots[i];
+                if p == EMPTY {
+                    slots[i] = (position as u32, (h >> 32) as u32);
+                    break;
+                }
+                if tag == (h >> 32) as u32 && all[p as usize] == *key {
+                    break; // a duplicate key: the first one stays
+                }
+                i = (i + 1) & mask;
+            }
+        }
+        KeyIndex { slots }
+    }
+
+    /// The position of `key`, given the key at each position.
+    #[inline]
+    pub(crate) fn find<'k>(&self, key: &str, key_at: impl Fn(usize) -> &'k str) -> Option<usize> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        let mask = self.slots.len() - 1;
+        let h = hash(key.as_bytes());
+        let tag = (h >> 32) as u32;
+        let mut i = h as usize & mask;
+        loop {
+            let (p, t) = self.slots[i];
+            if p == EMPTY {
+                return None;
+            }
+            if t == tag && key_at(p as usize) == key {
+                return Some(p as usize);
+            }
+            i = (i + 1) & mask;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_every_key_and_nothing_else() {
+        let keys: Vec<String> = (0..1000).map(|i| format!("flag-{i}")).collect();
+        let index = KeyIndex::new(keys.iter().map(String::as_str));
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(index.find(k, |p| keys[p].as_str()), Some(i));
+        }
+        for absent in ["", "flag-1000", "flag-", "FLAG-1", "flag-1 "] {
+            assert_eq!(index.find(absent, |p| keys[p].as_str()), None);
+        }
+    }
+
+    #[test]
+    fn empty_and_duplicate_keys() {
+        let none: [&str; 0] = [];
+        assert_eq!(KeyIndex::new(none.iter().copied()).find("a", |_| ""), None);
+        let keys = ["a", "b", "a", ""];
+        let index = KeyIndex::new(keys.iter().copied());
+        assert_eq!(index.find("a", |p| keys[p]), Some(0));
+        assert_eq!(index.find("", |p| keys[p]), Some(3));
+    }
+
+    #[test]
+    fn every_length_up_to_two_words_hashes_differently() {
+        let keys: Vec<String> = (0..=16).map(|n| "x".repeat(n)).collect();
+        let mut hashes: Vec<u64> = keys.iter().map(|k| hash(k.as_bytes())).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        assert_eq!(hashes.len(), keys.len());
+    }
+}
