@@ -394,3 +394,24 @@ fn an_access_file_gives_a_flagd_tenant_its_clients_and_origins() {
     );
     assert_eq!(wrong_tenant.status.code(), Some(1));
 }
+
+#[test]
+fn rules_without_clients_get_a_warning_that_says_what_to_do() {
+    let o = vane(&["check", "examples/media.flagd.json"], &[]);
+    assert_eq!(o.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("warning: examples/media.flagd.json: no clients: no client key can read these flags at the edge; flagd files name none: pass --access FILE"),
+        "{err}"
+    );
+    let with = vane(
+        &[
+            "check",
+            "examples/media.flagd.json",
+            "--access",
+            "examples/media.access.yaml",
+        ],
+        &[],
+    );
+    assert!(!String::from_utf8_lossy(&with.stderr).contains("no clients"));
+}

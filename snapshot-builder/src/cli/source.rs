@@ -73,13 +73,41 @@ pub fn compile_rules(
         Ok(c) => c,
         Err(d) => return Ok(Err(d)),
     };
-    let Some(path) = access else {
-        return Ok(Ok(compiled));
+    let compiled = match access {
+        None => compiled,
+        Some(path) => {
+            let access_text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            match vane::access(&path.display().to_string(), &access_text)
+                .and_then(|a| compiled.with_access(a))
+            {
+                Ok(c) => c,
+                Err(d) => return Ok(Err(d)),
+            }
+        }
     };
-    let access_text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    Ok(vane::access(&path.display().to_string(), &access_text)
-        .and_then(|a| compiled.with_access(a)))
+    Ok(Ok(warn_without_clients(name, format, compiled)))
+}
+
+/// Adds a warning when no client key can read the tenant's flags: the
+/// snapshot would publish but the edge would answer 401 to everyone.
+fn warn_without_clients(name: &str, format: Format, mut compiled: Compiled) -> Compiled {
+    if compiled.body.clients.is_empty() {
+        let hint = match format {
+            Format::Flagd => {
+                "flagd files name none: pass --access FILE (docs/rules.md, \"Access files\")"
+            }
+            Format::Vane => {
+                "add `clients:` with the sha256 of each client key (docs/rules.md, \"Clients\")"
+            }
+        };
+        compiled.warnings.push(Diagnostic::warning(
+            name,
+            "",
+            format!("no clients: no client key can read these flags at the edge; {hint}"),
+        ));
+    }
+    compiled
 }
 
 /// Compiles rules into a snapshot; on errors prints them and returns `None`.
