@@ -2,7 +2,7 @@
 # The README's test command: installs what it needs, then runs every check.
 # Stages: toolchain, formatting, lints (native and wasm32), native tests
 # (unit, flagd and JsonLogic conformance, properties, CLI, golden snapshot),
-# then the end-to-end worker tests under wrangler dev.
+# then the end-to-end worker tests under wrangler dev and the browser tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,3 +24,6 @@ cargo test --workspace
 
 step "end-to-end: the worker under wrangler dev"
 scripts/e2e.sh
+
+step "browser: wasm-bindgen-test and Playwright in headless Chromium"
+scripts/browser-tests.sh
