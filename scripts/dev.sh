@@ -22,6 +22,7 @@ scripts/install-toolchain.sh
 cargo build -q -p vane-snapshot-builder --bin vane
 vane=target/debug/vane
 scripts/build-worker.sh
+scripts/build-web.sh
 
 if ! grep -qs '^ADMIN_TOKEN=.' .dev.vars; then
     token=$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')
@@ -57,6 +58,7 @@ first_key=""
 cat <<EOF_INFO
 
 Vane worker running at $url  (admin token: .dev.vars; log: $state/wrangler.log)
+Playground: $url/playground/
 
 Example tenants and client keys:
 EOF_INFO
