@@ -22,22 +22,27 @@
 //! warns about such rules.)
 //!
 //! Size is bounded: a rule (with its references expanded) may nest at most
-//! [`MAX_DEPTH`] levels and produce at most [`MAX_NODES`] expression nodes,
-//! which keeps evaluation's recursion and a snapshot's CBOR nesting small
-//! and stops `$ref` chains that double at every step.
+//! [`MAX_DEPTH`] levels and produce at most [`MAX_NODES`] nodes, every value
+//! of literal data and of an `in` set counted, which keeps evaluation's
+//! recursion and a snapshot's CBOR nesting small and stops `$ref` chains
+//! that double at every step or copy one large literal many times. The
+//! flagd front end also shares one allowance between all the rules of a
+//! file (`crate::size`).
 
 use std::fmt;
 
 use serde_json::{Map, Value};
 use vane_resolver::expr::{Expr, Op, Path};
 
+use crate::size::{data_depth, data_size, NodeBudget};
+
 /// Deepest nesting accepted, counting every operator, array and level of
 /// literal data as one level (a literal number inside `{"==": [..]}` is at
 /// level 2).
-pub const MAX_DEPTH: usize = 64;
-
-/// Most expression nodes one rule may compile to, `$ref`s expanded.
-pub const MAX_NODES: usize = 100_000;
+pub use crate::size::MAX_DEPTH;
+/// Most nodes one rule may compile to, `$ref`s expanded, every value of
+/// literal data counted.
+pub use crate::size::MAX_NODES;
 
 /// One step of a [`CompileError`] path.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -153,14 +158,38 @@ pub fn compile_all(
     rule: &Value,
     evaluators: &Map<String, Value>,
 ) -> Result<Expr, Vec<CompileError>> {
+    compile_all_within(rule, evaluators, &mut NodeBudget::for_file())
+}
+
+/// Like [`compile`], with the rule's nodes taken from `budget`, the
+/// allowance of the whole file the rule is in.
+pub(crate) fn compile_within(
+    rule: &Value,
+    evaluators: &Map<String, Value>,
+    budget: &mut NodeBudget,
+) -> Result<Expr, CompileError> {
+    compile_all_within(rule, evaluators, budget).map_err(|mut errors| {
+        let first = errors.iter().position(|e| !e.is_missing_ref()).unwrap_or(0);
+        errors.swap_remove(first)
+    })
+}
+
+fn compile_all_within(
+    rule: &Value,
+    evaluators: &Map<String, Value>,
+    budget: &mut NodeBudget,
+) -> Result<Expr, Vec<CompileError>> {
     let mut compiler = Compiler {
         evaluators,
         errors: Vec::new(),
         path: Vec::new(),
         expanding: Vec::new(),
         nodes: 0,
+        max_nodes: budget.condition_limit(),
+        too_large: budget.over_limit_message("$refs"),
     };
     let expr = compiler.expr(rule, 1);
+    budget.spend(compiler.nodes);
     if compiler.errors.is_empty() {
         Ok(expr)
     } else {
@@ -176,7 +205,11 @@ struct Compiler<'e> {
     path: Vec<PathStep>,
     /// References being expanded, outermost first.
     expanding: Vec<Expansion<'e>>,
+    /// Nodes compiled so far, and the most this rule may have.
     nodes: usize,
+    max_nodes: usize,
+    /// What to say when the rule has more.
+    too_large: String,
 }
 
 /// A `$ref` being expanded: the evaluator's name and the path of the `$ref`
@@ -236,6 +269,17 @@ impl<'e> Compiler<'e> {
         }
     }
 
+    /// Counts `n` more nodes; false (and the limit reported) when the rule
+    /// now has too many.
+    fn count(&mut self, n: usize) -> bool {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > self.max_nodes {
+            self.limit(CompileErrorKind::TooLarge, self.too_large.clone());
+            return false;
+        }
+        true
+    }
+
     fn expr(&mut self, v: &'e Value, depth: usize) -> Expr {
         if depth > MAX_DEPTH {
             self.limit(
@@ -244,12 +288,7 @@ impl<'e> Compiler<'e> {
             );
             return nothing();
         }
-        self.nodes += 1;
-        if self.nodes > MAX_NODES {
-            self.limit(
-                CompileErrorKind::TooLarge,
-                format!("the rule (with its $refs expanded) is larger than {MAX_NODES} nodes"),
-            );
+        if !self.count(1) {
             return nothing();
         }
         match v {
@@ -270,6 +309,10 @@ impl<'e> Compiler<'e> {
                         CompileErrorKind::TooDeep,
                         format!("the rule nests deeper than {MAX_DEPTH} levels"),
                     );
+                }
+                // The node itself is counted; its members are copied too.
+                if !self.count(data_size(literal) - 1) {
+                    return nothing();
                 }
                 Expr::Lit(literal.clone())
             }
@@ -352,6 +395,9 @@ impl<'e> Compiler<'e> {
             "in" => {
                 if let [needle, Value::Array(set)] = list {
                     if let Some(set) = string_set(set) {
+                        if !self.count(set.len()) {
+                            return nothing();
+                        }
                         let needle = self.arg(needle, 0, listed, depth);
                         return Expr::InSet(Box::new(needle), set);
                     }
@@ -455,23 +501,4 @@ fn string_set(items: &[Value]) -> Option<Vec<String>> {
     set.sort_unstable();
     set.dedup();
     Some(set)
-}
-
-/// Nesting of literal data: 1 for a scalar, one more per array or object
-/// level. Iterative, so any input is safe.
-fn data_depth(v: &Value) -> usize {
-    if !matches!(v, Value::Array(_) | Value::Object(_)) {
-        return 1;
-    }
-    let mut deepest = 0;
-    let mut stack = vec![(v, 1usize)];
-    while let Some((v, depth)) = stack.pop() {
-        deepest = deepest.max(depth);
-        match v {
-            Value::Array(items) => stack.extend(items.iter().map(|c| (c, depth + 1))),
-            Value::Object(m) => stack.extend(m.values().map(|c| (c, depth + 1))),
-            _ => {}
-        }
-    }
-    deepest
 }

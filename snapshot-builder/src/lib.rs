@@ -18,6 +18,7 @@ mod compile;
 pub mod diagnostic;
 pub mod flagd;
 pub mod jsonlogic;
+mod size;
 pub mod vane;
 #[cfg(feature = "wasm")]
 pub mod wasm;

@@ -500,6 +500,50 @@ fn fractional_weights_that_make_it_return_null_are_warnings() {
     }
 }
 
+/// Each rule is just under the per-rule limit, but 30 of them expand to more than
+/// the file may hold: one error, at the rule that goes over (a 28 KB file
+/// of 200 such flags made an 88 MB snapshot with 3.7 GB of memory).
+#[test]
+fn all_rules_of_a_file_share_one_node_allowance() {
+    let mut evaluators = vec![r#""e0": {"==": [{"var": "x"}, 1]}"#.to_owned()];
+    for i in 1..=14 {
+        let p = i - 1;
+        evaluators.push(format!(
+            r#""e{i}": {{"and": [{{"$ref": "e{p}"}}, {{"$ref": "e{p}"}}]}}"#
+        ));
+    }
+    let flags: Vec<String> = (10..40)
+        .map(|i| {
+            format!(
+                r#""f{i}": {{"state": "ENABLED", "variants": {{"on": true, "off": false}},
+                 "defaultVariant": "off", "targeting": {{"if": [{{"$ref": "e14"}}, "on", "off"]}}}}"#
+            )
+        })
+        .collect();
+    let text = format!(
+        "{{\"$evaluators\": {{{}}},\n\"flags\": {{{}}}}}",
+        evaluators.join(","),
+        flags.join(",\n")
+    );
+    let d = problems(&text);
+    let e = only(&d);
+    assert_eq!(e.severity, Error);
+    assert_eq!(e.flag.as_deref(), Some("f30"));
+    assert!(
+        e.message.ends_with(
+            "the file's conditions (with their $refs expanded) are larger than 2000000 nodes \
+             together; this one goes over"
+        ),
+        "{}",
+        e.message
+    );
+    // The same rules in fewer flags are fine.
+    let few = text
+        .replace(&flags[20..].join(",\n"), "")
+        .replace(",\n}}", "}}");
+    assert_eq!(compiled(&few).body.flags.len(), 20);
+}
+
 #[test]
 fn every_problem_is_reported_in_one_run_in_text_order() {
     let text = r#"{

@@ -193,6 +193,43 @@ fn depth_and_size_are_bounded() {
     assert_eq!(e.kind(), CompileErrorKind::TooLarge);
 }
 
+/// Literal data and `in` sets are copied with every `$ref` to them, so each
+/// of their values counts: one 2,000-member literal used 60 times is 120,000
+/// nodes. (Counted as one node each, a 1 MB literal used 1,000 times made
+/// the builder copy a gigabyte.)
+#[test]
+fn literal_data_and_sets_count_toward_the_size_limit() {
+    let members: Vec<String> = (0..2_000).map(|i| format!("\"k{i}\": {i}")).collect();
+    let names: Vec<String> = (0..2_000).map(|i| format!("\"n{i}\"")).collect();
+    let mut evaluators = Map::new();
+    evaluators.insert(
+        "object".to_owned(),
+        json(&format!("{{{}}}", members.join(","))),
+    );
+    evaluators.insert(
+        "allowed".to_owned(),
+        json(&format!(
+            r#"{{"in": [{{"var": "id"}}, [{}]]}}"#,
+            names.join(",")
+        )),
+    );
+    let uses = |what: &str, n: usize| {
+        let one = format!(r#"{{"==": [{{"$ref": "{what}"}}, 1]}}"#);
+        json(&format!(r#"{{"or": [{}]}}"#, vec![one; n].join(",")))
+    };
+    for what in ["object", "allowed"] {
+        assert!(compile(&uses(what, 40), &evaluators).is_ok(), "{what} × 40");
+        let e = compile(&uses(what, 60), &evaluators).unwrap_err();
+        assert_eq!(e.kind(), CompileErrorKind::TooLarge, "{what} × 60");
+        assert!(
+            e.message()
+                .ends_with("the condition (with its $refs expanded) is larger than 100000 nodes"),
+            "{}",
+            e.message()
+        );
+    }
+}
+
 #[test]
 fn precomputation_shapes_the_ir() {
     use vane_resolver::expr::{Expr, Op};

@@ -10,11 +10,13 @@ use super::path::JsonPath;
 use super::report::Report;
 use crate::compile::MAX_FLAG_KEY_BYTES;
 use crate::jsonlogic::{self, PathStep};
+use crate::size::NodeBudget;
 
 /// Compiles the flag `key` (the JSON `value` at `flags.<key>`).
 ///
 /// `evaluators` are the file's `$evaluators`; `set_metadata` the flag-set
-/// metadata, merged under the flag's own (the flag's keys win, as in flagd).
+/// metadata, merged under the flag's own (the flag's keys win, as in flagd);
+/// `budget` the nodes the file's targeting rules may still compile to.
 /// Problems go to `report`; the flag is returned whenever its shape allows,
 /// so later checks still run (the report decides whether the file compiles).
 pub fn compile(
@@ -23,6 +25,7 @@ pub fn compile(
     value: &Value,
     evaluators: &Map<String, Value>,
     set_metadata: &Map<String, Value>,
+    budget: &mut NodeBudget,
 ) -> Option<Flag> {
     let path = JsonPath::root().key("flags").key(key);
     if key.is_empty() {
@@ -59,6 +62,7 @@ pub fn compile(
         fields.get("targeting"),
         evaluators,
         &variants,
+        budget,
     );
     let mut merged = set_metadata.clone();
     merged.extend(metadata::read(
@@ -214,12 +218,15 @@ pub fn names(variants: &[Variant]) -> String {
 /// `targeting`: absent or `{}` is static; any other object is JsonLogic.
 /// A `$ref` to a missing evaluator is a warning and the flag fails every
 /// evaluation with `PARSE_ERROR`, as in flagd; other compile errors are errors.
+/// Once the file's node budget is spent (reported at the rule that spent
+/// it), later rules are only linted: the file is refused anyway.
 fn targeting(
     report: &mut Report<'_>,
     path: &JsonPath,
     value: Option<&Value>,
     evaluators: &Map<String, Value>,
     variants: &[Variant],
+    budget: &mut NodeBudget,
 ) -> Targeting {
     let rule = match value {
         None => return Targeting::Static,
@@ -237,7 +244,10 @@ fn targeting(
         }
     };
     lint::targeting(report, path, rule, variants);
-    match jsonlogic::compile(rule, evaluators) {
+    if budget.is_spent() {
+        return Targeting::Static;
+    }
+    match jsonlogic::compile_within(rule, evaluators, budget) {
         Ok(expr) => Targeting::JsonLogic(expr),
         Err(e) if e.is_missing_ref() => {
             report.warning(

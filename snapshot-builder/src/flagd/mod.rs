@@ -22,8 +22,11 @@
 //!   the text alone, so builds stay byte-for-byte reproducible.
 //! - Flag-set metadata becomes [`Body::metadata`] and is merged under each
 //!   flag's metadata, the flag's own keys winning (flagd semantics).
-//! - Targeting compiles through [`crate::jsonlogic`]. A `$ref` to a missing
-//!   evaluator is a warning, and the flag becomes [`Targeting::Invalid`]:
+//! - Targeting compiles through [`crate::jsonlogic`], every rule within the
+//!   size limits and all of them within one allowance for the file
+//!   (`crate::size`), so `$ref`s cannot multiply a small file into gigabytes.
+//!   A `$ref` to a missing evaluator is a warning, and the flag becomes
+//!   [`Targeting::Invalid`]:
 //!   flagd loads such a file and fails each evaluation with `PARSE_ERROR`.
 //!   [`lint`] adds warnings for other things flagd tolerates (a literal
 //!   variant name the flag lacks, wrong `sem_ver`/`starts_with`/`ends_with`
@@ -35,6 +38,7 @@ use serde_json::{Map, Value};
 use vane_resolver::context::json_type;
 use vane_resolver::Body;
 
+use crate::size::NodeBudget;
 use crate::{Compiled, Diagnostic};
 
 mod flag;
@@ -131,8 +135,11 @@ fn document(report: &mut Report<'_>, root: &Value) -> Body {
     };
     match fields.get("flags") {
         Some(Value::Object(flags)) => {
+            let mut budget = NodeBudget::for_file();
             for (key, value) in flags {
-                if let Some(f) = flag::compile(report, key, value, evaluators, &body.metadata) {
+                let compiled =
+                    flag::compile(report, key, value, evaluators, &body.metadata, &mut budget);
+                if let Some(f) = compiled {
                     body.flags.push(f);
                 }
             }
