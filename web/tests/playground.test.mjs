@@ -23,10 +23,12 @@ async function openPlayground(t) {
   t.after(() => context.close());
   const page = await context.newPage();
   const errors = watchConsole(page);
+  const requested = [];
+  page.on("request", (r) => requested.push(r.url()));
   const response = await page.goto(`${WORKER}/playground`);
   assert.equal(response.status(), 200);
   await page.waitForSelector("body[data-ready]");
-  return { page, errors };
+  return { page, errors, requested, context };
 }
 
 /** The results table: flag key → {value, variant, reason} as shown. */
@@ -62,7 +64,10 @@ async function contextOf(page) {
 }
 
 test("loads, builds the shop example and evaluates every flag as vane eval does", async (t) => {
-  const { page, errors } = await openPlayground(t);
+  const { page, errors, requested } = await openPlayground(t);
+  // Everything comes from the worker: no fonts, scripts or CDNs elsewhere.
+  assert.deepEqual(requested.filter((u) => !u.startsWith(`${WORKER}/playground`)), []);
+  assert.ok(requested.some((u) => u.endsWith("/playground/pkg/vane_bg.wasm")), requested.join("\n"));
   assert.equal(await page.textContent("#status"), "built");
   assert.match(await page.textContent("#snapshot-info"), /^shop · v\d+ · [0-9a-f]{12} · \d+ B · 7 flags$/);
   const expected = vaneEval("shop", await contextOf(page));
@@ -72,8 +77,9 @@ test("loads, builds the shop example and evaluates every flag as vane eval does"
   assert.deepEqual(errors, []);
 });
 
-test("results and the explanation update when the context changes", async (t) => {
-  const { page, errors } = await openPlayground(t);
+test("results and the explanation update when the context changes, offline once loaded", async (t) => {
+  const { page, errors, context } = await openPlayground(t);
+  await context.setOffline(true);
   await page.click('tr[data-flag="checkout-flow"]');
   const before = await contextOf(page);
   assert.equal((await results(page))["checkout-flow"].reason, "SPLIT");
