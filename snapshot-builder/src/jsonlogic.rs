@@ -32,7 +32,7 @@
 use std::fmt;
 
 use serde_json::{Map, Value};
-use vane_resolver::expr::{Expr, Op, Path};
+use vane_resolver::expr::{Expr, Op, Path, StrSet};
 
 use crate::size::{data_depth, data_size, NodeBudget};
 
@@ -493,12 +493,7 @@ impl<'e> Compiler<'e> {
 
 /// The members of a literal array of strings, sorted and deduplicated;
 /// `None` when any member is not a string.
-fn string_set(items: &[Value]) -> Option<Vec<String>> {
-    let mut set: Vec<String> = items
-        .iter()
-        .map(|v| v.as_str().map(str::to_owned))
-        .collect::<Option<_>>()?;
-    set.sort_unstable();
-    set.dedup();
-    Some(set)
+fn string_set(items: &[Value]) -> Option<StrSet> {
+    let members: Vec<&str> = items.iter().map(Value::as_str).collect::<Option<_>>()?;
+    Some(StrSet::new(members))
 }

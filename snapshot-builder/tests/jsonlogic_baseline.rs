@@ -238,7 +238,7 @@ fn precomputation_shapes_the_ir() {
         c(r#"{"in": [{"var": "c"}, ["DE", "AT", "DE", "CH"]]}"#),
         Expr::InSet(
             Box::new(Expr::Var(vec!["c".to_owned()])),
-            vec!["AT".to_owned(), "CH".to_owned(), "DE".to_owned()]
+            vane_resolver::expr::StrSet::new(["AT", "CH", "DE"])
         )
     );
     // Mixed members keep the general operator (strict equality decides at run time).

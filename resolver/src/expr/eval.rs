@@ -112,7 +112,7 @@ impl Expr {
             )),
             Expr::Op(op, args) => apply(*op, args, env),
             Expr::InSet(needle, set) => boolean(match needle.eval(env).as_ref() {
-                Value::String(s) => sorted_contains(set, s),
+                Value::String(s) => set.contains(s),
                 _ => false,
             }),
             Expr::Test(path, test) => {
@@ -133,25 +133,6 @@ pub fn truthy(v: &Value) -> bool {
         Value::Array(a) => !a.is_empty(),
         Value::Object(_) => true,
     }
-}
-
-/// Membership in a sorted slice: a binary search whose halving step is a
-/// conditional move rather than a branch (a mispredicted branch per step
-/// costs more than the string comparison), then one equality test.
-fn sorted_contains(set: &[String], needle: &str) -> bool {
-    let mut base = 0;
-    let mut size = set.len();
-    if size == 0 {
-        return false;
-    }
-    while size > 1 {
-        let half = size / 2;
-        if set[base + half].as_str() <= needle {
-            base += half;
-        }
-        size -= half;
-    }
-    set[base] == needle
 }
 
 /// The `i`th argument evaluated; `null` when absent.

@@ -12,9 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod eval;
+mod strset;
 pub mod typed;
 
 pub use eval::{truthy, Env};
+pub use strset::StrSet;
 pub use typed::Test;
 
 /// A context path split into segments: `"user.plan"` → `["user", "plan"]`.
@@ -57,11 +59,11 @@ pub enum Expr {
     /// `if`, `and`, `or` evaluate only what they need).
     #[serde(rename = "o")]
     Op(Op, Vec<Expr>),
-    /// `{"in": [x, ["a","b",...]]}` with a literal array of strings: sorted and
-    /// deduplicated at build time, looked up by binary search. `in` compares
-    /// array members strictly, so only a string `x` can be a member.
+    /// `{"in": [x, ["a","b",...]]}` with a literal array of strings: a
+    /// [`StrSet`] (sorted, unique, searched by prefix). `in` compares array
+    /// members strictly, so only a string `x` can be a member.
     #[serde(rename = "is")]
-    InSet(Box<Expr>, Vec<String>),
+    InSet(Box<Expr>, StrSet),
     /// A typed Vane test of the attribute at a path.
     #[serde(rename = "t")]
     Test(Path, Test),

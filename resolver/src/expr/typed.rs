@@ -25,6 +25,7 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
+use super::StrSet;
 use crate::semver::{SemVerError, Version};
 
 mod rfc3339;
@@ -112,12 +113,13 @@ impl Cmp {
 
 /// A literal set of [`Test::In`] / [`Test::NotIn`]: sorted and free of
 /// duplicates (the builder guarantees it; [`Set::strings`] and
-/// [`Set::numbers`] establish it), looked up by binary search.
+/// [`Set::numbers`] establish it; a [`StrSet`] also on decode), looked up
+/// by binary search.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Set {
     /// Strings in byte order.
     #[serde(rename = "s")]
-    Strings(Vec<String>),
+    Strings(StrSet),
     /// Numbers in numeric order ([`compare_numbers`]).
     #[serde(rename = "n")]
     Numbers(Vec<Number>),
@@ -125,10 +127,8 @@ pub enum Set {
 
 impl Set {
     /// A string set: sorts and deduplicates `items`.
-    pub fn strings(mut items: Vec<String>) -> Set {
-        items.sort_unstable();
-        items.dedup();
-        Set::Strings(items)
+    pub fn strings(items: Vec<String>) -> Set {
+        Set::Strings(StrSet::new(items))
     }
 
     /// A number set: sorts and deduplicates `items` by numeric value.
@@ -141,9 +141,7 @@ impl Set {
     /// `Some(membership)` when `value` has the set's type, `None` otherwise.
     fn member(&self, value: &Value) -> Option<bool> {
         match (self, value) {
-            (Set::Strings(items), Value::String(s)) => {
-                Some(items.binary_search_by(|i| i.as_str().cmp(s)).is_ok())
-            }
+            (Set::Strings(items), Value::String(s)) => Some(items.contains(s)),
             (Set::Numbers(items), Value::Number(n)) => {
                 Some(items.binary_search_by(|i| compare_numbers(i, n)).is_ok())
             }
@@ -431,7 +429,7 @@ mod tests {
         assert!(Test::In(set.clone()).matches(Some(&json!(1)), 0));
         assert!(Test::NotIn(set).matches(Some(&json!(2)), 0));
         let strings = Set::strings(vec!["b".into(), "a".into(), "b".into()]);
-        assert_eq!(strings, Set::Strings(vec!["a".into(), "b".into()]));
+        assert_eq!(strings, Set::Strings(StrSet::new(["a", "b"])));
     }
 
     #[test]

@@ -386,7 +386,7 @@ mod tests {
                 Cond::Test(path("plan"), Test::Equals("pro".into())),
                 Cond::Test(
                     path("country"),
-                    Test::In(Set::Strings(vec!["AT".into(), "DE".into()]))
+                    Test::In(Set::strings(vec!["AT".into(), "DE".into()]))
                 ),
                 Cond::All(vec![
                     Cond::Test(path("age"), Test::Number(Cmp::Ge, 18.into())),
