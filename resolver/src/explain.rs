@@ -183,7 +183,7 @@ impl Snapshot {
     /// result. An unknown key gives the `FLAG_NOT_FOUND` result and no
     /// targeting.
     pub fn explain<'a>(&'a self, flag_key: &str, context: &Context) -> Explanation<'a> {
-        let flag = self.body.flag(flag_key);
+        let flag = self.flag(flag_key);
         let mut recorder = Recorder::default();
         let result = match flag {
             Some(flag) => resolve(flag, context, &mut recorder),
