@@ -18,6 +18,7 @@ step "cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p vane-worker -p vane-resolver --target wasm32-unknown-unknown -- -D warnings
 cargo clippy -p vane-snapshot-builder --lib --no-default-features --target wasm32-unknown-unknown -- -D warnings
+cargo clippy -p vane-snapshot-builder --lib --test browser --no-default-features --features wasm --target wasm32-unknown-unknown -- -D warnings
 
 step "cargo test (native)"
 cargo test --workspace
