@@ -723,6 +723,110 @@ flags:
     );
 }
 
+/// A file whose segments use `previous` (a condition naming segment
+/// `s{i-1}`) for `s1..=n`, `s0` being `{x: 1}`, and one flag whose rule uses
+/// `rule`.
+fn segment_chain(n: usize, previous: &str, rule: &str) -> String {
+    let mut text = String::from("segments:\n  s0: {x: 1}\n");
+    for i in 1..=n {
+        let p = format!("s{}", i - 1);
+        text.push_str(&format!("  s{i}: {}\n", previous.replace("PREV", &p)));
+    }
+    text + &format!(
+        "flags:\n  f:\n    variants: {{on: true, off: false}}\n    default: off\n    rules:\n      - when: {rule}\n        serve: on\n"
+    )
+}
+
+#[test]
+fn segments_that_double_are_refused_where_they_exceed_the_limit() {
+    // s16 would be 2^16 tests: 30 such lines took over a minute and 7 GB.
+    let text = segment_chain(
+        30,
+        "{any: [{segment: PREV}, {segment: PREV}]}",
+        "{segment: s30}",
+    );
+    let d = errors(&text);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_error(
+        &d,
+        18,
+        3,
+        "the condition (with its segments expanded) is larger than 100000 nodes",
+    );
+    assert_eq!(d[0].path, "segments.s16");
+}
+
+#[test]
+fn segments_inlined_deeper_than_64_levels_are_refused() {
+    // 300 nested `not`s through segments: the snapshot could not be decoded
+    // ("internal error"); 100,000 of them overflowed the stack.
+    let text = segment_chain(300, "{not: {segment: PREV}}", "{segment: s300}");
+    let d = errors(&text);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_error(
+        &d,
+        65,
+        3,
+        "segment 's63' nests deeper than 64 levels with the segments it uses inlined",
+    );
+    // Within the limit the chain builds and evaluates: 10 `not`s of x == 1.
+    let s = snapshot(&segment_chain(
+        10,
+        "{not: {segment: PREV}}",
+        "{segment: s10}",
+    ));
+    assert_eq!(
+        eval(&s, "f", json!({"x": 1})).variant.as_deref(),
+        Some("on")
+    );
+    assert_eq!(
+        eval(&s, "f", json!({"x": 2})).variant.as_deref(),
+        Some("off")
+    );
+}
+
+#[test]
+fn segment_references_nest_at_most_64_deep() {
+    // Each segment uses the one defined after it: lowering recursed once per
+    // segment. Reported once, at the reference 64 levels in.
+    let n = 2_000;
+    let mut text = String::from("segments:\n");
+    for i in 0..n {
+        text.push_str(&format!("  s{i}: {{segment: s{}}}\n", i + 1));
+    }
+    text.push_str(&format!(
+        "  s{n}: {{x: 1}}\nflags:\n  f:\n    variants: {{on: true, off: false}}\n    default: off\n    rules:\n      - when: {{segment: s0}}\n        serve: on\n"
+    ));
+    let d = errors(&text);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert_error(&d, 65, 18, "segments nest more than 64 deep here");
+}
+
+#[test]
+fn all_conditions_of_a_file_share_one_node_allowance() {
+    // s15 is 98,303 nodes, under the limit, and s0..s15 about twice that;
+    // with 18 rules' copies the file holds 1.97 million nodes, and the 19th
+    // copy goes over.
+    let rule_uses = (0..30)
+        .map(|_| "      - when: {segment: s15}\n        serve: on\n")
+        .collect::<String>();
+    let text = segment_chain(
+        15,
+        "{any: [{segment: PREV}, {segment: PREV}]}",
+        "{segment: s15}",
+    ) + &rule_uses;
+    let d = errors(&text);
+    assert_eq!(d.len(), 1, "{d:#?}");
+    assert!(
+        d[0].message.starts_with(
+            "the file's conditions (with their segments expanded) are larger than 2000000 nodes"
+        ),
+        "{}",
+        d[0].message
+    );
+    assert_eq!(d[0].path, "flags.f.rules[18].when");
+}
+
 // ---------------------------------------------------------------- access
 
 #[test]

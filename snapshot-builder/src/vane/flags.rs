@@ -306,8 +306,9 @@ fn check_rule_conditions(cx: &mut Cx, segments: &mut Segments, node: &Node, path
             .fields(item, &here, "a rule", &RULE_FIELDS)
             .and_then(|f| f.get("when"))
         {
-            if let Some(cond) = condition::parse(cx, when, &join(&here, "when")) {
-                segments.lower(cx, &cond);
+            let when_path = join(&here, "when");
+            if let Some(cond) = condition::parse(cx, when, &when_path) {
+                segments.lower(cx, &cond, when.pos, &when_path);
             }
         }
     }
@@ -360,8 +361,9 @@ fn rule(
     let mut ok = true;
     let when = match fields.get("when") {
         Some(w) => {
-            let cond = condition::parse(cx, w, &join(path, "when"));
-            let expr = cond.and_then(|c| segments.lower(cx, &c));
+            let when_path = join(path, "when");
+            let cond = condition::parse(cx, w, &when_path);
+            let expr = cond.and_then(|c| segments.lower(cx, &c, w.pos, &when_path));
             ok &= expr.is_some();
             expr
         }
