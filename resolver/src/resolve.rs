@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::bucket::{murmur3_32, place, Slot};
 use crate::context::Context;
-use crate::expr::{truthy, Env};
+use crate::expr::{number_to_js_string, truthy, Env};
 use crate::model::{Flag, Rule, Serve, Split, Targeting};
 use crate::result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 use crate::snapshot::Snapshot;
@@ -149,12 +149,7 @@ pub(crate) fn resolve<'a, T: Trace>(
                 Value::Bool(true) => "true",
                 Value::Bool(false) => "false",
                 Value::Number(n) => {
-                    number = match n.as_f64() {
-                        Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e21 => {
-                            format!("{f:.0}")
-                        }
-                        _ => n.to_string(),
-                    };
+                    number = number_to_js_string(n);
                     &number
                 }
                 other => {
@@ -225,7 +220,9 @@ fn place_in_split<'c>(split: &Split, context: &'c Context) -> Result<Placement<'
         ),
         Some(path) => match context.lookup(path) {
             Some(Value::String(s)) => Cow::Borrowed(s),
-            Some(Value::Number(n)) => Cow::Owned(n.to_string()),
+            // Spelled as JavaScript does, so `1`, `1.0` and `-0` bucket
+            // alike whichever language sent them.
+            Some(Value::Number(n)) => Cow::Owned(number_to_js_string(n)),
             _ => {
                 return Err(format!(
                 "the split buckets by '{}', which the context lacks or is not a string or number",

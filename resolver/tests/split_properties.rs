@@ -219,3 +219,30 @@ fn json_values_survive_the_codec() {
         .collect();
     assert_eq!(got, values);
 }
+
+#[test]
+fn numeric_bucketing_units_bucket_alike_however_they_are_spelled() {
+    let mut flag = split_flag(&[(0, 50), (1, 50)]);
+    if let Targeting::Rules(rules) = &mut flag.targeting {
+        if let Serve::Split(split) = &mut rules[0].serve {
+            split.bucket_by = Some(vec!["n".into()]);
+        }
+    }
+    let s = snapshot(vec![flag]);
+    let variant = |n: Value| {
+        let ctx = Context::from_value(json!({ "n": n }), 0).unwrap();
+        s.evaluate("checkout", &ctx).variant.unwrap().to_owned()
+    };
+    for (a, b) in [
+        (json!(1), json!(1.0)),
+        (json!(0), json!(-0.0)),
+        (json!(12345678), json!(12345678.0)),
+    ] {
+        assert_eq!(variant(a.clone()), variant(b.clone()), "{a} vs {b}");
+    }
+    // Distinct numbers still spread: 1..=200 do not all land together.
+    let treatment = (1..=200)
+        .filter(|i| variant(json!(i)) == "treatment")
+        .count();
+    assert!((60..=140).contains(&treatment), "{treatment}");
+}

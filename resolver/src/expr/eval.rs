@@ -31,6 +31,8 @@ mod coerce;
 mod flagd;
 mod text;
 
+pub(crate) use coerce::number_to_js_string;
+
 use coerce::{compare, loose_eq, strict_eq, to_js_string};
 
 /// What an expression is evaluated against.

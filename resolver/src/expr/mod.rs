@@ -15,6 +15,7 @@ mod eval;
 mod strset;
 pub mod typed;
 
+pub(crate) use eval::number_to_js_string;
 pub use eval::{truthy, Env};
 pub use strset::StrSet;
 pub use typed::Test;

@@ -161,18 +161,42 @@ pub enum Instant {
     Now,
 }
 
+/// Largest compiled pattern accepted, in bytes of `regex-lite`'s own
+/// measure. With [`MAX_REGEX_INPUT`] it bounds the time of one regex test:
+/// `regex-lite` searches in O(pattern × input), so an unbounded pattern
+/// against a 64 KiB attribute could take seconds per request.
+pub const MAX_REGEX_SIZE: usize = 16 * 1024;
+
+/// Longest string, in bytes, a regex test looks at: a longer attribute
+/// never matches. Clients control attribute lengths, so this keeps one test
+/// in the millisecond range whatever they send.
+pub const MAX_REGEX_INPUT: usize = 1024;
+
+/// Deepest group nesting accepted in a pattern.
+const MAX_REGEX_NESTING: u32 = 64;
+
 /// A compiled regular expression that travels as its pattern text: it
 /// serialises to the pattern string and is compiled again when decoded.
 #[derive(Clone)]
 pub struct Pattern(regex_lite::Regex);
 
 impl Pattern {
-    /// Compiles a `regex-lite` pattern. Errors: the library's message, which
-    /// names the problem and its position in the pattern.
+    /// Compiles a `regex-lite` pattern within [`MAX_REGEX_SIZE`] and a
+    /// nesting depth of 64. Errors: the library's message, which names the
+    /// problem and its position in the pattern, or the limit exceeded.
     pub fn new(pattern: &str) -> Result<Pattern, String> {
-        regex_lite::Regex::new(pattern)
+        regex_lite::RegexBuilder::new(pattern)
+            .size_limit(MAX_REGEX_SIZE)
+            .nest_limit(MAX_REGEX_NESTING)
+            .build()
             .map(Pattern)
             .map_err(|e| e.to_string())
+    }
+
+    /// True when the pattern matches somewhere in `text`; false for text
+    /// longer than [`MAX_REGEX_INPUT`] bytes.
+    pub fn is_match(&self, text: &str) -> bool {
+        text.len() <= MAX_REGEX_INPUT && self.0.is_match(text)
     }
 
     /// The pattern text.
@@ -238,7 +262,7 @@ impl Test {
                 (Value::Array(items), _) => items.iter().any(|i| json_equal(i, needle)),
                 _ => false,
             },
-            Test::Regex(pattern) => value.as_str().is_some_and(|s| pattern.0.is_match(s)),
+            Test::Regex(pattern) => value.as_str().is_some_and(|s| pattern.is_match(s)),
             Test::Before(instant) => {
                 time_of(value).is_some_and(|t| t < instant_seconds(*instant, now))
             }
@@ -471,5 +495,19 @@ mod tests {
         assert_eq!(compare_numbers(&half, &1.into()), Ordering::Less);
         assert!(json_equal(&json!({"a": [1, 2.0]}), &json!({"a": [1.0, 2]})));
         assert!(!json_equal(&json!([1]), &json!([1, 1])));
+    }
+
+    #[test]
+    fn regex_cost_is_bounded_by_pattern_size_and_input_length() {
+        let err = Pattern::new("(a|b|ab){1000}$").unwrap_err();
+        assert!(err.contains("size limit"), "{err}");
+        assert!(Pattern::new("\\w{1,300}x").is_err());
+        let email = Pattern::new("^[a-z0-9._%+-]+@(shop|corp)\\.example$").unwrap();
+        assert!(email.is_match("ana@shop.example"));
+        let long = format!("{}@shop.example", "a".repeat(MAX_REGEX_INPUT));
+        assert!(!email.is_match(&long), "inputs over the limit never match");
+        let at_limit = format!("{}@shop.example", "a".repeat(MAX_REGEX_INPUT - 13));
+        assert_eq!(at_limit.len(), MAX_REGEX_INPUT);
+        assert!(email.is_match(&at_limit));
     }
 }
