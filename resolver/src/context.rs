@@ -66,6 +66,12 @@ impl Context {
         if depth_exceeds(&map) {
             return Err(ContextError::TooDeep);
         }
+        // A null targeting key means "none", as an absent one does.
+        for name in ["targetingKey", "targeting_key"] {
+            if map.get(name) == Some(&Value::Null) {
+                map.remove(name);
+            }
+        }
         match (map.get("targetingKey"), map.get("targeting_key")) {
             (Some(Value::String(_)), _) => {}
             (Some(_), _) => return Err(ContextError::TargetingKeyNotString),
@@ -198,6 +204,14 @@ mod tests {
             Context::from_json(r#"{"targetingKey":5}"#, 0),
             Err(ContextError::TargetingKeyNotString)
         );
+    }
+
+    #[test]
+    fn a_null_targeting_key_is_no_targeting_key() {
+        let c = Context::from_json(r#"{"targetingKey":null,"plan":"pro"}"#, 0).unwrap();
+        assert_eq!(c.targeting_key(), None);
+        let c = Context::from_json(r#"{"targetingKey":null,"targeting_key":"u2"}"#, 0).unwrap();
+        assert_eq!(c.targeting_key(), Some("u2"));
     }
 
     #[test]

@@ -126,6 +126,46 @@ pub struct Snapshot {
     index: KeyIndex,
 }
 
+/// Longest tenant name, in bytes.
+pub const MAX_TENANT_BYTES: usize = 64;
+
+/// True for a valid tenant name: 1 to [`MAX_TENANT_BYTES`] of `a-z 0-9 - _`,
+/// starting with a letter or digit. Tenants appear in KV keys and URL paths,
+/// so nothing else is accepted anywhere.
+pub fn valid_tenant(t: &str) -> bool {
+    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+    (1..=MAX_TENANT_BYTES).contains(&t.len())
+        && t.bytes().all(allowed)
+        && !t.starts_with(['-', '_'])
+}
+
+/// Describes a CBOR decoding failure without the decoder's debug output.
+fn describe(e: ciborium::de::Error<std::io::Error>) -> String {
+    use ciborium::de::Error;
+    match e {
+        Error::Io(_) => "the data ends early".to_owned(),
+        Error::Syntax(at) => format!("invalid CBOR at byte {at}"),
+        Error::Semantic(Some(at), msg) => format!("{msg} (at byte {at})"),
+        Error::Semantic(None, msg) => msg,
+        Error::RecursionLimitExceeded => "nested too deeply".to_owned(),
+    }
+}
+
+/// Decodes exactly one CBOR item from `bytes`: trailing bytes are an error.
+fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    let mut rest = bytes;
+    let value = ciborium::from_reader(&mut rest).map_err(describe)?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{} unexpected bytes after the end (at byte {})",
+            rest.len(),
+            bytes.len() - rest.len()
+        ))
+    }
+}
+
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -149,10 +189,15 @@ impl Snapshot {
     /// Errors: the first [`SnapshotError`] found, in that order. Never panics,
     /// whatever the bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
-        let env: Envelope =
-            ciborium::from_reader(bytes).map_err(|e| SnapshotError::Envelope(e.to_string()))?;
+        let env: Envelope = decode_exact(bytes).map_err(SnapshotError::Envelope)?;
         if env.format != FORMAT {
             return Err(SnapshotError::Format(env.format));
+        }
+        if !valid_tenant(&env.tenant) {
+            return Err(SnapshotError::Envelope(format!(
+                "{:?} is not a tenant name (1-{MAX_TENANT_BYTES} of a-z, 0-9, '-' and '_', starting with a letter or digit)",
+                env.tenant
+            )));
         }
         if env.format_version != FORMAT_VERSION {
             return Err(SnapshotError::FormatVersion(env.format_version));
@@ -167,8 +212,7 @@ impl Snapshot {
                 actual: hex(&actual),
             });
         }
-        let body: Body = ciborium::from_reader(env.body.as_slice())
-            .map_err(|e| SnapshotError::Body(e.to_string()))?;
+        let body: Body = decode_exact(&env.body).map_err(SnapshotError::Body)?;
         let index = KeyIndex::new(body.flags.iter().map(|f| f.key.as_str()));
         Ok(Snapshot {
             index,

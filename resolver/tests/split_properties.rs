@@ -246,3 +246,28 @@ fn numeric_bucketing_units_bucket_alike_however_they_are_spelled() {
         .count();
     assert!((60..=140).contains(&treatment), "{treatment}");
 }
+
+#[test]
+fn envelopes_with_trailing_bytes_or_bad_tenants_are_refused_with_plain_messages() {
+    let body = Body {
+        flags: vec![split_flag(&[(0, 50), (1, 50)])],
+        clients: vec![],
+        cors_origins: vec![],
+        metadata: Map::new(),
+    };
+    let mut bytes = Snapshot::encode("t", 1, 0, "test", &body);
+    assert!(Snapshot::from_bytes(&bytes).is_ok());
+    bytes.push(0);
+    let err = Snapshot::from_bytes(&bytes).unwrap_err().to_string();
+    assert!(err.contains("1 unexpected bytes after the end"), "{err}");
+
+    let bad_tenant = Snapshot::encode("S/p", 1, 0, "test", &body);
+    let err = Snapshot::from_bytes(&bad_tenant).unwrap_err().to_string();
+    assert!(err.contains("\"S/p\" is not a tenant name"), "{err}");
+
+    let good = Snapshot::encode("t", 1, 0, "test", &body);
+    let err = Snapshot::from_bytes(&good[..good.len() / 2])
+        .unwrap_err()
+        .to_string();
+    assert_eq!(err, "not a Vane snapshot envelope: the data ends early");
+}

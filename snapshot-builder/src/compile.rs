@@ -2,6 +2,7 @@
 //! the IR the same way for every dialect, and encode the snapshot.
 
 use vane_resolver::model::Client;
+use vane_resolver::snapshot::valid_tenant;
 use vane_resolver::{Body, Snapshot};
 
 use crate::diagnostic::Diagnostic;
@@ -138,17 +139,6 @@ pub struct Built {
     pub snapshot: Snapshot,
     /// Warnings from compilation.
     pub warnings: Vec<Diagnostic>,
-}
-
-/// True for a usable tenant name: 1–64 of `a-z 0-9 - _`, starting with a
-/// letter or digit (tenants appear in KV keys and URL paths).
-pub fn valid_tenant(t: &str) -> bool {
-    (1..=64).contains(&t.len())
-        && t.bytes()
-            .next()
-            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        && t.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
 /// Compiles and encodes a snapshot. Deterministic: the same source, tenant,

@@ -23,7 +23,6 @@ pub mod vane;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use compile::{
-    build, compile, encode, valid_tenant, Access, BuildOptions, Built, Compiled, Format, BUILDER,
-};
+pub use compile::{build, compile, encode, Access, BuildOptions, Built, Compiled, Format, BUILDER};
 pub use diagnostic::{Diagnostic, Severity};
+pub use vane_resolver::snapshot::valid_tenant;

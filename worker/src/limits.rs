@@ -12,10 +12,6 @@ pub const MAX_FLAG_KEY_BYTES: usize = 256;
 /// limit of 25 MiB (Cloudflare, "Workers KV limits"); larger → 413.
 pub const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
 
-/// Longest tenant name accepted in a URL path, in bytes: the builder's own
-/// limit on tenant names.
-pub const MAX_TENANT_BYTES: usize = 64;
-
 /// How many earlier snapshots a tenant's pointer remembers for rollback.
 pub const HISTORY_LEN: usize = 10;
 

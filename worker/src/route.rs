@@ -4,7 +4,9 @@
 
 use serde_json::json;
 
-use crate::limits::{MAX_FLAG_KEY_BYTES, MAX_TENANT_BYTES};
+use vane_resolver::snapshot::{valid_tenant, MAX_TENANT_BYTES};
+
+use crate::limits::MAX_FLAG_KEY_BYTES;
 use crate::reply::Reply;
 
 /// What a request asks for.
@@ -186,11 +188,7 @@ fn wrong_method(method: &str, path: &str, allow: &str) -> Reply {
 /// Durable Objects for it.
 fn tenant_name(segment: &str) -> Result<String, Reply> {
     let tenant = decode(segment, "tenant")?;
-    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
-    let valid = (1..=MAX_TENANT_BYTES).contains(&tenant.len())
-        && tenant.bytes().all(allowed)
-        && !tenant.starts_with(['-', '_']);
-    if !valid {
+    if !valid_tenant(&tenant) {
         return Err(Reply::error(
             400,
             "INVALID_TENANT",
