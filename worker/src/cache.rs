@@ -154,7 +154,8 @@ impl Cache {
         }
     }
 
-    /// Reads the pointer and, when it names a digest other than `current`'s,
+    /// Reads the pointer and, when it names a snapshot (digest and version)
+    /// other than `current`,
     /// fetches and verifies that snapshot. Errors say what is wrong with
     /// which tenant.
     async fn refresh<S: SnapshotSource>(
@@ -169,7 +170,11 @@ impl Cache {
             .map_err(|e| format!("cannot read the pointer of tenant {tenant:?}: {e}"))?
             .ok_or_else(|| format!("tenant {tenant:?} has no published snapshot"))?;
         let digest = &pointer.current.digest;
-        if let Some(current) = current.filter(|c| &c.info.digest == digest) {
+        // The same rules republished under a new version keep their digest
+        // (it covers the body only), so the version must match too.
+        if let Some(current) = current
+            .filter(|c| &c.info.digest == digest && c.info.version == pointer.current.version)
+        {
             return Ok(current.clone());
         }
         let bytes = source
@@ -245,6 +250,30 @@ mod tests {
             "{w}"
         );
         assert!(w.contains("still serving version 1"), "{w}");
+    }
+
+    #[test]
+    fn the_same_rules_republished_under_a_new_version_are_reloaded() {
+        // A v1, then B v2 and A again as v3 between two looks of this
+        // isolate: the pointer names A's digest both times, but the version
+        // (and the envelope stored under that digest) changed.
+        let store = MemoryStore::default();
+        let cache = Cache::new();
+        let ok = |v: u64, banner: &str| {
+            let r = block_on(publish(&store, SHOP, &snapshot_bytes(SHOP, v, banner), 0));
+            assert_eq!(r.status, 201, "{:?}", r.body);
+        };
+        ok(1, "a");
+        assert_eq!(
+            version(&block_on(cache.snapshot(&store, SHOP, 0, 0))),
+            Some(1)
+        );
+        ok(2, "b");
+        ok(3, "a");
+        assert_eq!(
+            version(&block_on(cache.snapshot(&store, SHOP, 1, 0))),
+            Some(3)
+        );
     }
 
     #[test]
