@@ -1,6 +1,7 @@
 //! Cold-start benchmarks, native: what an isolate does before its first
 //! evaluation (Vane: decode + verify the snapshot; peers: parse the JSON
 //! and compile the rules), and what the builder does once per publish.
+//! Dropping the result is not timed: an isolate keeps what it decoded.
 
 mod common;
 
@@ -15,18 +16,26 @@ use vane_snapshot_builder::{compile, Format};
 fn decode(c: &mut Criterion) {
     let mut g = c.benchmark_group("cold_start");
     g.sample_size(20);
-    for n in [10usize, 100, 1_000, 10_000] {
+    for n in common::sizes() {
         let f = Fixture::new(n);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(
             BenchmarkId::new("vane_decode_verify_yaml", n),
             &n,
-            |bn, _| bn.iter(|| black_box(Snapshot::from_bytes(black_box(&f.yaml_bytes)).unwrap())),
+            |bn, _| {
+                bn.iter_with_large_drop(|| {
+                    black_box(Snapshot::from_bytes(black_box(&f.yaml_bytes)).unwrap())
+                })
+            },
         );
         g.bench_with_input(
             BenchmarkId::new("vane_decode_verify_flagd", n),
             &n,
-            |bn, _| bn.iter(|| black_box(Snapshot::from_bytes(black_box(&f.flagd_bytes)).unwrap())),
+            |bn, _| {
+                bn.iter_with_large_drop(|| {
+                    black_box(Snapshot::from_bytes(black_box(&f.flagd_bytes)).unwrap())
+                })
+            },
         );
         g.bench_with_input(BenchmarkId::new("json_parse", n), &n, |bn, _| {
             bn.iter(|| {
@@ -38,12 +47,16 @@ fn decode(c: &mut Criterion) {
         g.bench_with_input(
             BenchmarkId::new("datalogic_parse_compile", n),
             &n,
-            |bn, _| bn.iter(|| black_box(DlTenant::from_flagd(black_box(&f.flagd_json)))),
+            |bn, _| {
+                bn.iter_with_large_drop(|| {
+                    black_box(DlTenant::from_flagd(black_box(&f.flagd_json)))
+                })
+            },
         );
         let features = f.tenant.unleash_json();
         if n <= 1_000 {
             g.bench_with_input(BenchmarkId::new("yggdrasil_take_state", n), &n, |bn, _| {
-                bn.iter(|| black_box(common::unleash::engine(black_box(&features))))
+                bn.iter_with_large_drop(|| black_box(common::unleash::engine(black_box(&features))))
             });
         }
     }
@@ -53,7 +66,7 @@ fn decode(c: &mut Criterion) {
 fn build(c: &mut Criterion) {
     let mut g = c.benchmark_group("build");
     g.sample_size(10);
-    for n in [10usize, 100, 1_000, 10_000] {
+    for n in common::sizes() {
         let f = Fixture::new(n);
         g.throughput(Throughput::Elements(n as u64));
         g.bench_with_input(BenchmarkId::new("vane_yaml", n), &n, |bn, _| {

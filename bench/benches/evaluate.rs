@@ -40,7 +40,7 @@ fn cases(f: &Fixture) -> Vec<(&'static str, String, String)> {
 }
 
 fn single_flag(c: &mut Criterion) {
-    let f = Fixture::new(1_000);
+    let f = Fixture::new(common::single_flag_size());
     let yaml = f.yaml_snapshot();
     let flagd = f.flagd_snapshot();
     let dl = DlTenant::from_flagd(&f.flagd_json);
@@ -90,8 +90,9 @@ fn single_flag(c: &mut Criterion) {
 }
 
 fn flagd_in_process(c: &mut Criterion) {
-    let f = Fixture::new(100);
-    let flagd = common::flagd::Flagd::load("bench-100", &f.flagd_json);
+    let n = common::single_flag_size().min(100);
+    let f = Fixture::new(n);
+    let flagd = common::flagd::Flagd::load(&format!("bench-{n}"), &f.flagd_json);
     let snapshot = f.flagd_snapshot();
     let mut g = c.benchmark_group("flag");
     for (name, key, email) in cases(&f) {
@@ -112,7 +113,7 @@ fn flagd_in_process(c: &mut Criterion) {
 
 fn all_flags(c: &mut Criterion) {
     let mut g = c.benchmark_group("all_flags");
-    for n in [10usize, 100, 1_000, 10_000] {
+    for n in common::sizes() {
         let f = Fixture::new(n);
         let yaml = f.yaml_snapshot();
         let flagd = f.flagd_snapshot();

@@ -9,6 +9,8 @@
 //! (`{"cat": ["<flag key>", {"var": "targetingKey"}]}`), which hashes the
 //! same string flagd would.
 
+use std::collections::HashMap;
+
 use datalogic_rs::bumpalo::Bump;
 use datalogic_rs::{DataValue, Engine, Logic, ParsedData};
 use serde_json::{json, Map, Value};
@@ -33,6 +35,8 @@ pub struct DlTenant {
     pub engine: Engine,
     /// Flags, sorted by key.
     pub flags: Vec<DlFlag>,
+    /// Flag positions by key (std `HashMap`, as a flag service keeps them).
+    pub index: HashMap<String, usize>,
 }
 
 /// A resolved flag: value, variant name and whether targeting matched.
@@ -135,7 +139,16 @@ impl DlTenant {
             })
             .collect();
         flags.sort_by(|a, b| a.key.cmp(&b.key));
-        DlTenant { engine, flags }
+        let index = flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.key.clone(), i))
+            .collect();
+        DlTenant {
+            engine,
+            flags,
+            index,
+        }
     }
 
     /// Parses a context once into datalogic's data type.
@@ -143,13 +156,9 @@ impl DlTenant {
         ParsedData::from_json(&v.to_string()).unwrap()
     }
 
-    /// Finds a flag (binary search).
+    /// Finds a flag by key.
     pub fn flag(&self, key: &str) -> &DlFlag {
-        let i = self
-            .flags
-            .binary_search_by(|f| f.key.as_str().cmp(key))
-            .unwrap();
-        &self.flags[i]
+        &self.flags[self.index[key]]
     }
 
     /// Resolves one flag as flagd would: targeting result names the

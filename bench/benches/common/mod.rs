@@ -17,6 +17,29 @@ use vane_bench::tenant::{Tenant, SEED};
 use vane_resolver::{Context, Snapshot};
 use vane_snapshot_builder::{build, BuildOptions, Format};
 
+/// Tenant sizes to run: `VANE_BENCH_SIZES` (comma-separated flag counts,
+/// `scripts/bench.sh --smoke` sets a small one), else 10, 100, 1,000 and
+/// 10,000.
+pub fn sizes() -> Vec<usize> {
+    match std::env::var("VANE_BENCH_SIZES") {
+        Ok(list) => list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("VANE_BENCH_SIZES: comma-separated flag counts")
+            })
+            .collect(),
+        Err(_) => vane_bench::tenant::SIZES.to_vec(),
+    }
+}
+
+/// The tenant size of the single-flag benchmarks: 1,000 flags, or the
+/// largest of [`sizes`] when that is smaller.
+pub fn single_flag_size() -> usize {
+    sizes().into_iter().max().unwrap_or(1_000).min(1_000)
+}
+
 /// Evaluation time of every benchmark context (2026-06-01, Unix seconds).
 pub const NOW: i64 = 1_780_272_000;
 

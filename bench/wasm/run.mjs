@@ -1,0 +1,58 @@
+// Times the resolver inside WebAssembly in Node's V8 (the engine workerd
+// embeds): the raw-export module of bench/wasm-harness, over the files
+// `tenantgen` wrote. Prints JSON lines like `wasm-harness-native`:
+// {"engine":"wasm","case":…,"flags":N,"ns":…} — nanoseconds per operation,
+// the median of 7 batches of about 50 ms (BENCH_BATCH_MS) after a warm-up (V8 tiers up to
+// its optimising compiler during the warm-up).
+//
+// Usage: node bench/wasm/run.mjs MODULE.wasm DIR N...
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [modulePath, dir, ...sizes] = process.argv.slice(2);
+// Batch length in ms (scripts/bench.sh --smoke shortens it).
+const batchMs = Number(process.env.BENCH_BATCH_MS ?? 50);
+const { instance } = await WebAssembly.instantiate(readFileSync(modulePath), {});
+const w = instance.exports;
+
+function put(bytes) {
+  const ptr = w.alloc(bytes.length);
+  new Uint8Array(w.memory.buffer, ptr, bytes.length).set(bytes);
+}
+const text = (s) => new TextEncoder().encode(s);
+
+function time(run) {
+  let n = 1;
+  for (;;) {
+    const t = performance.now();
+    run(n);
+    if (performance.now() - t >= batchMs || n >= 2 ** 30) break;
+    n *= 2;
+  }
+  const samples = [];
+  for (let i = 0; i < 7; i++) {
+    const t = performance.now();
+    run(n);
+    samples.push(((performance.now() - t) * 1e6) / n);
+  }
+  samples.sort((a, b) => a - b);
+  return samples[3];
+}
+
+for (const size of sizes) {
+  put(readFileSync(join(dir, `${size}.cbor`)));
+  if (w.load_snapshot() < 0) throw new Error(`${size}.cbor does not decode in wasm`);
+  const cases = JSON.parse(readFileSync(join(dir, `${size}.cases.json`), "utf8"));
+  const print = (c, ns) => console.log(JSON.stringify({ engine: "wasm", case: c, flags: Number(size), ns }));
+  print("decode_verify", time((n) => w.bench_decode(n)));
+  put(text(JSON.stringify(cases.bulk_context)));
+  if (w.load_context() < 0) throw new Error("bad bulk context");
+  print("all_flags", time((n) => w.bench_all(n)));
+  for (const c of cases.flags) {
+    put(text(JSON.stringify(c.context)));
+    if (w.load_context() < 0) throw new Error(`bad context of ${c.name}`);
+    put(text(c.key));
+    w.load_key();
+    print(`flag/${c.name}`, time((n) => w.bench_flag(n)));
+  }
+}
