@@ -55,6 +55,56 @@ pub fn apply(reply: &mut Reply, allowed: Option<&[String]>, origin: Option<&str>
     }
 }
 
+/// The CORS headers of every answer to one request, whatever its status:
+/// successes, refusals and internal failures (500) alike, so a browser can
+/// read why a request failed. Only the OFREP paths (`/ofrep/...` and
+/// `/tenants/{tenant}/ofrep/...`, and anything else under those prefixes)
+/// serve browsers; other paths (the admin API, unknown routes) get no CORS
+/// headers. Until the client key has named a tenant, answers allow any
+/// origin (they hold no tenant data); once it has, the tenant's origin list
+/// decides, as in [`apply`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestCors {
+    browser: bool,
+    origin: Option<String>,
+    tenant_origins: Option<Vec<String>>,
+}
+
+impl RequestCors {
+    /// The CORS context of a request for URL path `path` (as received) with
+    /// the given `Origin` header.
+    pub fn new(path: &str, origin: Option<String>) -> RequestCors {
+        RequestCors {
+            browser: path.starts_with("/ofrep/") || path.starts_with("/tenants/"),
+            origin,
+            tenant_origins: None,
+        }
+    }
+
+    /// Records the origin list of the tenant whose snapshot answers the
+    /// request (empty: any origin); every later answer follows it.
+    pub fn tenant_known(&mut self, origins: &[String]) {
+        self.tenant_origins = Some(origins.to_vec());
+    }
+
+    /// The answer to a preflight on this request's path, for its `Origin`.
+    pub fn preflight(&self) -> Reply {
+        preflight(self.origin.as_deref())
+    }
+
+    /// `reply` with this request's CORS headers (none off the OFREP paths).
+    pub fn finish(&self, mut reply: Reply) -> Reply {
+        if self.browser {
+            apply(
+                &mut reply,
+                self.tenant_origins.as_deref(),
+                self.origin.as_deref(),
+            );
+        }
+        reply
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,5 +166,79 @@ mod tests {
         let mut r = Reply::error(401, "UNAUTHORIZED", "no key");
         apply(&mut r, None, Some("https://x.example"));
         assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    }
+
+    /// The CORS headers of a reply, in order.
+    fn cors_headers(r: &Reply) -> Vec<(&'static str, String)> {
+        r.headers
+            .iter()
+            .filter(|(n, _)| n.starts_with("access-control-") || *n == "vary")
+            .cloned()
+            .collect()
+    }
+
+    #[test]
+    fn internal_errors_carry_the_same_cors_headers_as_other_answers() {
+        let shop = "https://shop.example".to_owned();
+        for path in [
+            "/ofrep/v1/evaluate/flags",
+            "/tenants/shop/ofrep/v1/evaluate/flags/banner",
+        ] {
+            // Before the key names a tenant: any origin, like a 401.
+            let cors = RequestCors::new(path, Some(shop.clone()));
+            let unauthorized = cors.finish(Reply::error(401, "UNAUTHORIZED", "no key"));
+            let internal = cors.finish(Reply::internal("KV binding SNAPSHOTS missing"));
+            assert_eq!(internal.status, 500);
+            assert_eq!(
+                cors_headers(&internal),
+                vec![
+                    ("access-control-expose-headers", EXPOSE_HEADERS.to_owned()),
+                    ("access-control-allow-origin", "*".to_owned()),
+                ],
+                "{path}"
+            );
+            assert_eq!(cors_headers(&internal), cors_headers(&unauthorized));
+
+            // After: the tenant's list, for a listed origin and another one.
+            let mut listed = RequestCors::new(path, Some(shop.clone()));
+            listed.tenant_known(std::slice::from_ref(&shop));
+            let ok = listed.finish(Reply::empty(200));
+            let internal = listed.finish(Reply::internal("cannot read the body"));
+            assert_eq!(
+                cors_headers(&internal),
+                vec![
+                    ("access-control-expose-headers", EXPOSE_HEADERS.to_owned()),
+                    ("vary", "Origin".to_owned()),
+                    ("access-control-allow-origin", shop.clone()),
+                ],
+                "{path}"
+            );
+            assert_eq!(cors_headers(&internal), cors_headers(&ok));
+
+            let mut other = RequestCors::new(path, Some("https://evil.example".into()));
+            other.tenant_known(std::slice::from_ref(&shop));
+            let internal = other.finish(Reply::internal("cannot read the body"));
+            assert_eq!(internal.header("access-control-allow-origin"), None);
+            assert_eq!(
+                cors_headers(&internal),
+                cors_headers(&other.finish(Reply::empty(200)))
+            );
+        }
+    }
+
+    #[test]
+    fn answers_off_the_ofrep_paths_get_no_cors_headers() {
+        for path in ["/admin/v1/tenants/shop/snapshot", "/", "/ofrepx"] {
+            let cors = RequestCors::new(path, Some("https://shop.example".into()));
+            let internal = cors.finish(Reply::internal("Durable Object unreachable"));
+            assert_eq!(internal.status, 500);
+            assert_eq!(cors_headers(&internal), vec![], "{path}");
+        }
+    }
+
+    #[test]
+    fn request_preflight_echoes_its_origin() {
+        let cors = RequestCors::new("/ofrep/v1/evaluate/flags", Some("https://a.example".into()));
+        assert_eq!(cors.preflight(), preflight(Some("https://a.example")));
     }
 }

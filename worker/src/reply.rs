@@ -47,6 +47,12 @@ impl Reply {
         )
     }
 
+    /// A 500 `INTERNAL` error: a failure of the runtime (a missing binding,
+    /// an unreadable request body), `errorDetails` saying which.
+    pub fn internal(cause: impl std::fmt::Display) -> Reply {
+        Reply::error(500, "INTERNAL", format!("internal error: {cause}"))
+    }
+
     fn standard(status: u16, body: Option<Vec<u8>>) -> Reply {
         Reply {
             status,
@@ -101,6 +107,17 @@ mod tests {
         assert_eq!(
             r.body_json(),
             json!({"errorCode": "UNAUTHORIZED", "errorDetails": "no client key"})
+        );
+    }
+
+    #[test]
+    fn internal_errors_say_what_failed() {
+        let r = Reply::internal("KV get tenant/shop: unreachable");
+        assert_eq!(r.status, 500);
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(
+            r.body_json(),
+            json!({"errorCode": "INTERNAL", "errorDetails": "internal error: KV get tenant/shop: unreachable"})
         );
     }
 

@@ -18,7 +18,7 @@ use worker::{
 use crate::admin;
 use crate::auth;
 use crate::cache::Cache;
-use crate::cors;
+use crate::cors::RequestCors;
 use crate::limits::{snapshot_ttl_ms, MAX_REQUEST_BYTES, MAX_SNAPSHOT_BYTES};
 use crate::ofrep;
 use crate::reply::Reply;
@@ -38,43 +38,39 @@ thread_local! {
 
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    match handle(req, &env).await {
+    // The CORS context outlives `handle`, so that a failure anywhere in it
+    // is answered with the same CORS headers as any other answer.
+    let origin = req.headers().get("origin").ok().flatten();
+    let mut cors = RequestCors::new(&req.path(), origin);
+    match handle(req, &env, &mut cors).await {
         Ok(response) => Ok(response),
         Err(e) => {
             console_error!("vane: internal error: {e}");
-            into_response(Reply::error(
-                500,
-                "INTERNAL",
-                format!("internal error: {e}"),
-            ))
+            into_response(cors.finish(Reply::internal(e)))
         }
     }
 }
 
-async fn handle(req: Request, env: &Env) -> Result<Response> {
+/// Answers a request; every [`Reply`] passes through `cors` on its way out,
+/// and `cors` learns the tenant's origins as soon as they are known.
+async fn handle(req: Request, env: &Env, cors: &mut RequestCors) -> Result<Response> {
     let path = req.path();
     let url = req.inner().url();
-    let origin = req.headers().get("origin")?;
     let route = match route(req.method().as_ref(), &path, query_of(&url)) {
         Ok(route) => route,
-        Err(mut reply) => {
-            if path.starts_with("/ofrep/") || path.starts_with("/tenants/") {
-                cors::apply(&mut reply, None, origin.as_deref());
-            }
-            return into_response(reply);
-        }
+        Err(reply) => return into_response(cors.finish(reply)),
     };
     match route {
-        Route::Preflight => into_response(cors::preflight(origin.as_deref())),
+        Route::Preflight => into_response(cors.preflight()),
         Route::EvaluateFlag { .. } | Route::EvaluateAll { .. } => {
-            let reply = evaluate(req, env, &route, origin.as_deref()).await?;
-            into_response(reply)
+            let reply = evaluate(req, env, &route, cors).await?;
+            into_response(cors.finish(reply))
         }
         Route::Publish { ref tenant }
         | Route::Rollback { ref tenant, .. }
         | Route::Status { ref tenant } => {
             if let Some(refusal) = admin_refusal(&req, env)? {
-                return into_response(refusal);
+                return into_response(cors.finish(refusal));
             }
             let stub = env
                 .durable_object(PUBLISHER_BINDING)?
@@ -85,31 +81,26 @@ async fn handle(req: Request, env: &Env) -> Result<Response> {
     }
 }
 
-/// An OFREP request: size, client key, tenant, snapshot, evaluation, CORS.
+/// An OFREP request: size, client key, tenant, snapshot, evaluation. The
+/// reply has no CORS headers yet; `cors` is told the tenant's origins once
+/// the key is known to be the tenant's.
 async fn evaluate(
     mut req: Request,
     env: &Env,
     route: &Route,
-    origin: Option<&str>,
+    cors: &mut RequestCors,
 ) -> Result<Reply> {
-    let finish = |mut reply: Reply, allowed: Option<&[String]>| {
-        cors::apply(&mut reply, allowed, origin);
-        reply
-    };
     let headers = req.headers().clone();
     if content_length(&headers)? > MAX_REQUEST_BYTES {
-        return Ok(finish(too_large(MAX_REQUEST_BYTES), None));
+        return Ok(too_large(MAX_REQUEST_BYTES));
     }
     let authorization = headers.get("authorization")?;
     let api_key = headers.get("x-api-key")?;
     let Some(key) = auth::client_key(authorization.as_deref(), api_key.as_deref()) else {
-        return Ok(finish(
-            Reply::error(
-                401,
-                "UNAUTHORIZED",
-                "no client key: send Authorization: Bearer <key> or X-API-Key: <key>",
-            ),
-            None,
+        return Ok(Reply::error(
+            401,
+            "UNAUTHORIZED",
+            "no client key: send Authorization: Bearer <key> or X-API-Key: <key>",
         ));
     };
     let digest = auth::key_digest(key);
@@ -122,16 +113,13 @@ async fn evaluate(
     let ttl_ms = ttl_ms(env);
     let tenant = match cache.key_owner(&source, &digest, now_ms, ttl_ms).await {
         Ok(Some(tenant)) if route.scope_admits(&tenant) => tenant,
-        Ok(_) => return Ok(finish(unknown_key(), None)),
+        Ok(_) => return Ok(unknown_key()),
         Err(e) => {
             console_error!("vane: key index unavailable: {e}");
-            return Ok(finish(
-                Reply::error(
-                    503,
-                    "STORE_UNAVAILABLE",
-                    "the key index cannot be read; retry later",
-                ),
-                None,
+            return Ok(Reply::error(
+                503,
+                "STORE_UNAVAILABLE",
+                "the key index cannot be read; retry later",
             ));
         }
     };
@@ -140,26 +128,20 @@ async fn evaluate(
         console_warn!("vane: {warning}");
     }
     let Some(snapshot) = lookup.snapshot else {
-        return Ok(finish(
-            Reply::error(
-                503,
-                "SNAPSHOT_UNAVAILABLE",
-                format!(
-                    "tenant {tenant:?} has no snapshot to serve; publish one with `vane publish`"
-                ),
-            ),
-            None,
+        return Ok(Reply::error(
+            503,
+            "SNAPSHOT_UNAVAILABLE",
+            format!("tenant {tenant:?} has no snapshot to serve; publish one with `vane publish`"),
         ));
     };
     if !auth::tenant_admits(&snapshot.body, &digest) {
-        return Ok(finish(unknown_key(), None));
+        return Ok(unknown_key());
     }
-    let allowed = Some(snapshot.body.cors_origins.as_slice());
+    cors.tenant_known(&snapshot.body.cors_origins);
     let body = req.bytes().await?;
     if body.len() > MAX_REQUEST_BYTES {
-        let reply = too_large(MAX_REQUEST_BYTES)
-            .with_header("x-vane-snapshot", ofrep::snapshot_header(&snapshot.info));
-        return Ok(finish(reply, allowed));
+        return Ok(too_large(MAX_REQUEST_BYTES)
+            .with_header("x-vane-snapshot", ofrep::snapshot_header(&snapshot.info)));
     }
     let now = (now_ms / 1000) as i64;
     let reply = match route {
@@ -169,7 +151,7 @@ async fn evaluate(
             ofrep::evaluate_all(&snapshot, &body, if_none_match.as_deref(), now)
         }
     };
-    Ok(finish(reply, allowed))
+    Ok(reply)
 }
 
 /// Checks the admin token and the declared body size; `Some` is the reply
@@ -371,7 +353,7 @@ impl DurableObject for TenantPublisher {
             Ok(reply) => reply,
             Err(e) => {
                 console_error!("vane: publisher error: {e}");
-                Reply::error(500, "INTERNAL", format!("internal error: {e}"))
+                Reply::internal(e)
             }
         };
         into_response(reply)
