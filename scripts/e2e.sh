@@ -6,8 +6,11 @@
 # and SNAPSHOT_TTL_SECONDS=0, and runs worker/tests/e2e with Node's test
 # runner against it: the example tenants are published with `vane publish`
 # and every answer is compared with `vane eval` and validated against the
-# OFREP OpenAPI schemas. Every process it starts is stopped when it exits,
-# whether the tests pass, fail or are interrupted.
+# OFREP OpenAPI schemas. The tests also damage entries of their own tenants
+# in that local KV (`wrangler kv key --local --persist-to`, the store the
+# dev server reads) and read the worker's log from wrangler dev's output.
+# Every process it starts is stopped when it exits, whether the tests pass,
+# fail or are interrupted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/wrangler-dev.sh
@@ -47,6 +50,8 @@ VANE_URL="http://127.0.0.1:$port" \
 VANE_ADMIN_TOKEN="$token" \
 VANE_BIN="$PWD/target/debug/vane" \
 VANE_E2E_DIR="$work/scratch" \
+VANE_KV_STATE="$work/state" \
+VANE_WRANGLER_LOG="$work/wrangler.log" \
 OFREP_SPEC="$PWD/$spec" \
     node --test --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then

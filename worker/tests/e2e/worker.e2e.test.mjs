@@ -9,16 +9,21 @@
 //   VANE_BIN          the `vane` binary
 //   VANE_E2E_DIR      a scratch directory for rule files and snapshots
 //   OFREP_SPEC        the OFREP OpenAPI document (../shared/conformance/ofrep/openapi.yaml)
+//   VANE_KV_STATE     wrangler dev's --persist-to directory (its local KV)
+//   VANE_WRANGLER_LOG the file wrangler dev's output goes to (the worker's log)
 //
 // Snapshots are published with `vane publish` (the real admin path) and every
 // OFREP answer is compared with `vane eval` on the same snapshot and context.
 // Every response body is validated against the OFREP OpenAPI schemas.
+// Failures of KV itself are made by writing to the local KV store with
+// `wrangler kv key` (the store the running dev server reads), and the
+// worker's log is read from wrangler dev's output.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import YAML from 'yaml';
@@ -32,6 +37,8 @@ const URL_BASE = env('VANE_URL');
 const TOKEN = env('VANE_ADMIN_TOKEN');
 const VANE = env('VANE_BIN');
 const DIR = env('VANE_E2E_DIR');
+const KV_STATE = env('VANE_KV_STATE');
+const WRANGLER_LOG = env('VANE_WRANGLER_LOG');
 const ROOT = new URL('../../../', import.meta.url).pathname;
 
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
@@ -148,19 +155,62 @@ const publish = (snapshot, extra = []) => vaneRun(['publish', snapshot, '--url',
 const status = (tenant) => JSON.parse(vane(['status', '--tenant', tenant, '--url', URL_BASE]));
 const snapshotHeader = (info) => `${info.version}/${info.digest.slice(0, 12)}`;
 
+// ---------------------------------------------------------------- local KV and the log
+
+// The KV binding of wrangler.toml ([[kv_namespaces]]).
+const KV_BINDING = 'SNAPSHOTS';
+
+// `wrangler kv key ARGS` on the local store wrangler dev persists to. The
+// CLI and the running dev server share that store live: the server's next
+// read sees the write (about 1.5 s a call, so the tests use few).
+function kvKey(args) {
+  const r = spawnSync(join(ROOT, 'node_modules/.bin/wrangler'),
+    ['kv', 'key', ...args, '--binding', KV_BINDING, '--local', '--persist-to', KV_STATE],
+    { cwd: ROOT, encoding: 'utf8' });
+  assert.equal(r.status, 0, `wrangler kv key ${args.join(' ')} exited ${r.status}:\n${r.stderr}${r.stdout}`);
+}
+const kvPut = (key, bytes) => {
+  const file = join(DIR, `kv-${sha256(key).slice(0, 12)}`);
+  writeFileSync(file, bytes);
+  kvKey(['put', key, '--path', file]);
+};
+const kvDelete = (key) => kvKey(['delete', key]);
+
+// The worker's log: where it ends now, and a wait until every one of
+// `texts` appears on one line after `from` (wrangler writes it a little
+// after the answer; 10 s at most). Terminal colours are stripped.
+const logEnd = () => statSync(WRANGLER_LOG).size;
+async function logged(from, ...texts) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const lines = readFileSync(WRANGLER_LOG).subarray(from).toString('utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+    const line = lines.find((l) => texts.every((t) => l.includes(t)));
+    if (line) return line;
+    if (Date.now() > deadline) {
+      assert.fail(`the wrangler dev log has no line with ${JSON.stringify(texts)}; it has:\n${lines.join('\n')}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 // ---------------------------------------------------------------- fixtures
 
 // The example tenants and the plain client keys their rule files document.
 const manifest = JSON.parse(readFileSync(join(ROOT, 'scripts/examples.json'), 'utf8'));
 
-// A small Vane YAML tenant whose versions differ in what they serve, for the
-// publish/rollback flows (the examples stay untouched).
+// Small Vane YAML tenants whose versions differ in what they serve: one for
+// the publish/rollback flows, one whose KV entries the tests damage, one
+// whose pointer they remove (the examples stay untouched).
 const ROLLOUT = 'e2e-rollout';
 const ROLLOUT_KEY = 'e2e-rollout-key-0f3c';
-const rolloutRules = (n) => `tenant: ${ROLLOUT}
+const DAMAGED = 'e2e-damaged';
+const DAMAGED_KEY = 'e2e-damaged-key-7a21';
+const ORPHAN = 'e2e-orphan';
+const ORPHAN_KEY = 'e2e-orphan-key-c94e';
+const tenantRules = (tenant, key, n) => `tenant: ${tenant}
 clients:
   app:
-    key_sha256: [${sha256(ROLLOUT_KEY)}]
+    key_sha256: [${sha256(key)}]
 cors_origins: [https://app.e2e.example]
 flags:
   banner:
@@ -175,7 +225,9 @@ flags:
       - split: {on: ${n * 10}, off: ${100 - n * 10}}
 `;
 
-const built = {}; // tenant → snapshot path (examples); `${ROLLOUT}@n` → path
+const rolloutRules = (n) => tenantRules(ROLLOUT, ROLLOUT_KEY, n);
+
+const built = {}; // tenant → snapshot path (examples); `${tenant}@n` → path (e2e tenants)
 
 function build(rulesPath, out, extra = []) {
   vane(['build', rulesPath, '-o', out, ...extra]);
@@ -186,10 +238,13 @@ before(() => {
   for (const ex of manifest) {
     built[ex.tenant] = build(join(ROOT, ex.rules), join(DIR, `${ex.tenant}.cbor`), ex.build_args);
   }
-  for (let n = 1; n <= 9; n += 1) {
-    const rules = join(DIR, `rollout-${n}.yaml`);
-    writeFileSync(rules, rolloutRules(n));
-    built[`${ROLLOUT}@${n}`] = build(rules, join(DIR, `rollout-${n}.cbor`), ['--version', String(n)]);
+  const versions = [[ROLLOUT, ROLLOUT_KEY, 9], [DAMAGED, DAMAGED_KEY, 3], [ORPHAN, ORPHAN_KEY, 1]];
+  for (const [tenant, key, last] of versions) {
+    for (let n = 1; n <= last; n += 1) {
+      const rules = join(DIR, `${tenant}-${n}.yaml`);
+      writeFileSync(rules, tenantRules(tenant, key, n));
+      built[`${tenant}@${n}`] = build(rules, join(DIR, `${tenant}-${n}.cbor`), ['--version', String(n)]);
+    }
   }
 });
 
@@ -493,6 +548,84 @@ test('concurrent publishes of two versions end with the newer one current', asyn
     const answer = await bulk({ targetingKey: 'race' }, ROLLOUT_KEY);
     assert.deepEqual(answer.json, evalCli(built[`${ROLLOUT}@${newer}`], { targetingKey: 'race' }));
   }
+});
+
+test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps serving, the failure is logged', async () => {
+  const snap = (n) => built[`${DAMAGED}@${n}`];
+  const [v1, v2] = [inspect(snap(1)), inspect(snap(2))];
+  const origin = 'https://app.e2e.example';
+  const contexts = [{ targetingKey: 'damaged-1' }, { targetingKey: 'damaged-2', country: 'DE' }];
+  // Single and bulk answers, snapshot header and CORS are those of `n`.
+  const servesVersion = async (n) => {
+    const header = snapshotHeader(inspect(snap(n)));
+    for (const context of contexts) {
+      const all = await bulk(context, DAMAGED_KEY, { origin });
+      assert.equal(all.status, 200, all.text);
+      assert.deepEqual(all.json, evalCli(snap(n), context), `bulk ${JSON.stringify(context)}`);
+      assert.equal(all.headers.get('x-vane-snapshot'), header);
+      assert.equal(all.headers.get('access-control-allow-origin'), origin);
+      for (const flag of ['banner', 'rollout-only']) {
+        const one = await single(flag, context, DAMAGED_KEY);
+        assert.equal(one.status, 200, one.text);
+        assert.deepEqual(one.json, evalCli(snap(n), context, flag), `${flag} ${JSON.stringify(context)}`);
+        assert.equal(one.headers.get('x-vane-snapshot'), header);
+      }
+    }
+  };
+
+  assert.equal(publish(snap(1)).status, 0);
+  await servesVersion(1); // the worker (one isolate under wrangler dev) now holds version 1 in memory
+
+  // Version 2 becomes current through a real publish, but before any
+  // request loads it, its bytes in KV are damaged (one body byte flipped).
+  assert.equal(publish(snap(2)).status, 0);
+  const damaged = Uint8Array.from(readFileSync(snap(2)));
+  damaged[damaged.length - 3] ^= 0x40;
+  kvPut(`snap/${DAMAGED}/${v2.digest}`, damaged);
+  let mark = logEnd();
+  await servesVersion(1);
+  await logged(mark, `vane: snapshot ${v2.digest} of tenant "${DAMAGED}" is unusable: snapshot digest mismatch`,
+    `still serving version 1 (${v1.digest})`);
+
+  // The pointer itself damaged: not JSON any more.
+  kvPut(`tenant/${DAMAGED}`, '{"tenant":"e2e-dam');
+  mark = logEnd();
+  await servesVersion(1);
+  await logged(mark, `vane: cannot read the pointer of tenant "${DAMAGED}": pointer of tenant "${DAMAGED}" is corrupt`,
+    `still serving version 1 (${v1.digest})`);
+
+  // The operator's way out, the real publish path, rewrites both.
+  assert.equal(publish(snap(3)).status, 0);
+  await servesVersion(3);
+});
+
+test('a tenant with a client key but no snapshot pointer answers 503 naming the tenant', async () => {
+  // Published (snapshot, key index, pointer), then the pointer removed
+  // before any OFREP request could load the snapshot into the worker.
+  assert.equal(publish(built[`${ORPHAN}@1`]).status, 0);
+  kvDelete(`tenant/${ORPHAN}`);
+  const mark = logEnd();
+  const origin = 'https://app.e2e.example';
+  for (const path of [
+    '/ofrep/v1/evaluate/flags',
+    '/ofrep/v1/evaluate/flags/banner',
+    `/tenants/${ORPHAN}/ofrep/v1/evaluate/flags`,
+    `/tenants/${ORPHAN}/ofrep/v1/evaluate/flags/banner`,
+  ]) {
+    const r = await http('POST', path, { key: ORPHAN_KEY, headers: { origin }, body: { context: { targetingKey: 'o-1' } } });
+    assert.equal(r.status, 503, `${path}: ${r.text}`);
+    assert.deepEqual(r.json, {
+      errorCode: 'SNAPSHOT_UNAVAILABLE',
+      errorDetails: `tenant "${ORPHAN}" has no snapshot to serve; publish one with \`vane publish\``,
+    }, path);
+    // Content-Type and Cache-Control are checked by http(); CORS as for any
+    // answer before the tenant's origins are known; no snapshot to name.
+    assert.equal(r.headers.get('access-control-allow-origin'), '*', path);
+    assert.equal(r.headers.get('access-control-expose-headers'), 'ETag, X-Vane-Snapshot', path);
+    assert.equal(r.headers.get('x-vane-snapshot'), null, path);
+    assert.equal(r.headers.get('etag'), null, path);
+  }
+  await logged(mark, `vane: tenant "${ORPHAN}" has no published snapshot`);
 });
 
 test('every response body above was validated against the schemas', () => {
