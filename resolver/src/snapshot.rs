@@ -139,29 +139,39 @@ pub fn valid_tenant(t: &str) -> bool {
         && !t.starts_with(['-', '_'])
 }
 
-/// Describes a CBOR decoding failure without the decoder's debug output.
-fn describe(e: ciborium::de::Error<std::io::Error>) -> String {
-    use ciborium::de::Error;
+/// Describes a CBOR decoding failure at byte `at` without the decoder's
+/// debug output.
+fn describe(e: cbor4ii::serde::DecodeError<std::convert::Infallible>, at: usize) -> String {
+    use cbor4ii::core::error::DecodeError as Core;
+    use cbor4ii::serde::DecodeError;
     match e {
-        Error::Io(_) => "the data ends early".to_owned(),
-        Error::Syntax(at) => format!("invalid CBOR at byte {at}"),
-        Error::Semantic(Some(at), msg) => format!("{msg} (at byte {at})"),
-        Error::Semantic(None, msg) => msg,
-        Error::RecursionLimitExceeded => "nested too deeply".to_owned(),
+        DecodeError::Custom(msg) => format!("{msg} (at byte {at})"),
+        DecodeError::Core(Core::Eof { .. }) => "the data ends early".to_owned(),
+        DecodeError::Core(Core::DepthOverflow { .. }) => "nested too deeply".to_owned(),
+        DecodeError::Core(Core::Mismatch { name, found } | Core::Unsupported { name, found }) => {
+            format!("expected {name}, found CBOR initial byte 0x{found:02x} (at byte {at})")
+        }
+        DecodeError::Core(_) => format!("invalid CBOR at byte {at}"),
     }
 }
 
 /// Decodes exactly one CBOR item from `bytes`: trailing bytes are an error.
-fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
-    let mut rest = bytes;
-    let value = ciborium::from_reader(&mut rest).map_err(describe)?;
-    if rest.is_empty() {
+fn decode_exact<'de, T: serde::Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, String> {
+    use cbor4ii::core::dec::{Read, Reference};
+    let mut de = cbor4ii::serde::Deserializer::new(cbor4ii::core::utils::SliceReader::new(bytes));
+    let value = T::deserialize(&mut de);
+    // The reader's unread bytes tell where decoding stopped.
+    let rest = match de.into_inner().fill(usize::MAX) {
+        Ok(Reference::Long(rest) | Reference::Short(rest)) => rest.len(),
+        Err(never) => match never {},
+    };
+    let at = bytes.len() - rest;
+    let value = value.map_err(|e| describe(e, at))?;
+    if rest == 0 {
         Ok(value)
     } else {
         Err(format!(
-            "{} unexpected bytes after the end (at byte {})",
-            rest.len(),
-            bytes.len() - rest.len()
+            "{rest} unexpected bytes after the end (at byte {at})"
         ))
     }
 }
