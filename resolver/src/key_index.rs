@@ -25,18 +25,38 @@ pub(crate) struct KeyIndex {
     slots: Box<[(u32, u32)]>,
 }
 
+fn word(key: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&key[at..at + 8]);
+    u64::from_le_bytes(w)
+}
+
+fn half(key: &[u8], at: usize) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&key[at..at + 4]);
+    u64::from(u32::from_le_bytes(w))
+}
+
 fn hash(key: &[u8]) -> u64 {
-    let mut h = (key.len() as u64).wrapping_mul(K);
-    let mut chunks = key.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
-        h = (h.rotate_left(5) ^ w).wrapping_mul(K);
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        let mut buf = [0u8; 8];
-        buf[..rest.len()].copy_from_slice(rest);
-        h = (h.rotate_left(5) ^ u64::from_le_bytes(buf)).wrapping_mul(K);
+    let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
+    let n = key.len();
+    let mut h = (n as u64).wrapping_mul(K);
+    // Whole words, then the last eight bytes (overlapping the previous word
+    // when the length is not a multiple of eight), so no partial word is
+    // assembled byte by byte; the length mixed in first keeps keys that
+    // share those bytes apart.
+    if n >= 8 {
+        let mut at = 0;
+        while at + 8 < n {
+            h = mix(h, word(key, at));
+            at += 8;
+        }
+        h = mix(h, word(key, n - 8));
+    } else if n >= 4 {
+        h = mix(h, (half(key, 0) << 32) | half(key, n - 4));
+    } else if n > 0 {
+        let w = (u64::from(key[0]) << 16) | (u64::from(key[n / 2]) << 8) | u64::from(key[n - 1]);
+        h = mix(h, w);
     }
     // Fold the high bits down so the slot index (low bits) depends on every byte.
     (h ^ (h >> 29)).wrapping_mul(K)
@@ -125,5 +145,17 @@ mod tests {
         hashes.sort_unstable();
         hashes.dedup();
         assert_eq!(hashes.len(), keys.len());
+    }
+
+    #[test]
+    fn every_byte_takes_part() {
+        for n in 1..=24 {
+            let base = vec![b'a'; n];
+            for at in 0..n {
+                let mut other = base.clone();
+                other[at] = b'b';
+                assert_ne!(hash(&base), hash(&other), "length {n}, byte {at}");
+            }
+        }
     }
 }
