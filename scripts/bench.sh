@@ -134,14 +134,17 @@ if wants http; then
     : > "$out/http.jsonl"
     for n in "${http_sizes[@]}"; do
         target/debug/vane publish "$data/$n.cbor" --url "$url" --token "$token" >/dev/null
-        key=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1])).flags[1].key)' "$data/$n.cases.json")
+        # The split flag's key and the tenant's client key.
+        read -r key client_key < <(node -e '
+            const c = JSON.parse(require("fs").readFileSync(process.argv[1]));
+            console.log(c.flags[1].key, c.client_key);' "$data/$n.cases.json")
         bulk_body=$(node -e 'console.log(JSON.stringify({context: JSON.parse(require("fs").readFileSync(process.argv[1])).bulk_context}))' "$data/$n.cases.json")
         for kind in single bulk; do
             if [ "$kind" = single ]; then path="/ofrep/v1/evaluate/flags/$key"; else path=/ofrep/v1/evaluate/flags; fi
             # Warm the isolate (first request decodes the snapshot).
-            curl -s -o /dev/null -X POST "$url$path" -H "Authorization: Bearer bench-key" \
+            curl -s -o /dev/null -X POST "$url$path" -H "Authorization: Bearer $client_key" \
                 -H 'Content-Type: application/json' -d "$bulk_body"
-            BENCH_BODY=$bulk_body BENCH_KEY=bench-key BENCH_LABEL="$kind/$n" \
+            BENCH_BODY=$bulk_body BENCH_KEY=$client_key BENCH_LABEL="$kind/$n" \
                 wrk -t1 -c8 -d"${http_seconds}s" --timeout 5s -s bench/http/ofrep.lua "$url$path" \
                 | grep '^{' | tee -a "$out/http.jsonl"
         done

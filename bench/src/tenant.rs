@@ -29,17 +29,19 @@ use std::fmt::Write as _;
 
 use serde_json::{json, Map, Value};
 
+use vane_resolver::snapshot::{hex, sha256};
+
 use crate::rng::Rng;
 
 /// Tenant sizes the benchmarks use.
 pub const SIZES: [usize; 4] = [10, 100, 1_000, 10_000];
 
-/// The client key of every generated tenant (Vane YAML form), for the HTTP
-/// load test; the rules hold only its digest.
-pub const CLIENT_KEY: &str = "bench-key";
-/// sha256 of [`CLIENT_KEY`] (`printf %s bench-key | sha256sum`).
-pub const CLIENT_KEY_SHA256: &str =
-    "b0962662e937d44c699c8305d90cbf190b3150c59b13863d1380b5cc3c711bb7";
+/// The client key of a generated tenant (Vane YAML form), for the HTTP
+/// load test: `{tenant}-key` (a key belongs to one tenant only). The rules
+/// hold only its sha256.
+pub fn client_key(tenant: &str) -> String {
+    format!("{tenant}-key")
+}
 
 /// The default seed of the generated tenants.
 pub const SEED: u64 = 0x005e_ed0f_fa9e;
@@ -192,7 +194,8 @@ impl Tenant {
         let mut y = String::new();
         writeln!(y, "tenant: {}", self.name).unwrap();
         y.push_str("clients:\n  bench-web:\n    key_sha256: [");
-        y.push_str(CLIENT_KEY_SHA256);
+        let digest = sha256(client_key(&self.name).as_bytes());
+        y.push_str(&hex(&digest));
         y.push_str("]\nmetadata: {flagSetId: bench}\nsegments:\n");
         for s in &self.segments {
             writeln!(y, "  {}:", s.name).unwrap();

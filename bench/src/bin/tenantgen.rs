@@ -5,12 +5,13 @@
 //! For each size N it writes `N.yaml` (Vane YAML), `N.flagd.json`,
 //! `N.cbor` (the snapshot of the Vane YAML, tenant `bench-N`, version 1),
 //! `N.flagd.cbor`, and `N.cases.json`: the single-flag cases (name, key,
-//! context) and the bulk context, the same the criterion benches use.
+//! context), the bulk context (the same the criterion benches use) and
+//! the tenant's client key.
 
 use std::path::PathBuf;
 
 use serde_json::json;
-use vane_bench::tenant::{Cond, Shape, Tenant, SEED, SIZES};
+use vane_bench::tenant::{client_key, Cond, Shape, Tenant, SEED, SIZES};
 use vane_snapshot_builder::{build, BuildOptions, Format};
 
 /// The probe context of the single-flag cases (as in `benches/common`).
@@ -56,6 +57,7 @@ fn main() {
         let other = "nobody@nowhere.example";
         let cases = json!({
             "tenant": t.name,
+            "client_key": client_key(&t.name),
             "flags": [
                 {"name": "static", "key": key(Shape::Static), "context": probe(other)},
                 {"name": "split_50_50", "key": key(Shape::Split), "context": probe(other)},
