@@ -43,6 +43,10 @@ impl std::error::Error for ContextError {}
 pub struct Context {
     root: Value,
     now: i64,
+    /// A copy of the targeting key, read once: splits ask for it per flag,
+    /// and `targetingKey` sorts after most attribute names, so finding it
+    /// in the object costs a comparison with nearly every key.
+    targeting_key: Option<String>,
 }
 
 impl Context {
@@ -82,9 +86,14 @@ impl Context {
             (None, Some(_)) => return Err(ContextError::TargetingKeyNotString),
             (None, None) => {}
         }
+        let targeting_key = map
+            .get("targetingKey")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
         Ok(Context {
             root: Value::Object(map),
             now,
+            targeting_key,
         })
     }
 
@@ -93,6 +102,7 @@ impl Context {
         Context {
             root: Value::Object(Map::new()),
             now,
+            targeting_key: None,
         }
     }
 
@@ -103,7 +113,7 @@ impl Context {
 
     /// The targeting key, when the context has one.
     pub fn targeting_key(&self) -> Option<&str> {
-        self.root.get("targetingKey").and_then(Value::as_str)
+        self.targeting_key.as_deref()
     }
 
     /// The evaluation time in Unix seconds.
