@@ -28,3 +28,6 @@ scripts/e2e.sh
 
 step "browser: wasm-bindgen-test and Playwright in headless Chromium"
 scripts/browser-tests.sh
+
+step "benchmarks, smoke mode (every stage briefly, so the suite cannot rot)"
+scripts/bench.sh --smoke
