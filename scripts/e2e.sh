@@ -17,8 +17,8 @@ source scripts/lib/wrangler-dev.sh
 
 step() { printf '\n==> e2e: %s\n' "$*" >&2; }
 
-spec=../shared/conformance/ofrep/openapi.yaml
-[ -f "$spec" ] || { echo "e2e: $spec not found (the OFREP contract, read in place)" >&2; exit 1; }
+spec=conformance/ofrep/openapi.yaml
+[ -f "$spec" ] || { echo "e2e: $spec not found (the OFREP contract, conformance/README.md)" >&2; exit 1; }
 
 step "toolchain"
 scripts/install-toolchain.sh

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what building and running the worker needs, from the registries
-# only (see ../shared/TOOLCHAIN.md): the wasm32 target, worker-build,
+# only (see docs/toolchain.md): the wasm32 target, worker-build,
 # wasm-bindgen-cli of exactly the version Cargo.lock pins (with
 # wasm-bindgen-test-runner), Chromium and chromedriver (apt), and the npm
 # packages of package-lock.json (wrangler, esbuild, the e2e test's

@@ -11,6 +11,9 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain"
 scripts/install-toolchain.sh
 
+step "the repository stands alone (nothing reads ../shared)"
+scripts/check-standalone.sh
+
 step "cargo fmt --check"
 cargo fmt --all --check
 

@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn boundary_keys_from_design() {
-        // DESIGN.md: keys whose hash (of the key alone) is 0, 1, 2^31-1, 2^31, 2^32-1.
+        // Boundary keys (docs/rules.md, "Splits"; MurmurHash3 x86_32, seed 0): keys whose hash (of the key alone) is 0, 1, 2^31-1, 2^31, 2^32-1.
         let expect = [
             ("ejOoVL", 0u32),
             ("bY9fO-", 1),

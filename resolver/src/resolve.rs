@@ -1,5 +1,5 @@
 //! Flag resolution: from a flag's IR and a context to an [`EvaluationResult`],
-//! with the reasons and error codes of DESIGN.md "Evaluation semantics".
+//! with the reasons and error codes of `docs/rules.md` ("What a caller gets").
 //!
 //! One code path serves evaluation and [`crate::explain`]: [`resolve`] reports
 //! each step (a rule's check, a split's placement, a JsonLogic result) to a

@@ -19,7 +19,7 @@ fn snapshots() -> &'static [Snapshot] {
             ("examples/shop.yaml", Format::Vane),
             ("examples/media.flagd.json", Format::Flagd),
             (
-                "../shared/conformance/flagd/testkit-flags.json",
+                "conformance/flagd/testkit-flags.json",
                 Format::Flagd,
             ),
         ]

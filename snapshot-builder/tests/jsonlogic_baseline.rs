@@ -1,5 +1,5 @@
 //! The JsonLogic baseline: every case of jsonlogic.com's shared `tests.json`
-//! (as shipped in datalogic-rs 5.4.0; `../shared/conformance/jsonlogic/`)
+//! (as shipped in datalogic-rs 5.4.0; `conformance/jsonlogic/`)
 //! compiled by the builder's JsonLogic compiler, exactly as flagd targeting
 //! is compiled, and evaluated by the resolver against the case's data.
 
@@ -9,7 +9,7 @@ use vane_snapshot_builder::jsonlogic::{compile, compile_all, path_text, CompileE
 
 const TESTS: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/conformance/jsonlogic/tests.json"
+    "/../conformance/jsonlogic/tests.json"
 );
 
 /// JSON equality with numbers compared by value (`3` equals `3.0`).

@@ -1,5 +1,5 @@
 //! OFREP evaluation over HTTP, per the OFREP OpenAPI 0.3.0
-//! (`../shared/conformance/ofrep/openapi.yaml`): request bodies become a
+//! (`conformance/ofrep/openapi.yaml`): request bodies become a
 //! [`Context`], resolver results become replies with the statuses the spec
 //! gives them.
 //!

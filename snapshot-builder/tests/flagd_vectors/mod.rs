@@ -1,4 +1,4 @@
-//! The flagd evaluator suite (`shared/conformance/flagd`, contract in its
+//! The flagd evaluator suite (`conformance/flagd`, contract in its
 //! README), shared by the native runner (`tests/flagd_conformance.rs`) and
 //! the browser runner (`tests/browser.rs`), so both hold the resolver to the
 //! same expectations. The files are embedded at compile time (read in
@@ -13,10 +13,10 @@ use serde_json::{Map, Value};
 
 /// The flag file, `testkit-flags.json`.
 pub const TESTKIT_FLAGS: &str =
-    include_str!("../../../../shared/conformance/flagd/testkit-flags.json");
+    include_str!("../../../conformance/flagd/testkit-flags.json");
 
 const EVALUATOR_VECTORS: &str =
-    include_str!("../../../../shared/conformance/flagd/evaluator-vectors.json");
+    include_str!("../../../conformance/flagd/evaluator-vectors.json");
 
 /// Number of vectors in `evaluator-vectors.json` (see the conformance README).
 pub const VECTORS: usize = 125;

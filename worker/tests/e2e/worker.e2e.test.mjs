@@ -8,7 +8,7 @@
 //   VANE_ADMIN_TOKEN  its ADMIN_TOKEN
 //   VANE_BIN          the `vane` binary
 //   VANE_E2E_DIR      a scratch directory for rule files and snapshots
-//   OFREP_SPEC        the OFREP OpenAPI document (../shared/conformance/ofrep/openapi.yaml)
+//   OFREP_SPEC        the OFREP OpenAPI document (conformance/ofrep/openapi.yaml)
 //   VANE_KV_STATE     wrangler dev's --persist-to directory (its local KV)
 //   VANE_WRANGLER_LOG the file wrangler dev's output goes to (the worker's log)
 //

@@ -322,7 +322,7 @@ fn half_split() -> Value {
 
 #[test]
 fn fractional_puts_the_design_boundary_keys_on_the_right_side() {
-    // DESIGN.md: hashes 0, 1, 2^31-1 fall below the 50/50 cut; 2^31, 2^32-1 above.
+    // Boundary keys (docs/rules.md, "Splits"; MurmurHash3 x86_32, seed 0): hashes 0, 1, 2^31-1 fall below the 50/50 cut; 2^31, 2^32-1 above.
     let keys = ["ejOoVL", "bY9fO-", "SI7p-", "6LvT0", "ceQdGm"];
     let expect = ["lower", "lower", "lower", "upper", "upper"];
     for (key, side) in keys.iter().zip(expect) {
