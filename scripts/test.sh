@@ -29,6 +29,9 @@ cargo test --workspace
 step "end-to-end: the worker under wrangler dev"
 scripts/e2e.sh
 
+step "wrangler deploy --dry-run (the deploy configuration cannot rot)"
+scripts/deploy-check.sh
+
 step "browser: wasm-bindgen-test and Playwright in headless Chromium"
 scripts/browser-tests.sh
 

@@ -4,7 +4,7 @@
 //! digest, and evaluates flags against an **evaluation context**, producing
 //! OFREP-shaped results. It does no I/O and compiles to `wasm32-unknown-unknown`.
 //!
-//! ## Architecture
+//! ## Architecture (the whole system: `docs/architecture.md`)
 //!
 //! The builder (`vane-snapshot-builder`) does the slow, careful work once: it
 //! parses rule sources (Vane YAML, flagd JSON), validates them, resolves variant

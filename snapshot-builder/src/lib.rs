@@ -1,6 +1,7 @@
 //! # vane-snapshot-builder
 //!
-//! The compiler half of Vane: rule sources in, verified CBOR snapshot out.
+//! The compiler half of Vane: rule sources in, verified CBOR snapshot out
+//! (where it sits in the system: `docs/architecture.md`).
 //! Pure (no file system, no network) so it also compiles to WebAssembly for
 //! the browser playground; the `vane` binary is a thin CLI over it.
 //!

@@ -18,10 +18,7 @@ fn snapshots() -> &'static [Snapshot] {
         [
             ("examples/shop.yaml", Format::Vane),
             ("examples/media.flagd.json", Format::Flagd),
-            (
-                "conformance/flagd/testkit-flags.json",
-                Format::Flagd,
-            ),
+            ("conformance/flagd/testkit-flags.json", Format::Flagd),
         ]
         .iter()
         .map(|(file, format)| {

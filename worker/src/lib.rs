@@ -4,7 +4,7 @@
 //! for web frontends and backends, multi-tenant client keys, and the admin API
 //! that publishes and rolls back snapshots. HTTP reference: `docs/http-api.md`.
 //!
-//! ## Architecture
+//! ## Architecture (the whole system: `docs/architecture.md`)
 //!
 //! Everything that decides what a response is lives in plain Rust modules
 //! that build and test natively; only [`runtime`] (compiled for `wasm32`)

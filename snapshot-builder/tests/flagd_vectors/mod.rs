@@ -12,11 +12,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 /// The flag file, `testkit-flags.json`.
-pub const TESTKIT_FLAGS: &str =
-    include_str!("../../../conformance/flagd/testkit-flags.json");
+pub const TESTKIT_FLAGS: &str = include_str!("../../../conformance/flagd/testkit-flags.json");
 
-const EVALUATOR_VECTORS: &str =
-    include_str!("../../../conformance/flagd/evaluator-vectors.json");
+const EVALUATOR_VECTORS: &str = include_str!("../../../conformance/flagd/evaluator-vectors.json");
 
 /// Number of vectors in `evaluator-vectors.json` (see the conformance README).
 pub const VECTORS: usize = 125;
