@@ -26,6 +26,9 @@ cargo clippy -p vane-snapshot-builder --lib --test browser --no-default-features
 step "cargo test (native)"
 cargo test --workspace
 
+step "fuzz targets, 20 s each (docs/fuzzing.md has the long runs)"
+scripts/fuzz.sh 20
+
 step "end-to-end: the worker under wrangler dev"
 scripts/e2e.sh
 
