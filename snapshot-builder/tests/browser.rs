@@ -3,9 +3,10 @@
 //! with JS values, as a page does: compile, load, evaluate, explain,
 //! inspect, errors as JS `Error`s; and they run the flagd conformance
 //! vectors through the bindings with the same expectations as the native
-//! runner (`tests/flagd_conformance.rs`, shared logic in `tests/flagd_vectors`).
+//! runner (`tests/all/flagd_conformance.rs`, shared logic in `tests/all/flagd_vectors.rs`).
 #![cfg(target_arch = "wasm32")]
 
+#[path = "all/flagd_vectors.rs"]
 mod flagd_vectors;
 
 use serde_json::{json, Value};

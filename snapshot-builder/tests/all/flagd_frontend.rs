@@ -22,8 +22,10 @@ fn problems(text: &str) -> Vec<Diagnostic> {
     }
 }
 
-/// `(severity, line, column, flag, path)` of a diagnostic.
-fn place(d: &Diagnostic) -> (Severity, u32, u32, Option<&str>, &str) {
+/// `(severity, line, column, flag, JSON path)` of a diagnostic.
+type Place<'d> = (Severity, u32, u32, Option<&'d str>, &'d str);
+
+fn place(d: &Diagnostic) -> Place<'_> {
     (
         d.severity,
         d.line.unwrap_or(0),
@@ -31,6 +33,14 @@ fn place(d: &Diagnostic) -> (Severity, u32, u32, Option<&str>, &str) {
         d.flag.as_deref(),
         d.path.as_str(),
     )
+}
+
+/// Each diagnostic's place and message, in order.
+fn located(diagnostics: &[Diagnostic]) -> Vec<(Place<'_>, &str)> {
+    diagnostics
+        .iter()
+        .map(|d| (place(d), d.message.as_str()))
+        .collect()
 }
 
 /// The one diagnostic of a file that has exactly one.
@@ -176,7 +186,7 @@ fn variant_values_must_be_scalars_or_objects_and_names_non_empty() {
     let text =
         r#"{"flags": {"f": {"state": "ENABLED", "variants": {"a": [1], "b": null, "": "x"}}}}"#;
     let d = problems(text);
-    let found: Vec<_> = d.iter().map(|d| (place(d), d.message.as_str())).collect();
+    let found = located(&d);
     assert_eq!(
         found,
         vec![
@@ -256,7 +266,7 @@ fn shapes_of_top_level_members_are_checked() {
     assert_eq!(d[0].message, r#"the file has no "flags" object"#);
 
     let d = problems(r#"{"flags": {"": {"state": "ENABLED"}, "x": 5}, "$evaluators": []}"#);
-    let found: Vec<_> = d.iter().map(|d| (place(d), d.message.as_str())).collect();
+    let found = located(&d);
     assert_eq!(
         found,
         vec![
@@ -286,7 +296,7 @@ fn metadata_values_must_be_scalars() {
   }
 }"#;
     let d = problems(text);
-    let found: Vec<_> = d.iter().map(|d| (place(d), d.message.as_str())).collect();
+    let found = located(&d);
     assert_eq!(
         found,
         vec![
@@ -414,11 +424,7 @@ fn tolerated_targeting_mistakes_are_warnings() {
   }
 }"#;
     let c = compiled(text);
-    let found: Vec<_> = c
-        .warnings
-        .iter()
-        .map(|d| (place(d), d.message.as_str()))
-        .collect();
+    let found = located(&c.warnings);
     assert_eq!(
         found,
         vec![
@@ -463,11 +469,7 @@ fn fractional_weights_that_make_it_return_null_are_warnings() {
   }
 }"#;
     let c = compiled(text);
-    let found: Vec<_> = c
-        .warnings
-        .iter()
-        .map(|d| (place(d), d.message.as_str()))
-        .collect();
+    let found = located(&c.warnings);
     assert_eq!(
         found,
         vec![

@@ -83,6 +83,17 @@ fn holds(when: &str, context: Value) -> bool {
     holds_at(when, context, NOW)
 }
 
+/// Checks a table of `(when, context, holds)` cases and names every case
+/// that comes out wrong.
+fn assert_holds(cases: &[(&str, Value, bool)]) {
+    let wrong: Vec<String> = cases
+        .iter()
+        .filter(|(when, context, expected)| holds(when, context.clone()) != *expected)
+        .map(|(when, context, expected)| format!("{when} with {context}: expected {expected}"))
+        .collect();
+    assert!(wrong.is_empty(), "wrong cases:\n{}", wrong.join("\n"));
+}
+
 fn errors(yaml: &str) -> Vec<Diagnostic> {
     match compile("t.yaml", yaml, Format::Vane) {
         Ok(_) => panic!("compiled without errors"),
@@ -444,153 +455,175 @@ fn split_after_a_condition() {
 
 #[test]
 fn equals_is_strict_about_types() {
-    assert!(holds("{plan: pro}", json!({"plan": "pro"})));
-    assert!(holds("{plan: {equals: pro}}", json!({"plan": "pro"})));
-    assert!(!holds("{plan: pro}", json!({"plan": "Pro"})));
-    assert!(!holds("{plan: pro}", json!({})));
-    assert!(holds("{beta: true}", json!({"beta": true})));
-    assert!(!holds("{beta: true}", json!({"beta": "true"})));
-    assert!(holds("{store: 42}", json!({"store": 42})));
-    assert!(holds("{store: 42}", json!({"store": 42.0})));
-    assert!(!holds("{store: 42}", json!({"store": "42"})));
-    assert!(holds("{store: \"42\"}", json!({"store": "42"})));
-    assert!(holds(
-        "{tags: {equals: [a, 1]}}",
-        json!({"tags": ["a", 1.0]})
-    ));
-    assert!(holds(
-        "{geo: {equals: {lat: 1, lon: 2}}}",
-        json!({"geo": {"lon": 2, "lat": 1}})
-    ));
-    assert!(!holds(
-        "{geo: {equals: {lat: 1}}}",
-        json!({"geo": {"lat": 1, "lon": 2}})
-    ));
+    assert_holds(&[
+        ("{plan: pro}", json!({"plan": "pro"}), true),
+        ("{plan: {equals: pro}}", json!({"plan": "pro"}), true),
+        ("{plan: pro}", json!({"plan": "Pro"}), false),
+        ("{plan: pro}", json!({}), false),
+        ("{beta: true}", json!({"beta": true}), true),
+        ("{beta: true}", json!({"beta": "true"}), false),
+        ("{store: 42}", json!({"store": 42}), true),
+        ("{store: 42}", json!({"store": 42.0}), true),
+        ("{store: 42}", json!({"store": "42"}), false),
+        ("{store: \"42\"}", json!({"store": "42"}), true),
+        (
+            "{tags: {equals: [a, 1]}}",
+            json!({"tags": ["a", 1.0]}),
+            true,
+        ),
+        (
+            "{geo: {equals: {lat: 1, lon: 2}}}",
+            json!({"geo": {"lon": 2, "lat": 1}}),
+            true,
+        ),
+        (
+            "{geo: {equals: {lat: 1}}}",
+            json!({"geo": {"lat": 1, "lon": 2}}),
+            false,
+        ),
+    ]);
 }
 
 #[test]
 fn in_and_not_in() {
-    assert!(holds("{country: [DE, AT, CH]}", json!({"country": "AT"})));
-    assert!(holds(
-        "{country: {in: [DE, AT, CH]}}",
-        json!({"country": "CH"})
-    ));
-    assert!(!holds(
-        "{country: {in: [DE, AT]}}",
-        json!({"country": "FR"})
-    ));
-    assert!(holds(
-        "{store_id: {in: [17, 3, 9]}}",
-        json!({"store_id": 9})
-    ));
-    assert!(!holds(
-        "{store_id: {in: [17, 3, 9]}}",
-        json!({"store_id": "9"})
-    ));
-    assert!(holds(
-        "{country: {not_in: [DE, AT]}}",
-        json!({"country": "FR"})
-    ));
-    assert!(!holds(
-        "{country: {not_in: [DE, AT]}}",
-        json!({"country": "DE"})
-    ));
-    assert!(holds(
-        "{store_id: {not_in: [3, 17]}}",
-        json!({"store_id": 4})
-    ));
-    // Strict: a missing or mistyped attribute is not "not in" the set ...
-    assert!(!holds("{country: {not_in: [DE]}}", json!({})));
-    assert!(!holds("{country: {not_in: [DE]}}", json!({"country": 7})));
-    // ... while `not` around `in` counts it.
-    assert!(holds("{not: {country: {in: [DE]}}}", json!({})));
+    assert_holds(&[
+        ("{country: [DE, AT, CH]}", json!({"country": "AT"}), true),
+        (
+            "{country: {in: [DE, AT, CH]}}",
+            json!({"country": "CH"}),
+            true,
+        ),
+        ("{country: {in: [DE, AT]}}", json!({"country": "FR"}), false),
+        ("{store_id: {in: [17, 3, 9]}}", json!({"store_id": 9}), true),
+        (
+            "{store_id: {in: [17, 3, 9]}}",
+            json!({"store_id": "9"}),
+            false,
+        ),
+        (
+            "{country: {not_in: [DE, AT]}}",
+            json!({"country": "FR"}),
+            true,
+        ),
+        (
+            "{country: {not_in: [DE, AT]}}",
+            json!({"country": "DE"}),
+            false,
+        ),
+        (
+            "{store_id: {not_in: [3, 17]}}",
+            json!({"store_id": 4}),
+            true,
+        ),
+        // Strict: a missing or mistyped attribute is not "not in" the set ...
+        ("{country: {not_in: [DE]}}", json!({}), false),
+        ("{country: {not_in: [DE]}}", json!({"country": 7}), false),
+        // ... while `not` around `in` counts it.
+        ("{not: {country: {in: [DE]}}}", json!({}), true),
+    ]);
 }
 
 #[test]
 fn numeric_comparisons() {
-    assert!(holds("{age: {gte: 18}}", json!({"age": 18})));
-    assert!(!holds("{age: {gt: 18}}", json!({"age": 18})));
-    assert!(holds("{age: {lt: 18}}", json!({"age": 17.5})));
-    assert!(holds("{age: {lte: 18}}", json!({"age": 18})));
-    assert!(holds("{age: {gte: 18, lt: 65}}", json!({"age": 64})));
-    assert!(!holds("{age: {gte: 18, lt: 65}}", json!({"age": 65})));
-    assert!(!holds("{age: {gte: 18}}", json!({"age": "20"})));
-    assert!(!holds("{age: {gte: 18}}", json!({})));
-    assert!(holds(
-        "{cart.total: {gt: 99.5}}",
-        json!({"cart": {"total": 100}})
-    ));
-    // Large integers compare exactly.
-    assert!(holds(
-        "{id: {gt: 9007199254740992}}",
-        json!({"id": 9_007_199_254_740_993u64})
-    ));
+    assert_holds(&[
+        ("{age: {gte: 18}}", json!({"age": 18}), true),
+        ("{age: {gt: 18}}", json!({"age": 18}), false),
+        ("{age: {lt: 18}}", json!({"age": 17.5}), true),
+        ("{age: {lte: 18}}", json!({"age": 18}), true),
+        ("{age: {gte: 18, lt: 65}}", json!({"age": 64}), true),
+        ("{age: {gte: 18, lt: 65}}", json!({"age": 65}), false),
+        ("{age: {gte: 18}}", json!({"age": "20"}), false),
+        ("{age: {gte: 18}}", json!({}), false),
+        (
+            "{cart.total: {gt: 99.5}}",
+            json!({"cart": {"total": 100}}),
+            true,
+        ),
+        // Large integers compare exactly.
+        (
+            "{id: {gt: 9007199254740992}}",
+            json!({"id": 9_007_199_254_740_993u64}),
+            true,
+        ),
+    ]);
 }
 
 #[test]
 fn semver_comparisons() {
     let when = "{appVersion: {semver_gte: 4.2.0, semver_lt: 5.0.0}}";
-    assert!(holds(when, json!({"appVersion": "4.2.0"})));
-    assert!(holds(when, json!({"appVersion": "4.10.1"})));
-    assert!(!holds(when, json!({"appVersion": "4.2.0-rc.1"})));
-    assert!(!holds(when, json!({"appVersion": "5.0.0"})));
-    assert!(!holds(when, json!({"appVersion": "four"})));
-    assert!(!holds(when, json!({"appVersion": 4.2})));
-    assert!(holds(
-        "{v: {semver_eq: 1.2.3}}",
-        json!({"v": "v1.2.3+build.7"})
-    ));
-    assert!(holds("{v: {semver_gt: 2.1}}", json!({"v": "2.1.1"})));
-    assert!(holds("{v: {semver_lte: 2.1.0}}", json!({"v": "2.1.0"})));
+    assert_holds(&[
+        (when, json!({"appVersion": "4.2.0"}), true),
+        (when, json!({"appVersion": "4.10.1"}), true),
+        (when, json!({"appVersion": "4.2.0-rc.1"}), false),
+        (when, json!({"appVersion": "5.0.0"}), false),
+        (when, json!({"appVersion": "four"}), false),
+        (when, json!({"appVersion": 4.2}), false),
+        (
+            "{v: {semver_eq: 1.2.3}}",
+            json!({"v": "v1.2.3+build.7"}),
+            true,
+        ),
+        ("{v: {semver_gt: 2.1}}", json!({"v": "2.1.1"}), true),
+        ("{v: {semver_lte: 2.1.0}}", json!({"v": "2.1.0"}), true),
+    ]);
 }
 
 #[test]
 fn starts_with_ends_with_contains() {
-    assert!(holds(
-        "{email: {ends_with: \"@shop.example\"}}",
-        json!({"email": "ana@shop.example"})
-    ));
-    assert!(!holds(
-        "{email: {ends_with: \"@shop.example\"}}",
-        json!({"email": "ana@SHOP.example"})
-    ));
-    assert!(holds(
-        "{sku: {starts_with: GIFT-}}",
-        json!({"sku": "GIFT-42"})
-    ));
-    assert!(!holds("{sku: {starts_with: GIFT-}}", json!({"sku": 42})));
-    assert!(holds(
-        "{userAgent: {contains: Mobile}}",
-        json!({"userAgent": "Safari Mobile/15"})
-    ));
-    assert!(holds(
-        "{tags: {contains: beta-tester}}",
-        json!({"tags": ["vip", "beta-tester"]})
-    ));
-    assert!(!holds(
-        "{tags: {contains: beta}}",
-        json!({"tags": ["beta-tester"]})
-    ));
-    assert!(holds(
-        "{seats: {contains: 10}}",
-        json!({"seats": [5, 10.0]})
-    ));
-    assert!(!holds("{seats: {contains: 10}}", json!({"seats": "10"})));
+    assert_holds(&[
+        (
+            "{email: {ends_with: \"@shop.example\"}}",
+            json!({"email": "ana@shop.example"}),
+            true,
+        ),
+        (
+            "{email: {ends_with: \"@shop.example\"}}",
+            json!({"email": "ana@SHOP.example"}),
+            false,
+        ),
+        (
+            "{sku: {starts_with: GIFT-}}",
+            json!({"sku": "GIFT-42"}),
+            true,
+        ),
+        ("{sku: {starts_with: GIFT-}}", json!({"sku": 42}), false),
+        (
+            "{userAgent: {contains: Mobile}}",
+            json!({"userAgent": "Safari Mobile/15"}),
+            true,
+        ),
+        (
+            "{tags: {contains: beta-tester}}",
+            json!({"tags": ["vip", "beta-tester"]}),
+            true,
+        ),
+        (
+            "{tags: {contains: beta}}",
+            json!({"tags": ["beta-tester"]}),
+            false,
+        ),
+        ("{seats: {contains: 10}}", json!({"seats": [5, 10.0]}), true),
+        ("{seats: {contains: 10}}", json!({"seats": "10"}), false),
+    ]);
 }
 
 #[test]
 fn regex_matches_unanchored_and_case_flags_work() {
     let when = r#"{email: {regex: "(?i)^[a-z0-9._%+-]+@(shop|shop-staff)\\.example$"}}"#;
-    assert!(holds(when, json!({"email": "Ana@Shop-Staff.example"})));
-    assert!(!holds(when, json!({"email": "ana@shop.example.org"})));
-    assert!(holds(
-        "{path: {regex: \"/checkout/\"}}",
-        json!({"path": "/de/checkout/pay"})
-    ));
-    assert!(!holds(
-        "{path: {regex: \"/checkout/\"}}",
-        json!({"path": ["/checkout/"]})
-    ));
+    assert_holds(&[
+        (when, json!({"email": "Ana@Shop-Staff.example"}), true),
+        (when, json!({"email": "ana@shop.example.org"}), false),
+        (
+            "{path: {regex: \"/checkout/\"}}",
+            json!({"path": "/de/checkout/pay"}),
+            true,
+        ),
+        (
+            "{path: {regex: \"/checkout/\"}}",
+            json!({"path": ["/checkout/"]}),
+            false,
+        ),
+    ]);
 }
 
 #[test]
@@ -634,56 +667,67 @@ fn before_and_after_timestamps() {
 
 #[test]
 fn exists_true_and_false() {
-    assert!(holds(
-        "{user.email: {exists: true}}",
-        json!({"user": {"email": "a@b.c"}})
-    ));
-    assert!(!holds(
-        "{user.email: {exists: true}}",
-        json!({"user": {"email": null}})
-    ));
-    assert!(holds("{user.email: {exists: false}}", json!({"user": {}})));
-    assert!(holds(
-        "{user.email: {exists: false}}",
-        json!({"user": {"email": null}})
-    ));
-    assert!(!holds(
-        "{user.email: {exists: false}}",
-        json!({"user": {"email": ""}})
-    ));
+    assert_holds(&[
+        (
+            "{user.email: {exists: true}}",
+            json!({"user": {"email": "a@b.c"}}),
+            true,
+        ),
+        (
+            "{user.email: {exists: true}}",
+            json!({"user": {"email": null}}),
+            false,
+        ),
+        ("{user.email: {exists: false}}", json!({"user": {}}), true),
+        (
+            "{user.email: {exists: false}}",
+            json!({"user": {"email": null}}),
+            true,
+        ),
+        (
+            "{user.email: {exists: false}}",
+            json!({"user": {"email": ""}}),
+            false,
+        ),
+    ]);
 }
 
 #[test]
 fn attribute_paths_reach_into_objects_and_arrays() {
-    assert!(holds(
-        "{cart.items.0.sku: GIFT-1}",
-        json!({"cart": {"items": [{"sku": "GIFT-1"}]}})
-    ));
-    assert!(!holds(
-        "{cart.items.1.sku: GIFT-1}",
-        json!({"cart": {"items": [{"sku": "GIFT-1"}]}})
-    ));
-    assert!(holds(
-        "{targetingKey: u-1}",
-        json!({"targeting_key": "u-1"})
-    ));
+    assert_holds(&[
+        (
+            "{cart.items.0.sku: GIFT-1}",
+            json!({"cart": {"items": [{"sku": "GIFT-1"}]}}),
+            true,
+        ),
+        (
+            "{cart.items.1.sku: GIFT-1}",
+            json!({"cart": {"items": [{"sku": "GIFT-1"}]}}),
+            false,
+        ),
+        ("{targetingKey: u-1}", json!({"targeting_key": "u-1"}), true),
+    ]);
 }
 
 #[test]
 fn all_any_not_and_several_keys() {
     let when = "{any: [{plan: enterprise}, {all: [{plan: pro}, {seats: {gte: 10}}]}], not: {country: [KP, IR]}}";
-    assert!(holds(when, json!({"plan": "enterprise"})));
-    assert!(holds(when, json!({"plan": "pro", "seats": 10})));
-    assert!(!holds(when, json!({"plan": "pro", "seats": 9})));
-    assert!(!holds(when, json!({"plan": "enterprise", "country": "KP"})));
-    assert!(holds(
-        "{plan: pro, country: DE}",
-        json!({"plan": "pro", "country": "DE"})
-    ));
-    assert!(!holds(
-        "{plan: pro, country: DE}",
-        json!({"plan": "pro", "country": "AT"})
-    ));
+    assert_holds(&[
+        (when, json!({"plan": "enterprise"}), true),
+        (when, json!({"plan": "pro", "seats": 10}), true),
+        (when, json!({"plan": "pro", "seats": 9}), false),
+        (when, json!({"plan": "enterprise", "country": "KP"}), false),
+        (
+            "{plan: pro, country: DE}",
+            json!({"plan": "pro", "country": "DE"}),
+            true,
+        ),
+        (
+            "{plan: pro, country: DE}",
+            json!({"plan": "pro", "country": "AT"}),
+            false,
+        ),
+    ]);
 }
 
 #[test]

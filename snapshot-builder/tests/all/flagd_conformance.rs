@@ -1,13 +1,11 @@
 //! The flagd evaluator suite, natively: builds `testkit-flags.json` with the
 //! builder and checks all 125 vectors (the checking is shared with the
-//! browser runner, `tests/browser.rs`, in `tests/flagd_vectors`).
-
-mod flagd_vectors;
+//! browser runner, `tests/browser.rs`, in `tests/all/flagd_vectors.rs`).
 
 use vane_resolver::Context;
 use vane_snapshot_builder::{build, BuildOptions, Format};
 
-use flagd_vectors::{failures, MISSING_EVALUATOR_FLAG, NOW, TENANT, TESTKIT_FLAGS, VECTORS};
+use crate::flagd_vectors::{failures, MISSING_EVALUATOR_FLAG, NOW, TENANT, TESTKIT_FLAGS, VECTORS};
 
 #[test]
 fn all_flagd_evaluator_vectors_pass() {

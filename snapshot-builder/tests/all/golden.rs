@@ -4,7 +4,7 @@
 //! a changed binary file, and this test says what changed.
 //!
 //! To accept a deliberate change: `UPDATE_GOLDEN=1 cargo test -p
-//! vane-snapshot-builder --test golden`, and say why in the commit message.
+//! vane-snapshot-builder --test all golden`, and say why in the commit message.
 
 use std::path::Path;
 

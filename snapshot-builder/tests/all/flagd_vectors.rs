@@ -1,5 +1,5 @@
 //! The flagd evaluator suite (`conformance/flagd`, contract in its
-//! README), shared by the native runner (`tests/flagd_conformance.rs`) and
+//! README), shared by the native runner (`tests/all/flagd_conformance.rs`) and
 //! the browser runner (`tests/browser.rs`), so both hold the resolver to the
 //! same expectations. The files are embedded at compile time (read in
 //! place, not copied), which is how they reach the browser.

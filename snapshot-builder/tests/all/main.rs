@@ -1,0 +1,13 @@
+//! The builder's integration tests, one binary (one link on two cores), a
+//! module per area. The browser runner of the JS bindings is a separate
+//! wasm32 target, `tests/browser.rs`, which shares [`flagd_vectors`].
+
+mod cli;
+mod context_properties;
+mod flagd_conformance;
+mod flagd_frontend;
+mod flagd_vectors;
+mod format_doc;
+mod golden;
+mod jsonlogic_baseline;
+mod vane_rules;
