@@ -37,6 +37,7 @@ pub mod auth;
 pub mod cache;
 pub mod cors;
 pub mod etag;
+pub mod exposure;
 pub mod limits;
 pub mod ofrep;
 pub mod reply;

@@ -1,0 +1,157 @@
+//! What an OFREP single-flag evaluation exposes: the assignment, when the
+//! rule that served is a split (a backend asks for one flag when it uses
+//! the value). Bulk evaluations are prefetches and expose nothing; a
+//! default, a static value, a targeting match or an error expose nothing.
+
+use serde_json::Map;
+use vane_resolver::explain::{RuleOutcome, Serves};
+use vane_resolver::{Explanation, Reason};
+
+use super::event::{Served, Weight};
+
+/// The assignment an explained single-flag evaluation served, or `None`
+/// when it is not an exposure (see the module docs). `exposed_at_ms` is the
+/// evaluation time, Unix milliseconds.
+pub fn served(explanation: &Explanation<'_>, exposed_at_ms: u64) -> Option<Served> {
+    let result = &explanation.result;
+    if result.reason != Reason::Split || result.error_code.is_some() {
+        return None;
+    }
+    let variant = result.variant?;
+    let step = explanation
+        .rules
+        .iter()
+        .find(|r| r.outcome == RuleOutcome::Matched)?;
+    let Serves::Split(shape) = &step.serves else {
+        return None;
+    };
+    let unit = step.placement.as_ref()?.unit.clone()?;
+    Some(Served {
+        flag: explanation.flag_key.clone(),
+        variant: variant.to_owned(),
+        reason: result.reason.as_str().to_owned(),
+        assignment: format!("rules[{}]", step.index),
+        unit,
+        unit_source: shape.bucket_by.clone(),
+        weights: shape
+            .cuts
+            .iter()
+            .map(|c| Weight {
+                variant: c.variant.to_owned(),
+                weight: u64::from(c.weight),
+            })
+            .collect(),
+        exposed_at_ms,
+        attributes: Map::new(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Map};
+    use vane_resolver::expr::{Expr, Op};
+    use vane_resolver::model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
+    use vane_resolver::{Context, Snapshot};
+
+    /// `exp`: rule 0 serves `b` to `vip`, rule 1 splits 30/70 by
+    /// `account.id`; `plain` is static.
+    fn snapshot() -> Snapshot {
+        let variants = vec![
+            Variant {
+                name: "a".into(),
+                value: json!("a"),
+            },
+            Variant {
+                name: "b".into(),
+                value: json!("b"),
+            },
+        ];
+        let rules = vec![
+            Rule {
+                when: Some(Expr::Op(
+                    Op::StrictEq,
+                    vec![Expr::Var(vec!["vip".into()]), Expr::Lit(json!(true))],
+                )),
+                serve: Serve::Variant(1),
+                active_from: None,
+                active_until: None,
+            },
+            Rule {
+                when: None,
+                serve: Serve::Split(Split {
+                    bucket_by: Some(vec!["account".into(), "id".into()]),
+                    salt: "exp".into(),
+                    weights: vec![(0, 30), (1, 70)],
+                }),
+                active_from: None,
+                active_until: None,
+            },
+        ];
+        let flag = |key: &str, targeting| Flag {
+            key: key.into(),
+            variants: variants.clone(),
+            default_variant: Some(0),
+            disabled: false,
+            targeting,
+            metadata: Map::new(),
+        };
+        let body = Body {
+            flags: vec![
+                flag("exp", Targeting::Rules(rules)),
+                flag("plain", Targeting::Static),
+            ],
+            clients: vec![],
+            cors_origins: vec![],
+            metadata: Map::new(),
+        };
+        let bytes = Snapshot::encode("shop", 1, 0, "test", &body);
+        Snapshot::from_bytes(&bytes).unwrap()
+    }
+
+    #[test]
+    fn a_split_exposes_its_assignment() {
+        let snap = snapshot();
+        let ctx =
+            Context::from_json(r#"{"targetingKey":"t","account":{"id":"acc-9"}}"#, 0).unwrap();
+        let explanation = snap.explain("exp", &ctx);
+        let s = served(&explanation, 42).expect("a split exposes");
+        assert_eq!(s.variant, explanation.result.variant.unwrap());
+        assert_eq!(s.assignment, "rules[1]");
+        assert_eq!(s.unit, "acc-9");
+        assert_eq!(s.unit_source, "account.id");
+        assert_eq!(s.reason, "SPLIT");
+        assert_eq!(s.exposed_at_ms, 42);
+        assert_eq!(
+            s.weights,
+            vec![
+                Weight {
+                    variant: "a".into(),
+                    weight: 30
+                },
+                Weight {
+                    variant: "b".into(),
+                    weight: 70
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn other_outcomes_expose_nothing() {
+        let snap = snapshot();
+        for (flag, context) in [
+            ("exp", r#"{"vip":true,"account":{"id":"acc-9"}}"#), // targeting match
+            ("exp", r#"{"targetingKey":"t"}"#),                  // unit missing: error
+            ("plain", r#"{"targetingKey":"t"}"#),                // static
+            ("missing", r#"{"targetingKey":"t"}"#),              // not found
+        ] {
+            let ctx = Context::from_json(context, 0).unwrap();
+            assert_eq!(
+                served(&snap.explain(flag, &ctx), 0),
+                None,
+                "{flag} {context}"
+            );
+        }
+    }
+}
