@@ -88,6 +88,23 @@ pub struct Access {
 }
 
 impl Compiled {
+    /// The gate of `vane check --strict` / `vane build --strict`: with any
+    /// warning, every warning becomes an error (same place, same message) and
+    /// the rules are refused.
+    pub fn strict(self) -> Result<Compiled, Vec<Diagnostic>> {
+        if self.warnings.is_empty() {
+            return Ok(self);
+        }
+        Err(self
+            .warnings
+            .into_iter()
+            .map(|mut d| {
+                d.severity = crate::diagnostic::Severity::Error;
+                d
+            })
+            .collect())
+    }
+
     /// Adds the clients and CORS origins of an access file. Errors when the
     /// rules already name clients or origins (they belong in one place) or
     /// when the two files name different tenants.

@@ -72,6 +72,19 @@ pub enum CompileErrorKind {
     TooLarge,
 }
 
+impl CompileErrorKind {
+    /// True for the problems flagd only finds when it evaluates the rule: it
+    /// loads the file, and each evaluation of the flag fails with
+    /// `PARSE_ERROR` (flagd core applies the rule with its JsonLogic library
+    /// per evaluation; an unknown operator, or a `$ref` its load-time
+    /// substitution left in place — missing, not a string, or part of a
+    /// cycle — fails there). False for the size limits, which are the
+    /// builder's own and protect every tenant of the edge.
+    pub fn fails_at_evaluation(self) -> bool {
+        !matches!(self, CompileErrorKind::TooDeep | CompileErrorKind::TooLarge)
+    }
+}
+
 /// A problem that stops a rule from compiling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CompileError {
@@ -161,20 +174,9 @@ pub fn compile_all(
     compile_all_within(rule, evaluators, &mut NodeBudget::for_file())
 }
 
-/// Like [`compile`], with the rule's nodes taken from `budget`, the
+/// Like [`compile_all`], with the rule's nodes taken from `budget`, the
 /// allowance of the whole file the rule is in.
-pub(crate) fn compile_within(
-    rule: &Value,
-    evaluators: &Map<String, Value>,
-    budget: &mut NodeBudget,
-) -> Result<Expr, CompileError> {
-    compile_all_within(rule, evaluators, budget).map_err(|mut errors| {
-        let first = errors.iter().position(|e| !e.is_missing_ref()).unwrap_or(0);
-        errors.swap_remove(first)
-    })
-}
-
-fn compile_all_within(
+pub(crate) fn compile_all_within(
     rule: &Value,
     evaluators: &Map<String, Value>,
     budget: &mut NodeBudget,

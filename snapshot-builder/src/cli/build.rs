@@ -28,6 +28,9 @@ pub struct BuildArgs {
     /// Force the dialect instead of detecting it from the file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+    /// Treat every warning as an error: nothing is written when there is any.
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Runs `vane build`; prints a one-line summary to stderr.
@@ -38,6 +41,7 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
         &text,
         format,
         a.access.as_deref(),
+        a.strict,
         a.tenant,
         a.version,
     )?

@@ -16,12 +16,15 @@ pub struct CheckArgs {
     /// Force the dialect instead of detecting it from the file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+    /// Treat every warning as an error (exit 1 when there is any).
+    #[arg(long)]
+    strict: bool,
 }
 
 /// Runs `vane check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let (name, text, format) = read_rules(&a.rules, a.format)?;
-    match compile_rules(&name, &text, format, a.access.as_deref())? {
+    match compile_rules(&name, &text, format, a.access.as_deref(), a.strict)? {
         Ok(compiled) => {
             print_diagnostics(&compiled.warnings);
             eprintln!(

@@ -39,7 +39,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
         // Rules evaluated directly: a flagd file names no tenant, so use a placeholder.
         let (name, text, format) = read_rules(&a.input, a.format)?;
         let tenant = (format == Format::Flagd).then(|| "local".to_owned());
-        match build_rules(&name, &text, format, None, tenant, Some(0))? {
+        match build_rules(&name, &text, format, None, false, tenant, Some(0))? {
             Some(built) => built.snapshot,
             None => return Ok(ExitCode::from(1)),
         }

@@ -61,13 +61,15 @@ pub fn build_time() -> anyhow::Result<u64> {
 }
 
 /// Compiles rules read by [`read_rules`], adding the clients and CORS
-/// origins of an access file when one is given (`--access`). Read errors are
-/// `Err`; rule problems are the inner `Err`.
+/// origins of an access file when one is given (`--access`); with `strict`
+/// (`--strict`) every warning is an error. Read errors are `Err`; rule
+/// problems are the inner `Err`.
 pub fn compile_rules(
     name: &str,
     text: &str,
     format: Format,
     access: Option<&Path>,
+    strict: bool,
 ) -> anyhow::Result<Result<Compiled, Vec<Diagnostic>>> {
     let compiled = match compile(name, text, format) {
         Ok(c) => c,
@@ -86,7 +88,12 @@ pub fn compile_rules(
             }
         }
     };
-    Ok(Ok(warn_without_clients(name, format, compiled)))
+    let compiled = warn_without_clients(name, format, compiled);
+    Ok(if strict {
+        compiled.strict()
+    } else {
+        Ok(compiled)
+    })
 }
 
 /// Adds a warning when no client key can read the tenant's flags: the
@@ -110,12 +117,14 @@ fn warn_without_clients(name: &str, format: Format, mut compiled: Compiled) -> C
     compiled
 }
 
-/// Compiles rules into a snapshot; on errors prints them and returns `None`.
+/// Compiles rules into a snapshot (`strict` as for [`compile_rules`]); on
+/// errors prints them and returns `None`.
 pub fn build_rules(
     name: &str,
     text: &str,
     format: Format,
     access: Option<&Path>,
+    strict: bool,
     tenant: Option<String>,
     version: Option<u64>,
 ) -> anyhow::Result<Option<Built>> {
@@ -125,7 +134,8 @@ pub fn build_rules(
         version: version.unwrap_or(created_at),
         created_at,
     };
-    let built = compile_rules(name, text, format, access)?.and_then(|c| encode(name, c, &options));
+    let built =
+        compile_rules(name, text, format, access, strict)?.and_then(|c| encode(name, c, &options));
     match built {
         Ok(built) => {
             print_diagnostics(&built.warnings);

@@ -80,11 +80,24 @@ pub fn compile(
     })
 }
 
-/// `state`: required, `"ENABLED"` or `"DISABLED"`. Returns `disabled`.
+/// `state`: `"ENABLED"` or `"DISABLED"` (flagd schema). Returns `disabled`.
+/// flagd disables a flag only for `"DISABLED"` and serves it otherwise, so a
+/// missing or other string is a warning and the flag is enabled; a value
+/// that is not a string makes flagd refuse the file, and is an error.
 fn state(report: &mut Report<'_>, flag: &JsonPath, state: Option<&Value>) -> bool {
     match state {
         Some(Value::String(s)) if s == "ENABLED" => false,
         Some(Value::String(s)) if s == "DISABLED" => true,
+        Some(Value::String(s)) => {
+            report.warning(
+                &flag.key("state"),
+                format!(
+                    "state should be \"ENABLED\" or \"DISABLED\", found \"{s}\"; \
+                     flagd serves the flag as enabled"
+                ),
+            );
+            false
+        }
         Some(other) => {
             report.error(
                 &flag.key("state"),
@@ -93,9 +106,10 @@ fn state(report: &mut Report<'_>, flag: &JsonPath, state: Option<&Value>) -> boo
             false
         }
         None => {
-            report.error(
+            report.warning(
                 flag,
-                "state is missing: add \"state\": \"ENABLED\" or \"DISABLED\"",
+                "state is missing: add \"state\": \"ENABLED\" or \"DISABLED\"; \
+                 flagd serves the flag as enabled",
             );
             false
         }
@@ -128,7 +142,7 @@ fn variants(report: &mut Report<'_>, path: &JsonPath, variants: Option<&Value>) 
     for (name, value) in entries {
         let at = path.key(name);
         if name.is_empty() {
-            report.error(&at, "a variant name must not be empty");
+            report.warning(&at, "a variant name should not be empty");
         }
         let ty = json_type(value);
         if matches!(value, Value::Null | Value::Array(_)) {
@@ -142,11 +156,12 @@ fn variants(report: &mut Report<'_>, path: &JsonPath, variants: Option<&Value>) 
         } else {
             match first {
                 None => first = Some((name, ty)),
-                Some((first_name, first_ty)) if first_ty != ty => report.error(
+                Some((first_name, first_ty)) if first_ty != ty => report.warning(
                     &at,
                     format!(
                         "variant '{name}' is {} but variant '{first_name}' is {}: \
-                         all variants of a flag must have the same type",
+                         all variants of a flag should have the same type (flagd loads the \
+                         flag; a typed evaluation of the odd variant fails with TYPE_MISMATCH)",
                         article(ty),
                         article(first_ty)
                     ),
@@ -215,11 +230,17 @@ pub fn names(variants: &[Variant]) -> String {
     format!("variants: {}", list.join(", "))
 }
 
-/// `targeting`: absent or `{}` is static; any other object is JsonLogic.
-/// A `$ref` to a missing evaluator is a warning and the flag fails every
-/// evaluation with `PARSE_ERROR`, as in flagd; other compile errors are errors.
-/// Once the file's node budget is spent (reported at the rule that spent
-/// it), later rules are only linted: the file is refused anyway.
+/// `targeting`: absent or `{}` is static; anything else is JsonLogic (flagd
+/// keeps the member as raw JSON and applies it; a value that is not an
+/// object, which the flagd schema refuses, is a warning: a string names a
+/// variant, `null` serves the default).
+///
+/// Problems flagd only meets at evaluation (an unknown operator, a `$ref`
+/// that is missing, not a string or part of a cycle) are warnings, and the
+/// flag fails every evaluation with `PARSE_ERROR`, as in flagd; the size
+/// limits are errors. Once the file's node budget is spent (reported at the
+/// rule that spent it), later rules are only linted: the file is refused
+/// anyway.
 fn targeting(
     report: &mut Report<'_>,
     path: &JsonPath,
@@ -233,23 +254,27 @@ fn targeting(
         Some(Value::Object(m)) if m.is_empty() => return Targeting::Static,
         Some(rule @ Value::Object(_)) => rule,
         Some(other) => {
-            report.error(
+            report.warning(
                 path,
                 format!(
-                    "targeting must be a JsonLogic object (or {{}} for none), found {}",
+                    "targeting should be a JsonLogic object (or {{}} for none), found {}; \
+                     flagd applies it as it is",
                     json_type(other)
                 ),
             );
-            return Targeting::Static;
+            other
         }
     };
     lint::targeting(report, path, rule, variants);
     if budget.is_spent() {
         return Targeting::Static;
     }
-    match jsonlogic::compile_within(rule, evaluators, budget) {
-        Ok(expr) => Targeting::JsonLogic(expr),
-        Err(e) if e.is_missing_ref() => {
+    let errors = match jsonlogic::compile_all_within(rule, evaluators, budget) {
+        Ok(expr) => return Targeting::JsonLogic(expr),
+        Err(errors) => errors,
+    };
+    if errors.iter().all(|e| e.kind().fails_at_evaluation()) {
+        for e in &errors {
             report.warning(
                 &inside(path, e.path()),
                 format!(
@@ -257,13 +282,13 @@ fn targeting(
                     e.message()
                 ),
             );
-            Targeting::Invalid(e.message().to_owned())
         }
-        Err(e) => {
-            report.error(&inside(path, e.path()), e.message());
-            Targeting::Static
-        }
+        return Targeting::Invalid(errors[0].message().to_owned());
     }
+    for e in errors.iter().filter(|e| !e.kind().fails_at_evaluation()) {
+        report.error(&inside(path, e.path()), e.message());
+    }
+    Targeting::Static
 }
 
 /// The document path of a place inside the targeting rule at `targeting`.

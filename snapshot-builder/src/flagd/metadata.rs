@@ -9,7 +9,9 @@ use super::path::JsonPath;
 use super::report::Report;
 
 /// Reads the metadata object at `path`; absent is empty. Members whose value
-/// is not a scalar are reported and left out.
+/// is not a scalar are left out with a warning (flagd's schema refuses them
+/// but flagd loads the file); metadata that is not an object makes flagd
+/// refuse the file, and is an error.
 pub fn read(report: &mut Report<'_>, path: &JsonPath, value: Option<&Value>) -> Map<String, Value> {
     let map = match value {
         None => return Map::new(),
@@ -28,10 +30,11 @@ pub fn read(report: &mut Report<'_>, path: &JsonPath, value: Option<&Value>) -> 
             Value::String(_) | Value::Number(_) | Value::Bool(_) => {
                 out.insert(key.clone(), value.clone());
             }
-            other => report.error(
+            other => report.warning(
                 &path.key(key),
                 format!(
-                    "metadata values must be strings, numbers or booleans; '{key}' is {}",
+                    "metadata values should be strings, numbers or booleans; '{key}' is {}, \
+                     and is left out (OFREP metadata holds scalars only)",
                     json_type(other)
                 ),
             ),

@@ -25,9 +25,13 @@
 //! - Targeting compiles through [`crate::jsonlogic`], every rule within the
 //!   size limits and all of them within one allowance for the file
 //!   (`crate::size`), so `$ref`s cannot multiply a small file into gigabytes.
-//!   A `$ref` to a missing evaluator is a warning, and the flag becomes
-//!   [`Targeting::Invalid`]:
-//!   flagd loads such a file and fails each evaluation with `PARSE_ERROR`.
+//!   What flagd loads is built, with a warning: a problem flagd only meets
+//!   when it applies a rule (an unknown operator; a `$ref` that is missing,
+//!   not a string or part of a cycle) makes that one flag
+//!   [`Targeting::Invalid`], which fails each evaluation with `PARSE_ERROR`
+//!   as flagd does, and the rest of the file loads. What flagd refuses
+//!   (a member of the wrong JSON type, a default variant that does not
+//!   exist) is an error. `docs/rules.md` ("flagd sources") has the table.
 //!   [`lint`] adds warnings for other things flagd tolerates (a literal
 //!   variant name the flag lacks, wrong `sem_ver`/`starts_with`/`ends_with`
 //!   arguments, negative or all-zero `fractional` weights).
@@ -67,11 +71,12 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
     let map = SourceMap::scan(text);
     let mut report = Report::new(file, &map);
     for dup in map.duplicates() {
-        report.error_at(
+        report.warning_at(
             &dup.path,
             dup.again,
             format!(
-                "duplicate key: it already appears at line {}, column {}; JSON keeps only the last",
+                "duplicate key: it already appears at line {}, column {}; only the last counts, \
+                 as in flagd",
                 dup.first.line, dup.first.column
             ),
         );
@@ -107,9 +112,12 @@ fn document(report: &mut Report<'_>, root: &Value) -> Body {
         return body;
     };
     if let Some(schema) = fields.get("$schema").filter(|s| !s.is_string()) {
-        report.error(
+        report.warning(
             &top.key("$schema"),
-            format!("$schema must be a string, found {}", json_type(schema)),
+            format!(
+                "$schema should be a string, found {}; flagd ignores it",
+                json_type(schema)
+            ),
         );
     }
     body.metadata = metadata::read(report, &top.key("metadata"), fields.get("metadata"));

@@ -38,10 +38,10 @@ impl<'a> Report<'a> {
         self.push(Severity::Warning, path, message.into());
     }
 
-    /// Records an error at `path` that lies at `pos` in the text (for nodes
+    /// Records a warning at `path` that lies at `pos` in the text (for nodes
     /// the source map does not keep, such as an overridden duplicate).
-    pub fn error_at(&mut self, path: &JsonPath, pos: Pos, message: impl Into<String>) {
-        self.push_at(Severity::Error, path, pos, message.into());
+    pub fn warning_at(&mut self, path: &JsonPath, pos: Pos, message: impl Into<String>) {
+        self.push_at(Severity::Warning, path, pos, message.into());
     }
 
     fn push(&mut self, severity: Severity, path: &JsonPath, message: String) {

@@ -334,6 +334,49 @@ fn check_exits_1_and_locates_errors() {
 }
 
 #[test]
+fn strict_check_and_build_refuse_warnings_that_plain_ones_accept() {
+    let file = tmp("typo.flagd.json");
+    std::fs::write(
+        &file,
+        r#"{"flags": {"f": {"state": "ENABLED", "variants": {"on": true}, "defaultVariant": "on",
+            "targeting": {"invalid": [1]}}}}"#,
+    )
+    .unwrap();
+    let access = "examples/media.access.yaml";
+    let path = file.to_str().unwrap();
+    let plain = vane(&["check", path, "--access", access], &[]);
+    assert_eq!(plain.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&plain.stderr);
+    assert!(
+        err.contains("warning: ") && err.contains("typo.flagd.json:2:") && err.contains("flag 'f'"),
+        "{err}"
+    );
+    let strict = vane(&["check", path, "--access", access, "--strict"], &[]);
+    assert_eq!(strict.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&strict.stderr);
+    assert!(
+        err.contains("error: ")
+            && err.contains("unknown operator 'invalid'")
+            && !err.contains("warning: "),
+        "{err}"
+    );
+    let out = tmp("typo.cbor");
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", path, "--access", access, "--tenant", "media", "-o"];
+        args.push(out.to_str().unwrap());
+        args.extend_from_slice(extra);
+        vane(&args, &[])
+    };
+    assert_eq!(build(&["--strict"]).status.code(), Some(1));
+    assert!(
+        !out.exists(),
+        "nothing is written under --strict with warnings"
+    );
+    assert_eq!(build(&[]).status.code(), Some(0));
+    assert!(out.is_file());
+}
+
+#[test]
 fn an_access_file_gives_a_flagd_tenant_its_clients_and_origins() {
     let out = tmp("media-access.cbor");
     let o = vane(

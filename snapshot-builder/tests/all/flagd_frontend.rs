@@ -67,7 +67,7 @@ fn syntax_error_is_located() {
 fn a_byte_order_mark_is_ignored_and_columns_count_after_it() {
     let text = "\u{FEFF}{\"flags\": {\"a\": {\"state\": \"ENABLED\", \"variants\": {\"on\": true}, \"defaultVariant\": \"on\"}}}";
     assert_eq!(compiled(text).body.flags[0].key, "a");
-    let d = problems("\u{FEFF}{\"flags\": {\"a\": {\"state\": \"ON\"}}}");
+    let d = problems("\u{FEFF}{\"flags\": {\"a\": {\"state\": 1}}}");
     assert_eq!(place(only(&d)), (Error, 1, 18, Some("a"), "flags.a.state"));
     assert_eq!(Format::detect("flags", text), Format::Flagd);
 }
@@ -99,24 +99,28 @@ fn a_flag_key_longer_than_the_edge_evaluates_is_a_warning() {
 }
 
 #[test]
-fn duplicate_keys_are_errors_at_the_second_occurrence() {
+fn duplicate_keys_are_warnings_at_the_second_occurrence_and_the_last_counts() {
     let text = r#"{
   "flags": {
     "a": {"state": "ENABLED", "variants": {"on": true, "on": false}},
-    "a": {"state": "ENABLED"}
+    "a": {"state": "DISABLED"}
   }
 }"#;
-    let d = problems(text);
+    let c = compiled(text);
+    let d = &c.warnings;
     assert_eq!(d.len(), 2, "{d:#?}");
     assert_eq!(
         place(&d[0]),
-        (Error, 3, 56, Some("a"), "flags.a.variants.on")
+        (Warning, 3, 56, Some("a"), "flags.a.variants.on")
     );
     assert_eq!(
         d[0].message,
-        "duplicate key: it already appears at line 3, column 44; JSON keeps only the last"
+        "duplicate key: it already appears at line 3, column 44; only the last counts, as in flagd"
     );
-    assert_eq!(place(&d[1]), (Error, 4, 5, Some("a"), "flags.a"));
+    assert_eq!(place(&d[1]), (Warning, 4, 5, Some("a"), "flags.a"));
+    // As Go's encoding/json (flagd) and serde_json read it: the last "a".
+    assert_eq!(c.body.flags.len(), 1);
+    assert!(c.body.flags[0].disabled);
     assert!(
         d[1].message.contains("line 3, column 5"),
         "{}",
@@ -125,30 +129,40 @@ fn duplicate_keys_are_errors_at_the_second_occurrence() {
 }
 
 #[test]
-fn state_is_required_and_must_be_enabled_or_disabled() {
+fn a_missing_or_unknown_state_is_a_warning_and_the_flag_is_enabled_as_in_flagd() {
     let text = r#"{
   "flags": {
     "no-state": {"variants": {"on": true}},
     "bad-state": {"state": "ON", "variants": {"on": true}}
   }
 }"#;
-    let d = problems(text);
+    let c = compiled(text);
+    let d = &c.warnings;
     assert_eq!(d.len(), 2, "{d:#?}");
     assert_eq!(
         place(&d[0]),
-        (Error, 3, 5, Some("no-state"), "flags.no-state")
+        (Warning, 3, 5, Some("no-state"), "flags.no-state")
     );
     assert_eq!(
         d[0].message,
-        r#"state is missing: add "state": "ENABLED" or "DISABLED""#
+        r#"state is missing: add "state": "ENABLED" or "DISABLED"; flagd serves the flag as enabled"#
     );
     assert_eq!(
         place(&d[1]),
-        (Error, 4, 19, Some("bad-state"), "flags.bad-state.state")
+        (Warning, 4, 19, Some("bad-state"), "flags.bad-state.state")
     );
     assert_eq!(
         d[1].message,
-        r#"state must be "ENABLED" or "DISABLED", found "ON""#
+        r#"state should be "ENABLED" or "DISABLED", found "ON"; flagd serves the flag as enabled"#
+    );
+    assert!(c.body.flags.iter().all(|f| !f.disabled));
+
+    // A state that is not a string makes flagd refuse the file.
+    let d = problems(r#"{"flags": {"f": {"state": true}}}"#);
+    assert_eq!(place(only(&d)), (Error, 1, 18, Some("f"), "flags.f.state"));
+    assert_eq!(
+        d[0].message,
+        r#"state must be "ENABLED" or "DISABLED", found true"#
     );
 }
 
@@ -166,13 +180,19 @@ fn mixed_variant_types_are_reported_at_the_odd_variant() {
     }
   }
 }"#;
-    let d = problems(text);
-    let d = only(&d);
-    assert_eq!(place(d), (Error, 7, 9, Some("f"), "flags.f.variants.count"));
+    let c = compiled(text);
+    let d = only(&c.warnings);
+    assert_eq!(
+        place(d),
+        (Warning, 7, 9, Some("f"), "flags.f.variants.count")
+    );
     assert_eq!(
         d.message,
-        "variant 'count' is a number but variant 'on' is a boolean: all variants of a flag must have the same type"
+        "variant 'count' is a number but variant 'on' is a boolean: all variants of a flag \
+         should have the same type (flagd loads the flag; a typed evaluation of the odd variant \
+         fails with TYPE_MISMATCH)"
     );
+    assert_eq!(c.body.flags[0].variants[1].value, json!(3));
 }
 
 #[test]
@@ -199,8 +219,8 @@ fn variant_values_must_be_scalars_or_objects_and_names_non_empty() {
                 "variant 'b' is null: a variant value must be a boolean, string, number or object"
             ),
             (
-                (Error, 1, 72, Some("f"), r#"flags.f.variants[""]"#),
-                "a variant name must not be empty"
+                (Warning, 1, 72, Some("f"), r#"flags.f.variants[""]"#),
+                "a variant name should not be empty"
             ),
         ]
     );
@@ -257,7 +277,11 @@ fn shapes_of_top_level_members_are_checked() {
 
     let d = problems(r#"{"$schema": 1, "flags": []}"#);
     assert_eq!(d.len(), 2, "{d:#?}");
-    assert_eq!(place(&d[0]), (Error, 1, 2, None, "$schema"));
+    assert_eq!(place(&d[0]), (Warning, 1, 2, None, "$schema"));
+    assert_eq!(
+        d[0].message,
+        "$schema should be a string, found number; flagd ignores it"
+    );
     assert_eq!(place(&d[1]), (Error, 1, 16, None, "flags"));
     assert!(d[1].message.contains("array form"), "{}", d[1].message);
 
@@ -301,12 +325,14 @@ fn metadata_values_must_be_scalars() {
         found,
         vec![
             (
-                (Error, 2, 16, None, "metadata.owner"),
-                "metadata values must be strings, numbers or booleans; 'owner' is object"
+                (Warning, 2, 16, None, "metadata.owner"),
+                "metadata values should be strings, numbers or booleans; 'owner' is object, \
+                 and is left out (OFREP metadata holds scalars only)"
             ),
             (
-                (Error, 4, 70, Some("f"), "flags.f.metadata.tags"),
-                "metadata values must be strings, numbers or booleans; 'tags' is array"
+                (Warning, 4, 70, Some("f"), "flags.f.metadata.tags"),
+                "metadata values should be strings, numbers or booleans; 'tags' is array, \
+                 and is left out (OFREP metadata holds scalars only)"
             ),
             (
                 (Error, 5, 57, Some("g"), "flags.g.metadata"),
@@ -317,18 +343,24 @@ fn metadata_values_must_be_scalars() {
 }
 
 #[test]
-fn targeting_must_be_an_object() {
-    let text =
-        r#"{"flags": {"f": {"state": "ENABLED", "variants": {"on": true}, "targeting": "on"}}}"#;
-    let d = problems(text);
+fn targeting_that_is_not_an_object_is_a_warning_and_applied_as_flagd_does() {
+    let text = r#"{"flags": {"f": {"state": "ENABLED", "variants": {"on": true, "off": false},
+        "defaultVariant": "off", "targeting": "on"}}}"#;
+    let c = compiled(text);
     assert_eq!(
-        place(only(&d)),
-        (Error, 1, 64, Some("f"), "flags.f.targeting")
+        place(only(&c.warnings)),
+        (Warning, 2, 34, Some("f"), "flags.f.targeting")
     );
     assert_eq!(
-        d[0].message,
-        "targeting must be a JsonLogic object (or {} for none), found string"
+        c.warnings[0].message,
+        "targeting should be a JsonLogic object (or {} for none), found string; \
+         flagd applies it as it is"
     );
+    let snapshot = build(FILE, text, Format::Flagd, &options())
+        .unwrap()
+        .snapshot;
+    let r = snapshot.evaluate("f", &Context::empty(0));
+    assert_eq!((r.variant, r.reason), (Some("on"), Reason::TargetingMatch));
 }
 
 #[test]
@@ -382,29 +414,96 @@ fn missing_evaluator_is_a_warning_and_evaluates_to_parse_error() {
 }
 
 #[test]
-fn targeting_compile_errors_are_located_inside_the_rule() {
+fn targeting_flagd_only_fails_at_evaluation_is_a_located_warning_and_the_rest_loads() {
     let text = r#"{
   "flags": {
     "g": {"state": "ENABLED", "variants": {"a": "a"},
-          "targeting": {"if": [{"bogus": [1]}, "a", null]}},
+          "targeting": {"if": [{"invalid": [1]}, "a", null]}},
     "h": {"state": "ENABLED", "variants": {"a": "a"},
-          "targeting": {"if": [{"$ref": "loop"}, "a", null]}}
+          "targeting": {"if": [{"$ref": "loop"}, "a", null]}},
+    "i": {"state": "ENABLED", "variants": {"a": "a"},
+          "targeting": {"$ref": 7}},
+    "ok": {"state": "ENABLED", "variants": {"a": "a", "b": "b"}, "defaultVariant": "b",
+          "targeting": {"if": [{"==": [{"var": "x"}, 1]}, "a", null]}}
   },
   "$evaluators": {"loop": {"!": {"$ref": "loop"}}}
 }"#;
     // Placement is the front end's; the wording is the JsonLogic compiler's.
-    let d = problems(text);
-    assert_eq!(d.len(), 2, "{d:#?}");
+    let c = compiled(text);
+    let d = &c.warnings;
+    let found: Vec<_> = d.iter().map(|d| (place(d), d.message.as_str())).collect();
+    const TAIL: &str =
+        "; flagd loads the file and every evaluation of this flag fails with PARSE_ERROR";
     assert_eq!(
-        place(&d[0]),
-        (Error, 4, 33, Some("g"), "flags.g.targeting.if[0].bogus")
+        found,
+        vec![
+            (
+                (Warning, 4, 33, Some("g"), "flags.g.targeting.if[0].invalid"),
+                format!("unknown operator 'invalid'{TAIL}").as_str()
+            ),
+            (
+                (Warning, 6, 32, Some("h"), "flags.h.targeting.if[0]"),
+                format!("in $evaluators.loop at [\"!\"]: $ref cycle: loop → loop{TAIL}").as_str()
+            ),
+            (
+                (Warning, 8, 11, Some("i"), "flags.i.targeting"),
+                format!("$ref must be the name of an evaluator (a string), found 7{TAIL}").as_str()
+            ),
+        ]
     );
-    assert!(d[0].message.contains("bogus"), "{}", d[0].message);
+    let snapshot = build(FILE, text, Format::Flagd, &options())
+        .unwrap()
+        .snapshot;
+    for (key, detail) in [
+        ("g", "unknown operator 'invalid'"),
+        ("h", "cycle"),
+        ("i", "$ref"),
+    ] {
+        let r = snapshot.evaluate(key, &Context::empty(0));
+        assert_eq!(
+            (r.reason, r.error_code),
+            (Reason::Error, Some(ErrorCode::ParseError)),
+            "{key}"
+        );
+        assert!(
+            r.error_details.as_deref().unwrap_or("").contains(detail),
+            "{key}: {r:?}"
+        );
+    }
+    let ctx = Context::from_json(r#"{"x": 1}"#, 0).unwrap();
+    let r = snapshot.evaluate("ok", &ctx);
+    assert_eq!((r.variant, r.reason), (Some("a"), Reason::TargetingMatch));
+}
+
+#[test]
+fn strict_turns_every_warning_into_an_error_in_place() {
+    let text = r#"{"flags": {"g": {"state": "ENABLED", "variants": {"a": "a"},
+        "targeting": {"invalid": [1]}}}}"#;
+    let c = compiled(text);
+    let warning = only(&c.warnings).clone();
+    let d = c.strict().unwrap_err();
+    let error = only(&d);
+    assert_eq!(error.severity, Error);
     assert_eq!(
-        place(&d[1]),
-        (Error, 6, 32, Some("h"), "flags.h.targeting.if[0]")
+        (
+            &error.file,
+            error.line,
+            error.column,
+            &error.flag,
+            &error.path,
+            &error.message
+        ),
+        (
+            &warning.file,
+            warning.line,
+            warning.column,
+            &warning.flag,
+            &warning.path,
+            &warning.message
+        )
     );
-    assert!(d[1].message.contains("cycle"), "{}", d[1].message);
+    let clean = compiled(r#"{"flags": {"f": {"state": "ENABLED", "variants": {"on": true}}}}"#);
+    assert_eq!(clean.clone().strict(), Ok(clean));
 }
 
 #[test]
@@ -561,11 +660,11 @@ fn every_problem_is_reported_in_one_run_in_text_order() {
     assert_eq!(
         found,
         vec![
-            (Error, 3, 11, Some("a"), "flags.a.state"),
-            (Error, 3, 52, Some("a"), "flags.a.variants.y"),
+            (Warning, 3, 11, Some("a"), "flags.a.state"),
+            (Warning, 3, 52, Some("a"), "flags.a.variants.y"),
             (Error, 3, 63, Some("a"), "flags.a.defaultVariant"),
-            (Error, 4, 5, Some("b"), "flags.b"),
-            (Error, 4, 50, Some("b"), "flags.b.metadata.m"),
+            (Warning, 4, 5, Some("b"), "flags.b"),
+            (Warning, 4, 50, Some("b"), "flags.b.metadata.m"),
             (Warning, 5, 84, Some("c"), "flags.c.targeting.if[1]"),
             (Error, 7, 3, None, "metadata"),
         ]
@@ -573,7 +672,7 @@ fn every_problem_is_reported_in_one_run_in_text_order() {
     let rendered = d[0].to_string();
     assert_eq!(
         rendered,
-        r#"error: flags.json:3:11: flag 'a' at flags.a.state: state must be "ENABLED" or "DISABLED", found "enabled""#
+        r#"warning: flags.json:3:11: flag 'a' at flags.a.state: state should be "ENABLED" or "DISABLED", found "enabled"; flagd serves the flag as enabled"#
     );
 }
 
