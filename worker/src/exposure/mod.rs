@@ -12,6 +12,9 @@
 //! Everything here is plain Rust, tested natively; `runtime` moves the
 //! bytes between it and the Queue, R2 and the counters.
 
+pub mod batch;
 pub mod event;
 pub mod ofrep;
+pub mod srm;
+pub mod summary;
 pub mod time;
