@@ -7,6 +7,14 @@
 //! Vane splits hash `"{salt}|{unit}"` with the same arithmetic. Because the
 //! cut points are cumulative, moving weight from one variant to its neighbour
 //! moves only the units in the moved range.
+//!
+//! Bucket-range tests (layers, holdouts, Confidence allocations and variant
+//! assignments; see [`crate::space`]) name their [`HashScheme`]: the x86
+//! 32-bit hash with the split arithmetic above, or MurmurHash3 x64 128-bit
+//! (seed 0) whose low 64 bits `h1` give `bucket = (h1 >> 4) mod count`, as
+//! Confidence buckets.
+
+use serde::{Deserialize, Serialize};
 
 /// The bucketing scheme version recorded in every snapshot. Bump it (and keep
 /// the old scheme) if the hash or the arithmetic ever changes.
@@ -15,40 +23,50 @@ pub const BUCKETING_VERSION: u32 = 1;
 const C1: u32 = 0xcc9e_2d51;
 const C2: u32 = 0x1b87_3593;
 
-/// MurmurHash3 x86 32-bit of the concatenation of `parts`, seed 0.
-///
-/// Hashing parts avoids building the concatenated string per evaluation.
-pub fn murmur3_32(parts: &[&[u8]]) -> u32 {
-    let mut h: u32 = 0;
+/// Feeds the concatenation of `parts` to `block` in whole `N`-byte blocks,
+/// without copying it; returns the last partial block (zero-padded), its
+/// length and the total length.
+#[inline(always)]
+fn blocks<const N: usize>(
+    parts: &[&[u8]],
+    mut block: impl FnMut(&[u8; N]),
+) -> ([u8; N], usize, usize) {
     let mut len: usize = 0;
-    let mut tail = [0u8; 4];
+    let mut tail = [0u8; N];
     let mut tail_len = 0usize;
     for part in parts {
         len += part.len();
         let mut bytes = *part;
         if tail_len > 0 {
-            let take = (4 - tail_len).min(bytes.len());
+            let take = (N - tail_len).min(bytes.len());
             tail[tail_len..tail_len + take].copy_from_slice(&bytes[..take]);
             tail_len += take;
             bytes = &bytes[take..];
-            if tail_len < 4 {
+            if tail_len < N {
                 continue;
             }
-            h = mix_block(h, u32::from_le_bytes(tail));
+            block(&tail);
         }
-        let mut chunks = bytes.chunks_exact(4);
+        let mut chunks = bytes.chunks_exact(N);
         for c in &mut chunks {
-            h = mix_block(h, u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+            block(c.try_into().expect("chunks_exact yields N bytes"));
         }
         let rest = chunks.remainder();
+        tail = [0u8; N];
         tail[..rest.len()].copy_from_slice(rest);
         tail_len = rest.len();
     }
+    (tail, tail_len, len)
+}
+
+/// MurmurHash3 x86 32-bit of the concatenation of `parts`, seed 0.
+///
+/// Hashing parts avoids building the concatenated string per evaluation.
+pub fn murmur3_32(parts: &[&[u8]]) -> u32 {
+    let mut h: u32 = 0;
+    let (tail, tail_len, len) = blocks::<4>(parts, |b| h = mix_block(h, u32::from_le_bytes(*b)));
     if tail_len > 0 {
-        let mut k: u32 = 0;
-        for (i, b) in tail[..tail_len].iter().enumerate() {
-            k |= (*b as u32) << (8 * i);
-        }
+        let k = u32::from_le_bytes(tail);
         h ^= k.wrapping_mul(C1).rotate_left(15).wrapping_mul(C2);
     }
     // Length is taken mod 2^32, as in the reference implementation.
@@ -71,6 +89,151 @@ fn fmix32(mut h: u32) -> u32 {
     h = h.wrapping_mul(0xc2b2_ae35);
     h ^= h >> 16;
     h
+}
+
+/// MurmurHash3 x64 128-bit of the concatenation of `parts`, seed 0: the low
+/// 64 bits (`h1`, the first eight bytes of the digest read little-endian).
+///
+/// The high half is computed too (the final mix combines both) but dropped.
+pub fn murmur3_x64_128_low(parts: &[&[u8]]) -> u64 {
+    let (mut h1, mut h2) = (0u64, 0u64);
+    let (tail, tail_len, len) = blocks::<16>(parts, |b| (h1, h2) = mix_block_128(h1, h2, b));
+    if tail_len > 0 {
+        let (k1, k2) = halves(&tail);
+        if tail_len > 8 {
+            h2 ^= k2.wrapping_mul(C2_64).rotate_left(33).wrapping_mul(C1_64);
+        }
+        h1 ^= k1.wrapping_mul(C1_64).rotate_left(31).wrapping_mul(C2_64);
+    }
+    h1 ^= len as u64;
+    h2 ^= len as u64;
+    h1 = h1.wrapping_add(h2);
+    h2 = h2.wrapping_add(h1);
+    h1 = fmix64(h1);
+    h2 = fmix64(h2);
+    h1.wrapping_add(h2)
+}
+
+/// A 16-byte block as two little-endian `u64`s.
+fn halves(block: &[u8; 16]) -> (u64, u64) {
+    let (lo, hi) = block.split_at(8);
+    (
+        u64::from_le_bytes(lo.try_into().expect("8 bytes")),
+        u64::from_le_bytes(hi.try_into().expect("8 bytes")),
+    )
+}
+
+const C1_64: u64 = 0x87c3_7b91_1142_53d5;
+const C2_64: u64 = 0x4cf5_ad43_2745_937f;
+
+fn mix_block_128(h1: u64, h2: u64, block: &[u8; 16]) -> (u64, u64) {
+    let (k1, k2) = halves(block);
+    let h1 = h1 ^ k1.wrapping_mul(C1_64).rotate_left(31).wrapping_mul(C2_64);
+    let h1 = h1
+        .rotate_left(27)
+        .wrapping_add(h2)
+        .wrapping_mul(5)
+        .wrapping_add(0x52dc_e729);
+    let h2 = h2 ^ k2.wrapping_mul(C2_64).rotate_left(33).wrapping_mul(C1_64);
+    let h2 = h2
+        .rotate_left(31)
+        .wrapping_add(h1)
+        .wrapping_mul(5)
+        .wrapping_add(0x3849_5ab5);
+    (h1, h2)
+}
+
+fn fmix64(mut k: u64) -> u64 {
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    k ^= k >> 33;
+    k = k.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    k ^= k >> 33;
+    k
+}
+
+/// How a bucket-range test hashes `"{salt}|{unit}"` and maps the hash onto
+/// `count` buckets. Encoded as an unsigned integer (the number below), so a
+/// new scheme is a new number and old snapshots keep their meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HashScheme {
+    /// `1`: MurmurHash3 x86 32-bit, seed 0; `bucket = (hash * count) >> 32`
+    /// (the split and flagd `fractional` arithmetic). `count` is at most 2^32;
+    /// with `count = 2^32` the bucket is the hash itself.
+    Murmur3X86_32,
+    /// `2`: MurmurHash3 x64 128-bit, seed 0, low 64 bits `h1`;
+    /// `bucket = (h1 >> 4) mod count` (Confidence's bucketing).
+    Murmur3X64_128,
+}
+
+impl HashScheme {
+    /// The scheme's number in the snapshot.
+    pub fn code(self) -> u8 {
+        match self {
+            HashScheme::Murmur3X86_32 => 1,
+            HashScheme::Murmur3X64_128 => 2,
+        }
+    }
+
+    /// The scheme of a number; `None` for one this resolver does not know.
+    pub fn from_code(code: u8) -> Option<HashScheme> {
+        match code {
+            1 => Some(HashScheme::Murmur3X86_32),
+            2 => Some(HashScheme::Murmur3X64_128),
+            _ => None,
+        }
+    }
+
+    /// The scheme's name: `murmur3_x86_32` or `murmur3_x64_128`.
+    pub fn name(self) -> &'static str {
+        match self {
+            HashScheme::Murmur3X86_32 => "murmur3_x86_32",
+            HashScheme::Murmur3X64_128 => "murmur3_x64_128",
+        }
+    }
+
+    /// The largest bucket count the scheme's arithmetic allows: 2^32 for
+    /// x86_32, 2^60 for x64_128 (`h1 >> 4` has 60 bits).
+    pub fn max_count(self) -> u64 {
+        match self {
+            HashScheme::Murmur3X86_32 => 1 << 32,
+            HashScheme::Murmur3X64_128 => 1 << 60,
+        }
+    }
+
+    /// The hash of the concatenated `parts` (x86_32 widened to `u64`).
+    pub fn hash(self, parts: &[&[u8]]) -> u64 {
+        match self {
+            HashScheme::Murmur3X86_32 => murmur3_32(parts) as u64,
+            HashScheme::Murmur3X64_128 => murmur3_x64_128_low(parts),
+        }
+    }
+
+    /// The bucket in `[0, count)` of a hash from [`HashScheme::hash`];
+    /// `count` is between 1 and [`HashScheme::max_count`].
+    pub fn bucket(self, hash: u64, count: u64) -> u64 {
+        match self {
+            HashScheme::Murmur3X86_32 => (hash * count) >> 32,
+            HashScheme::Murmur3X64_128 => (hash >> 4) % count,
+        }
+    }
+}
+
+impl Serialize for HashScheme {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u8(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for HashScheme {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = u8::deserialize(d)?;
+        HashScheme::from_code(code).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "hash scheme {code} is not known (1 = murmur3_x86_32, 2 = murmur3_x64_128)"
+            ))
+        })
+    }
 }
 
 /// Maps a hash onto `[0, total)`: `(hash * total) >> 32`.
@@ -159,6 +322,70 @@ mod tests {
                 assert_eq!(murmur3_32(&[a, b, c]), murmur3_32(&[whole]));
             }
         }
+    }
+
+    #[test]
+    fn x64_128_reference_vectors() {
+        // h1 of MurmurHash3_x64_128, seed 0 (as the Python mmh3 package and
+        // the C++ reference give it).
+        for (text, h1) in [
+            ("", 0u64),
+            ("hello", 0xcbd8_a7b3_41bd_9b02),
+            ("Hello, world!", 0xf151_2dd1_d2d6_65df),
+            (
+                "The quick brown fox jumps over the lazy dog",
+                0xe34b_bc7b_bc07_1b6c,
+            ),
+            ("abcdefghijklmnopq", 0x7564_747f_88bd_a657),
+        ] {
+            assert_eq!(murmur3_x64_128_low(&[text.as_bytes()]), h1, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn x64_128_confidence_check_vectors() {
+        // conformance/README.md, "Bucketing in this corpus".
+        let scheme = HashScheme::Murmur3X64_128;
+        let h = scheme.hash(&[b"MegaSalt-confidence-test", b"|", b"roug"]);
+        assert_eq!(scheme.bucket(h, 1_000_000), 567_493);
+        let h = scheme.hash(&[b"country-se", b"|", b"user1"]);
+        assert_eq!(scheme.bucket(h, 1_000), 719);
+    }
+
+    #[test]
+    fn x64_128_parts_hash_like_the_concatenation() {
+        let whole = b"MegaSalt-accounts/some-account|visitor-0123456789-abcdef";
+        for split in 0..=whole.len() {
+            for split2 in split..=whole.len() {
+                let (a, rest) = whole.split_at(split);
+                let (b, c) = rest.split_at(split2 - split);
+                assert_eq!(
+                    murmur3_x64_128_low(&[a, b, c]),
+                    murmur3_x64_128_low(&[whole])
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn x86_32_scheme_is_the_split_arithmetic() {
+        let scheme = HashScheme::Murmur3X86_32;
+        for key in ["ejOoVL", "bY9fO-", "SI7p-", "6LvT0", "ceQdGm", "user-1"] {
+            let h = murmur3_32(&[key.as_bytes()]);
+            assert_eq!(scheme.hash(&[key.as_bytes()]), h as u64);
+            assert_eq!(scheme.bucket(h as u64, 1 << 32), h as u64);
+            assert_eq!(scheme.bucket(h as u64, 1_000_000), bucket(h, 1_000_000));
+        }
+        assert_eq!(scheme.bucket(u32::MAX as u64, 1 << 32), u32::MAX as u64);
+    }
+
+    #[test]
+    fn schemes_encode_as_numbers() {
+        for scheme in [HashScheme::Murmur3X86_32, HashScheme::Murmur3X64_128] {
+            assert_eq!(HashScheme::from_code(scheme.code()), Some(scheme));
+        }
+        assert_eq!(HashScheme::from_code(0), None);
+        assert_eq!(HashScheme::from_code(3), None);
     }
 
     #[test]

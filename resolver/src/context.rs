@@ -1,6 +1,10 @@
 //! The evaluation context: the JSON object a caller sends with each request.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
+
+use crate::expr::number_to_js_string;
 
 /// Deepest nesting of objects and arrays accepted in a context (the root
 /// object is depth 1). Deeper contexts are refused with `INVALID_CONTEXT`.
@@ -34,6 +38,15 @@ impl std::fmt::Display for ContextError {
 }
 
 impl std::error::Error for ContextError {}
+
+/// Why a context has no bucketing unit for a split or bucket-range test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitError {
+    /// No targeting key, or the unit attribute is missing or `null`.
+    Missing,
+    /// The unit attribute is present but neither a string nor a number.
+    Unusable,
+}
 
 /// A validated evaluation context plus the evaluation time.
 ///
@@ -119,6 +132,28 @@ impl Context {
     /// The evaluation time in Unix seconds.
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The bucketing unit: the targeting key when `by` is `None`, else the
+    /// attribute at `by` — a string as it is, a number spelled as JavaScript
+    /// prints it (so `1`, `1.0` and `-0` are one unit whichever language
+    /// sent them).
+    ///
+    /// Errors: [`UnitError::Missing`] when absent or `null`,
+    /// [`UnitError::Unusable`] for any other JSON type.
+    pub fn unit(&self, by: Option<&[String]>) -> Result<Cow<'_, str>, UnitError> {
+        match by {
+            None => self
+                .targeting_key()
+                .map(Cow::Borrowed)
+                .ok_or(UnitError::Missing),
+            Some(path) => match self.lookup(path) {
+                Some(Value::String(s)) => Ok(Cow::Borrowed(s)),
+                Some(Value::Number(n)) => Ok(Cow::Owned(number_to_js_string(n))),
+                None | Some(Value::Null) => Err(UnitError::Missing),
+                Some(_) => Err(UnitError::Unusable),
+            },
+        }
     }
 
     /// Looks up a value by path segments (`["user", "plan"]`); array elements

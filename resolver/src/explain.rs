@@ -186,7 +186,7 @@ impl Snapshot {
         let flag = self.flag(flag_key);
         let mut recorder = Recorder::default();
         let result = match flag {
-            Some(flag) => resolve(flag, context, &mut recorder),
+            Some(flag) => resolve(flag, &self.buckets(context), &mut recorder),
             None => self.evaluate(flag_key, context),
         };
         let (rules, reads) = match flag {
@@ -376,7 +376,7 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Path>) {
                 collect_paths(arg, out);
             }
         }
-        Expr::Lit(_) | Expr::FlagKey | Expr::Timestamp => {}
+        Expr::Lit(_) | Expr::FlagKey | Expr::Timestamp | Expr::InBuckets(_) => {}
     }
 }
 
@@ -443,6 +443,7 @@ mod tests {
             clients: vec![],
             cors_origins: vec![],
             metadata: Map::new(),
+            spaces: Vec::new(),
         };
         Snapshot::from_bytes(&Snapshot::encode("t", 7, 0, "test", &body)).unwrap()
     }

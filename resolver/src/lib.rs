@@ -34,9 +34,11 @@ mod resolve;
 pub mod result;
 pub mod semver;
 pub mod snapshot;
+pub mod space;
 
-pub use context::{Context, ContextError, MAX_CONTEXT_DEPTH};
+pub use context::{Context, ContextError, UnitError, MAX_CONTEXT_DEPTH};
 pub use explain::Explanation;
 pub use model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
 pub use result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotInfo};
+pub use space::{BucketCache, BucketRanges, BucketSpace, RangeCheck};

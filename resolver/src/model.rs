@@ -10,9 +10,13 @@ use serde_json::{Map, Value};
 use serde_tuple::{Deserialize_tuple, Serialize_tuple};
 
 use crate::expr::{Expr, Path};
+use crate::space::BucketSpace;
 
 /// The body of a snapshot: one tenant's flags and access settings.
-#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
+///
+/// Encoded as an array of 4 items, or 5 when [`Body::spaces`] is not empty
+/// (so snapshots without bucket spaces keep their bytes).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Body {
     /// Flags sorted by key (byte order), keys unique. Lookup is a binary search.
     pub flags: Vec<Flag>,
@@ -23,6 +27,53 @@ pub struct Body {
     /// Flag-set metadata (flagd `metadata` at the top of a file), reported in
     /// OFREP bulk answers.
     pub metadata: Map<String, Value>,
+    /// Bucket spaces that bucket-range tests ([`crate::space`]) refer to by
+    /// index; unique by (scheme, salt, unit).
+    pub spaces: Vec<BucketSpace>,
+}
+
+impl Serialize for Body {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(if self.spaces.is_empty() { 4 } else { 5 })?;
+        t.serialize_element(&self.flags)?;
+        t.serialize_element(&self.clients)?;
+        t.serialize_element(&self.cors_origins)?;
+        t.serialize_element(&self.metadata)?;
+        if !self.spaces.is_empty() {
+            t.serialize_element(&self.spaces)?;
+        }
+        t.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct BodyVisitor;
+        impl<'de> serde::de::Visitor<'de> for BodyVisitor {
+            type Value = Body;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a snapshot body: an array of 4 or 5 items")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+                use serde::de::Error;
+                let missing = |i| A::Error::invalid_length(i, &self);
+                let body = Body {
+                    flags: seq.next_element()?.ok_or_else(|| missing(0))?,
+                    clients: seq.next_element()?.ok_or_else(|| missing(1))?,
+                    cors_origins: seq.next_element()?.ok_or_else(|| missing(2))?,
+                    metadata: seq.next_element()?.ok_or_else(|| missing(3))?,
+                    spaces: seq.next_element()?.unwrap_or_default(),
+                };
+                if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
+                    return Err(A::Error::invalid_length(6, &self));
+                }
+                body.check_spaces().map_err(A::Error::custom)?;
+                Ok(body)
+            }
+        }
+        d.deserialize_seq(BodyVisitor)
+    }
 }
 
 /// A client of the tenant: a name and the sha256 digests of its keys.
@@ -71,6 +122,21 @@ pub struct Flag {
     /// Flag metadata (flag-set metadata merged under it at build time), reported
     /// with every result.
     pub metadata: Map<String, Value>,
+}
+
+impl Flag {
+    /// Calls `f` on every expression node of the flag's targeting and rule
+    /// conditions.
+    pub fn visit_exprs<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
+        match &self.targeting {
+            Targeting::JsonLogic(e) => e.visit(f),
+            Targeting::Rules(rules) => rules
+                .iter()
+                .filter_map(|r| r.when.as_ref())
+                .for_each(|e| e.visit(f)),
+            Targeting::Static | Targeting::Invalid(_) => {}
+        }
+    }
 }
 
 /// A named variant and its value.
@@ -141,6 +207,48 @@ pub struct Split {
 }
 
 impl Body {
+    /// Checks what decoding a test alone cannot: spaces are unique by
+    /// (scheme, salt, unit), and every bucket-range test names an existing
+    /// space with a count its scheme allows. The error names the flag.
+    pub fn check_spaces(&self) -> Result<(), String> {
+        for (i, a) in self.spaces.iter().enumerate() {
+            if let Some(b) = self.spaces[..i]
+                .iter()
+                .find(|b| (b.scheme, &b.salt, &b.unit) == (a.scheme, &a.salt, &a.unit))
+            {
+                return Err(format!(
+                    "bucket spaces '{}' and '{}' share scheme, salt and unit",
+                    b.name, a.name
+                ));
+            }
+        }
+        for flag in &self.flags {
+            let mut error = None;
+            flag.visit_exprs(&mut |e| {
+                if let (None, Expr::InBuckets(t)) = (&error, e) {
+                    error = match self.spaces.get(t.space as usize) {
+                        None => Some(format!(
+                            "a bucket-range test refers to space {} of {}",
+                            t.space,
+                            self.spaces.len()
+                        )),
+                        Some(s) if t.count > s.scheme.max_count() => Some(format!(
+                            "a bucket-range test over {} buckets exceeds {}'s {}",
+                            t.count,
+                            s.scheme.name(),
+                            s.scheme.max_count()
+                        )),
+                        Some(_) => None,
+                    };
+                }
+            });
+            if let Some(e) = error {
+                return Err(format!("flag '{}': {e}", flag.key));
+            }
+        }
+        Ok(())
+    }
+
     /// Finds a flag by key (binary search; flags are sorted).
     pub fn flag(&self, key: &str) -> Option<&Flag> {
         self.flags

@@ -16,12 +16,13 @@ use crate::expr::{number_to_js_string, truthy, Env};
 use crate::model::{Flag, Rule, Serve, Split, Targeting};
 use crate::result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 use crate::snapshot::Snapshot;
+use crate::space::BucketCache;
 
 impl Snapshot {
     /// Evaluates one flag. An unknown key gives `FLAG_NOT_FOUND`.
     pub fn evaluate<'a>(&'a self, flag_key: &str, context: &Context) -> EvaluationResult<'a> {
         match self.flag(flag_key) {
-            Some(flag) => evaluate_flag(flag, context),
+            Some(flag) => resolve(flag, &self.buckets(context), &mut ()),
             None => EvaluationResult::error(
                 Cow::Owned(flag_key.to_owned()),
                 ErrorCode::FlagNotFound,
@@ -40,19 +41,22 @@ impl Snapshot {
         }
     }
 
-    /// Evaluates every flag of the snapshot, in key order.
+    /// Evaluates every flag of the snapshot, in key order. Flags sharing a
+    /// bucket space share its hash (computed once for the request).
     pub fn evaluate_all<'a>(&'a self, context: &Context) -> Vec<EvaluationResult<'a>> {
+        let buckets = self.buckets(context);
         self.body
             .flags
             .iter()
-            .map(|f| evaluate_flag(f, context))
+            .map(|f| resolve(f, &buckets, &mut ()))
             .collect()
     }
-}
 
-/// Evaluates one flag against a context.
-pub fn evaluate_flag<'a>(flag: &'a Flag, context: &Context) -> EvaluationResult<'a> {
-    resolve(flag, context, &mut ())
+    /// A bucket cache for one request against this snapshot's spaces: pass
+    /// the same one to every evaluation of the request.
+    pub(crate) fn buckets<'c>(&'c self, context: &'c Context) -> BucketCache<'c> {
+        BucketCache::new(context, &self.body.spaces)
+    }
 }
 
 /// Receives the steps of one resolution. Every method defaults to doing
@@ -99,9 +103,10 @@ pub(crate) struct Placement<'c> {
 /// Resolves one flag, reporting each step to `trace`.
 pub(crate) fn resolve<'a, T: Trace>(
     flag: &'a Flag,
-    context: &Context,
+    buckets: &BucketCache<'_>,
     trace: &mut T,
 ) -> EvaluationResult<'a> {
+    let context = buckets.context();
     let metadata = (!flag.metadata.is_empty()).then_some(&flag.metadata);
     let ok = |index: Option<u32>, reason: Reason| -> EvaluationResult<'a> {
         let variant = index.and_then(|i| flag.variants.get(i as usize));
@@ -137,7 +142,7 @@ pub(crate) fn resolve<'a, T: Trace>(
         },
         Targeting::Invalid(message) => fail(ErrorCode::ParseError, message.clone()),
         Targeting::JsonLogic(expr) => {
-            let env = Env::new(context, &flag.key);
+            let env = Env::new(buckets, &flag.key);
             let result = expr.eval(&env);
             trace.targeting(&result);
             let number;
@@ -168,7 +173,7 @@ pub(crate) fn resolve<'a, T: Trace>(
             }
         }
         Targeting::Rules(rules) => {
-            let env = Env::new(context, &flag.key);
+            let env = Env::new(buckets, &flag.key);
             for (index, rule) in rules.iter().enumerate() {
                 let check = check_rule(rule, &env);
                 trace.rule(index, check);
@@ -212,25 +217,15 @@ fn check_rule(rule: &Rule, env: &Env<'_>) -> RuleCheck {
 /// Where a split puts this context; `Err` with details when the bucketing
 /// unit is missing.
 fn place_in_split<'c>(split: &Split, context: &'c Context) -> Result<Placement<'c>, String> {
-    let unit: Cow<'c, str> = match &split.bucket_by {
-        None => Cow::Borrowed(
-            context
-                .targeting_key()
-                .ok_or_else(|| "a split needs a targeting key (targetingKey)".to_owned())?,
-        ),
-        Some(path) => match context.lookup(path) {
-            Some(Value::String(s)) => Cow::Borrowed(s),
-            // Spelled as JavaScript does, so `1`, `1.0` and `-0` bucket
-            // alike whichever language sent them.
-            Some(Value::Number(n)) => Cow::Owned(number_to_js_string(n)),
-            _ => {
-                return Err(format!(
+    let unit = context
+        .unit(split.bucket_by.as_deref())
+        .map_err(|_| match &split.bucket_by {
+            None => "a split needs a targeting key (targetingKey)".to_owned(),
+            Some(path) => format!(
                 "the split buckets by '{}', which the context lacks or is not a string or number",
                 path.join(".")
-            ))
-            }
-        },
-    };
+            ),
+        })?;
     let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);
     let slot = place(hash, split.weights.iter().map(|&(_, w)| w as u64));
     Ok(Placement { unit, hash, slot })
@@ -271,14 +266,14 @@ mod tests {
             (json!(null), Some("x")),
         ] {
             let flag = flag_returning(result.clone());
-            let r = evaluate_flag(&flag, &ctx);
+            let r = resolve(&flag, &BucketCache::new(&ctx, &[]), &mut ());
             assert_eq!(r.variant, variant, "{result}");
         }
         let flag = flag_returning(json!(["1"]));
-        let r = evaluate_flag(&flag, &ctx);
+        let r = resolve(&flag, &BucketCache::new(&ctx, &[]), &mut ());
         assert_eq!(r.error_code, Some(ErrorCode::General));
         let flag = flag_returning(json!(1.5));
-        let r = evaluate_flag(&flag, &ctx);
+        let r = resolve(&flag, &BucketCache::new(&ctx, &[]), &mut ());
         assert_eq!(
             r.error_details.as_deref(),
             Some("targeting returned variant '1.5', which the flag does not define")

@@ -24,6 +24,7 @@ use serde_json::{Map, Value};
 
 use super::{Expr, Op};
 use crate::context::{self, Context};
+use crate::space::BucketCache;
 
 mod arith;
 mod array;
@@ -47,16 +48,21 @@ pub struct Env<'a> {
     /// Key of the flag being evaluated (`$flagd.flagKey`, the default
     /// bucketing string of `fractional`).
     pub flag_key: &'a str,
+    /// The request's context and bucket hashes, for bucket-range tests
+    /// (which read the unit from the context, not from `root`).
+    pub buckets: &'a BucketCache<'a>,
 }
 
 impl<'a> Env<'a> {
-    /// The environment of one flag evaluation: the context object as data,
-    /// the context's evaluation time and the flag's key.
-    pub fn new(context: &'a Context, flag_key: &'a str) -> Env<'a> {
+    /// The environment of one flag evaluation in a request: the context
+    /// object as data, the context's evaluation time and the flag's key.
+    pub fn new(buckets: &'a BucketCache<'a>, flag_key: &'a str) -> Env<'a> {
+        let context: &'a Context = buckets.context();
         Env {
             root: context.root(),
             now: context.now(),
             flag_key,
+            buckets,
         }
     }
 
@@ -69,6 +75,7 @@ impl<'a> Env<'a> {
             root,
             now: self.now,
             flag_key: self.flag_key,
+            buckets: self.buckets,
         }
     }
 }
@@ -120,6 +127,7 @@ impl Expr {
             Expr::Test(path, test) => {
                 boolean(test.matches(context::lookup(env.root, path), env.now))
             }
+            Expr::InBuckets(test) => boolean(test.holds(env.buckets)),
         }
     }
 }

@@ -11,6 +11,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::space::BucketRanges;
+
 mod eval;
 mod strset;
 pub mod typed;
@@ -68,6 +70,30 @@ pub enum Expr {
     /// A typed Vane test of the attribute at a path.
     #[serde(rename = "t")]
     Test(Path, Test),
+    /// A bucket-range test ([`crate::space`]): `true` when the unit's bucket
+    /// in the space falls in one of the ranges. A missing or unusable unit
+    /// gives `false`, unless the ranges cover every bucket.
+    #[serde(rename = "b")]
+    InBuckets(BucketRanges),
+}
+
+impl Expr {
+    /// Calls `f` on this node and every node below it, parents first.
+    pub fn visit<'e>(&'e self, f: &mut impl FnMut(&'e Expr)) {
+        f(self);
+        match self {
+            Expr::VarOr(_, inner) | Expr::InSet(inner, _) => inner.visit(f),
+            Expr::VarDyn(args) | Expr::Array(args) | Expr::Op(_, args) => {
+                args.iter().for_each(|a| a.visit(f))
+            }
+            Expr::Lit(_)
+            | Expr::Var(_)
+            | Expr::FlagKey
+            | Expr::Timestamp
+            | Expr::Test(..)
+            | Expr::InBuckets(_) => {}
+        }
+    }
 }
 
 /// JsonLogic and flagd operators. Serialised by their JsonLogic names.

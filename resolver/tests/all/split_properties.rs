@@ -44,6 +44,7 @@ fn snapshot(flags: Vec<Flag>) -> Snapshot {
         }],
         cors_origins: vec![],
         metadata: Map::new(),
+        spaces: Vec::new(),
     };
     Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body)).unwrap()
 }
@@ -149,6 +150,7 @@ proptest! {
             clients: vec![],
             cors_origins: vec![],
             metadata: Map::new(),
+            spaces: Vec::new(),
         });
         let mut bad = good.clone();
         let i = index.index(bad.len());
@@ -171,6 +173,7 @@ proptest! {
             clients: vec![],
             cors_origins: vec!["https://shop.example".into()],
             metadata: Map::new(),
+            spaces: Vec::new(),
         }, &mut body).unwrap();
         for (i, b) in flip {
             let i = i.index(body.len());
@@ -254,6 +257,7 @@ fn envelopes_with_trailing_bytes_or_bad_tenants_are_refused_with_plain_messages(
         clients: vec![],
         cors_origins: vec![],
         metadata: Map::new(),
+        spaces: Vec::new(),
     };
     let mut bytes = Snapshot::encode("t", 1, 0, "test", &body);
     assert!(Snapshot::from_bytes(&bytes).is_ok());

@@ -100,6 +100,7 @@ fn document(report: &mut Report<'_>, root: &Value) -> Body {
         clients: Vec::new(),
         cors_origins: Vec::new(),
         metadata: Map::new(),
+        spaces: Vec::new(),
     };
     let Value::Object(fields) = root else {
         report.error(

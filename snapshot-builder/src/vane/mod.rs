@@ -90,6 +90,7 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
             clients: access.clients,
             cors_origins: access.cors_origins,
             metadata: set_metadata,
+            spaces: Vec::new(),
         },
         warnings: diagnostics,
     })

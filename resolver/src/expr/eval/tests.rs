@@ -6,6 +6,7 @@ use serde_json::{json, Value};
 
 use super::*;
 use crate::bucket::murmur3_32;
+use crate::space::BucketCache;
 
 fn expr(ir: Value) -> Expr {
     serde_json::from_value(ir.clone()).unwrap_or_else(|e| panic!("bad IR {ir}: {e}"))
@@ -13,10 +14,13 @@ fn expr(ir: Value) -> Expr {
 
 /// Evaluates `ir` against `data` with flag key `flag`.
 fn eval_with(ir: Value, data: &Value, flag: &str) -> Value {
+    let context = Context::empty(0);
+    let buckets = BucketCache::new(&context, &[]);
     let env = Env {
         root: data,
         now: 1_700_000_000,
         flag_key: flag,
+        buckets: &buckets,
     };
     expr(ir).eval(&env).into_owned()
 }
@@ -44,7 +48,8 @@ fn lit(v: Value) -> Value {
 #[test]
 fn env_from_context_reads_object_time_and_key() {
     let context = Context::from_json(r#"{"targetingKey":"u1","plan":"pro"}"#, 42).unwrap();
-    let env = Env::new(&context, "checkout");
+    let buckets = BucketCache::new(&context, &[]);
+    let env = Env::new(&buckets, "checkout");
     assert_eq!(env.now, 42);
     assert_eq!(env.flag_key, "checkout");
     assert_eq!(expr(var("plan")).eval(&env).as_ref(), &json!("pro"));
