@@ -454,6 +454,7 @@ mod tests {
             }],
             cors_origins: vec![],
             metadata: Default::default(),
+            spaces: Vec::new(),
         };
         let bytes = Snapshot::encode(SHOP, 1, 0, "test", &body);
         let r = block_on(publish(&store, SHOP, &bytes, 0));

@@ -72,6 +72,7 @@ mod tests {
             }],
             cors_origins: vec![],
             metadata: Default::default(),
+            spaces: Vec::new(),
         }
     }
 

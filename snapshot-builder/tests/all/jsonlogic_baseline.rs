@@ -5,6 +5,7 @@
 
 use serde_json::{Map, Value};
 use vane_resolver::expr::Env;
+use vane_resolver::{BucketCache, Context};
 use vane_snapshot_builder::jsonlogic::{compile, compile_all, path_text, CompileErrorKind};
 
 const TESTS: &str = concat!(
@@ -31,6 +32,8 @@ fn all_278_cases_pass() {
     let text = std::fs::read_to_string(TESTS).unwrap_or_else(|e| panic!("{TESTS}: {e}"));
     let list: Vec<Value> = serde_json::from_str(&text).expect("tests.json is a JSON array");
     let no_evaluators = Map::new();
+    let empty = Context::empty(0);
+    let no_buckets = BucketCache::new(&empty, &[]);
     let mut section = String::new();
     let mut cases = 0;
     let mut failures = Vec::new();
@@ -59,6 +62,7 @@ fn all_278_cases_pass() {
             root: &data,
             now: 0,
             flag_key: "",
+            buckets: &no_buckets,
         };
         let got = expr.eval(&env);
         if !same(&got, expected) {

@@ -104,6 +104,7 @@ mod tests {
             clients: vec![],
             cors_origins: vec![],
             metadata: Map::new(),
+            spaces: Vec::new(),
         };
         let bytes = Snapshot::encode("shop", 1, 0, "test", &body);
         Snapshot::from_bytes(&bytes).unwrap()
