@@ -11,7 +11,7 @@ step() { printf '\n==> %s\n' "$*"; }
 step "toolchain"
 scripts/install-toolchain.sh
 
-step "the repository stands alone (nothing reads ../shared)"
+step "the repository stands alone (no file refers to a sibling folder)"
 scripts/check-standalone.sh
 
 step "cargo fmt --check"
