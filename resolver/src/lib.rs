@@ -33,6 +33,7 @@ pub mod model;
 mod resolve;
 pub mod result;
 pub mod semver;
+pub mod signature;
 pub mod snapshot;
 pub mod space;
 

@@ -7,7 +7,8 @@
 //! (u64, strictly increasing per tenant), `created_at` (Unix seconds),
 //! `builder` (builder name and version), `bucketing` (see
 //! [`crate::bucket::BUCKETING_VERSION`]), `digest` (32 bytes), `body` (bytes:
-//! the CBOR encoding of [`Body`]).
+//! the CBOR encoding of [`Body`]), and, when signed, `signer` (an Ed25519
+//! public key) and `signature` (see [`crate::signature`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -15,6 +16,7 @@ use sha2::{Digest, Sha256};
 use crate::bucket::BUCKETING_VERSION;
 use crate::key_index::KeyIndex;
 use crate::model::{Body, Flag};
+use crate::signature::Signed;
 
 /// The `format` string every snapshot carries.
 pub const FORMAT: &str = "vane-snapshot";
@@ -22,18 +24,68 @@ pub const FORMAT: &str = "vane-snapshot";
 pub const FORMAT_VERSION: u32 = 1;
 
 #[derive(Serialize, Deserialize)]
-struct Envelope {
-    format: String,
-    format_version: u32,
-    tenant: String,
-    version: u64,
-    created_at: u64,
-    builder: String,
-    bucketing: u32,
+pub(crate) struct Envelope {
+    pub(crate) format: String,
+    pub(crate) format_version: u32,
+    pub(crate) tenant: String,
+    pub(crate) version: u64,
+    pub(crate) created_at: u64,
+    pub(crate) builder: String,
+    pub(crate) bucketing: u32,
     #[serde(with = "serde_bytes")]
-    digest: Vec<u8>,
+    pub(crate) digest: Vec<u8>,
     #[serde(with = "serde_bytes")]
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
+    /// Ed25519 public key of the publisher who signed; absent when unsigned.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes")]
+    pub(crate) signer: Option<Vec<u8>>,
+    /// Ed25519 signature over [`Envelope::signed`]'s message.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "serde_bytes")]
+    pub(crate) signature: Option<Vec<u8>>,
+}
+
+/// Decodes the envelope alone (no check beyond its CBOR shape).
+pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<Envelope, SnapshotError> {
+    decode_exact(bytes).map_err(SnapshotError::Envelope)
+}
+
+impl Envelope {
+    /// The envelope's CBOR encoding (fields in declaration order).
+    pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::into_writer(self, &mut out).expect("writing CBOR to a Vec cannot fail");
+        out
+    }
+
+    /// The fields a signature by `signer` covers.
+    fn signed<'a>(&'a self, signer: &'a [u8]) -> Signed<'a> {
+        Signed {
+            format: &self.format,
+            format_version: self.format_version,
+            tenant: &self.tenant,
+            version: self.version,
+            created_at: self.created_at,
+            builder: &self.builder,
+            bucketing: self.bucketing,
+            digest: &self.digest,
+            signer,
+        }
+    }
+
+    /// Checks the signature, if any: both `signer` and `signature` or
+    /// neither, and a valid signature by `signer`.
+    fn verify_signature(&self) -> Result<(), SnapshotError> {
+        match (&self.signer, &self.signature) {
+            (None, None) => Ok(()),
+            (Some(signer), Some(signature)) => self
+                .signed(signer)
+                .verify(signature)
+                .map_err(SnapshotError::Signature),
+            _ => Err(SnapshotError::Signature(
+                "the envelope has one of signer and signature without the other".to_owned(),
+            )),
+        }
+    }
 }
 
 /// Why snapshot bytes were refused.
@@ -54,6 +106,9 @@ pub enum SnapshotError {
         /// Digest of the body actually received.
         actual: String,
     },
+    /// The signature is malformed or does not verify with the key the
+    /// envelope names; carries what is wrong.
+    Signature(String),
     /// The body does not decode as the snapshot IR; carries the decoder's message.
     Body(String),
     /// The snapshot belongs to another tenant.
@@ -84,6 +139,7 @@ impl std::fmt::Display for SnapshotError {
                 f,
                 "snapshot digest mismatch: recorded sha256 {recorded}, body hashes to {actual}"
             ),
+            SnapshotError::Signature(m) => write!(f, "snapshot signature is invalid: {m}"),
             SnapshotError::Body(m) => write!(f, "snapshot body is malformed: {m}"),
             SnapshotError::Tenant { expected, found } => write!(
                 f,
@@ -113,6 +169,10 @@ pub struct SnapshotInfo {
     pub bucketing_version: u32,
     /// Size of the whole encoded snapshot in bytes.
     pub byte_size: usize,
+    /// Ed25519 public key (lowercase hex, 64 chars) of the publisher whose
+    /// valid signature the snapshot carries; `None` when unsigned. Whether
+    /// the key is trusted is for the reader to decide.
+    pub signer: Option<String>,
 }
 
 /// A decoded, verified snapshot.
@@ -194,12 +254,13 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 impl Snapshot {
     /// Decodes and verifies snapshot bytes: envelope, format name and version,
-    /// bucketing version, sha256 digest of the body, then the body itself.
+    /// bucketing version, sha256 digest of the body, the signature when there
+    /// is one, then the body itself.
     ///
     /// Errors: the first [`SnapshotError`] found, in that order. Never panics,
     /// whatever the bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
-        let env: Envelope = decode_exact(bytes).map_err(SnapshotError::Envelope)?;
+        let env = decode_envelope(bytes)?;
         if env.format != FORMAT {
             return Err(SnapshotError::Format(env.format));
         }
@@ -222,6 +283,7 @@ impl Snapshot {
                 actual: hex(&actual),
             });
         }
+        env.verify_signature()?;
         let body: Body = decode_exact(&env.body).map_err(SnapshotError::Body)?;
         let index = KeyIndex::new(body.flags.iter().map(|f| f.key.as_str()));
         Ok(Snapshot {
@@ -234,6 +296,7 @@ impl Snapshot {
                 builder: env.builder,
                 bucketing_version: env.bucketing,
                 byte_size: bytes.len(),
+                signer: env.signer.as_deref().map(hex),
             },
             body,
         })
@@ -280,9 +343,24 @@ impl Snapshot {
             bucketing: BUCKETING_VERSION,
             digest: sha256(&body_bytes).to_vec(),
             body: body_bytes,
+            signer: None,
+            signature: None,
         };
-        let mut out = Vec::new();
-        ciborium::into_writer(&env, &mut out).expect("writing CBOR to a Vec cannot fail");
-        out
+        env.to_bytes()
+    }
+
+    /// Signs snapshot bytes with a publisher's Ed25519 key: the same
+    /// snapshot (body and digest unchanged) with `signer` and `signature`
+    /// set, replacing any earlier signature.
+    ///
+    /// Errors: the bytes are not a valid snapshot ([`Snapshot::from_bytes`]).
+    pub fn sign(bytes: &[u8], key: &ed25519_dalek::SigningKey) -> Result<Vec<u8>, SnapshotError> {
+        Snapshot::from_bytes(bytes)?;
+        let mut env = decode_envelope(bytes)?;
+        let signer = key.verifying_key().to_bytes();
+        let signature = env.signed(&signer).sign(key);
+        env.signer = Some(signer.to_vec());
+        env.signature = Some(signature.to_vec());
+        Ok(env.to_bytes())
     }
 }

@@ -1,10 +1,13 @@
-//! `vane build RULES -o OUT.cbor [--tenant T] [--version N] [--format vane|flagd]`.
+//! `vane build RULES -o OUT.cbor [--tenant T] [--version N] [--format vane|flagd] [--sign KEY]`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context as _;
 
+use vane_resolver::Snapshot;
+
+use super::keys::{public_key, read_signing_key};
 use super::source::{build_rules, read_rules, FormatArg};
 
 /// Arguments of `vane build`.
@@ -31,11 +34,17 @@ pub struct BuildArgs {
     /// Treat every warning as an error: nothing is written when there is any.
     #[arg(long)]
     strict: bool,
+    /// Sign the snapshot with this Ed25519 private key (PKCS#8 PEM, as
+    /// `vane keygen` writes it).
+    #[arg(long, value_name = "KEY_FILE")]
+    sign: Option<PathBuf>,
 }
 
 /// Runs `vane build`; prints a one-line summary to stderr.
 pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
     let (name, text, format) = read_rules(&a.rules, a.format)?;
+    // Read the key first: a bad key file fails before anything is built.
+    let key = a.sign.as_deref().map(read_signing_key).transpose()?;
     let Some(built) = build_rules(
         &name,
         &text,
@@ -48,15 +57,23 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
     else {
         return Ok(ExitCode::from(1));
     };
-    write_atomically(&a.output, &built.bytes)?;
+    let bytes = match &key {
+        Some(key) => Snapshot::sign(&built.bytes, key)?,
+        None => built.bytes,
+    };
+    write_atomically(&a.output, &bytes)?;
     let info = &built.snapshot.info;
+    let signed = match &key {
+        Some(key) => format!(", signed by {}", public_key(key)),
+        None => String::new(),
+    };
     eprintln!(
-        "built {}: tenant {}, version {}, {} flags, {} bytes, sha256 {}",
+        "built {}: tenant {}, version {}, {} flags, {} bytes, sha256 {}{signed}",
         a.output.display(),
         info.tenant,
         info.version,
         built.snapshot.body.flags.len(),
-        info.byte_size,
+        bytes.len(),
         info.digest
     );
     Ok(ExitCode::SUCCESS)

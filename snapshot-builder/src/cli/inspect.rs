@@ -15,7 +15,8 @@ pub struct InspectArgs {
 }
 
 /// Runs `vane inspect`: prints `{tenant, version, digest, created_at,
-/// flag_count, byte_size, bucketing_version, builder}`.
+/// flag_count, byte_size, bucketing_version, builder, signer}`; `signer`
+/// is the Ed25519 public key (hex) of a valid signature, `null` when unsigned.
 pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let s = read_snapshot(&a.snapshot)?;
     let i = &s.info;
@@ -28,6 +29,7 @@ pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
         "byte_size": i.byte_size,
         "bucketing_version": i.bucketing_version,
         "builder": i.builder,
+        "signer": i.signer,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)

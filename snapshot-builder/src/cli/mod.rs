@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod eval;
 mod inspect;
+mod keys;
 mod publish;
 mod source;
 
@@ -28,6 +29,8 @@ enum Command {
     Build(build::BuildArgs),
     /// Validate rules and print every diagnostic; exit 1 when there are errors.
     Check(check::CheckArgs),
+    /// Write a new Ed25519 publisher key to FILE (mode 0600); print its public key.
+    Keygen(keys::KeygenArgs),
     /// Print a snapshot's envelope facts as JSON.
     Inspect(inspect::InspectArgs),
     /// Evaluate flags of a snapshot (or of rules) for a context; prints OFREP JSON.
@@ -45,6 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Build(a) => build::run(a),
         Command::Check(a) => check::run(a),
+        Command::Keygen(a) => keys::keygen(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Publish(a) => publish::publish(a),

@@ -458,3 +458,99 @@ fn rules_without_clients_get_a_warning_that_says_what_to_do() {
     );
     assert!(!String::from_utf8_lossy(&with.stderr).contains("no clients"));
 }
+
+#[test]
+fn keygen_writes_an_owner_only_key_and_build_sign_names_its_public_key() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let key = tmp("publisher.pem");
+    let _ = std::fs::remove_file(&key);
+    let key_s = key.to_str().unwrap();
+    let out = vane(&["keygen", key_s], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let public = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(public.len(), 64, "{public}");
+    assert!(public
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "the private key file is owner-only");
+    assert!(std::fs::read_to_string(&key)
+        .unwrap()
+        .starts_with("-----BEGIN PRIVATE KEY-----\n"));
+
+    // An existing key is never overwritten.
+    let again = vane(&["keygen", key_s], &[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("File exists"));
+
+    let signed = tmp("signed.cbor");
+    let signed_s = signed.to_str().unwrap();
+    let built = vane(
+        &[
+            "build",
+            "examples/shop.yaml",
+            "-o",
+            signed_s,
+            "--version",
+            "9",
+            "--sign",
+            key_s,
+        ],
+        &[("SOURCE_DATE_EPOCH", EPOCH)],
+    );
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    assert!(String::from_utf8_lossy(&built.stderr).contains(&format!("signed by {public}")));
+    let info = stdout_json(&vane(&["inspect", signed_s], &[]));
+    assert_eq!(info["signer"], json!(public));
+    assert_eq!(info["version"], json!(9));
+
+    // Unsigned: `signer` is null. Same body, so the same digest.
+    let plain = tmp("plain.cbor");
+    let plain_s = plain.to_str().unwrap();
+    let built = vane(
+        &[
+            "build",
+            "examples/shop.yaml",
+            "-o",
+            plain_s,
+            "--version",
+            "9",
+        ],
+        &[("SOURCE_DATE_EPOCH", EPOCH)],
+    );
+    assert!(built.status.success());
+    let plain_info = stdout_json(&vane(&["inspect", plain_s], &[]));
+    assert_eq!(plain_info["signer"], Value::Null);
+    assert_eq!(plain_info["digest"], info["digest"]);
+
+    // A file that is not a key: exit 2, and nothing is written.
+    let not_key = tmp("not-a-key.pem");
+    std::fs::write(&not_key, "hello\n").unwrap();
+    let out_path = tmp("never.cbor");
+    let bad = vane(
+        &[
+            "build",
+            "examples/shop.yaml",
+            "-o",
+            out_path.to_str().unwrap(),
+            "--sign",
+            not_key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("is not a PKCS#8 PEM Ed25519 private key"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    assert!(!out_path.exists());
+}

@@ -3,6 +3,11 @@
 //! to the format, the encoding or the compiler's output shows up in review as
 //! a changed binary file, and this test says what changed.
 //!
+//! Its signed twin, `tests/golden/shop.signed.cbor`, is the same snapshot
+//! signed with the RFC 8032 (section 7.1, test 1) secret key: Ed25519 is
+//! deterministic, so a change to the signed message or to the signature
+//! fields shows up the same way.
+//!
 //! To accept a deliberate change: `UPDATE_GOLDEN=1 cargo test -p
 //! vane-snapshot-builder --test all golden`, and say why in the commit message.
 
@@ -71,11 +76,14 @@ fn explain(old: &[u8], new: &Snapshot, new_bytes: &[u8]) -> String {
     why.join("; ")
 }
 
-#[test]
-fn shop_example_matches_the_golden_snapshot() {
+/// RFC 8032, section 7.1, test 1: the secret key and its public key.
+const RFC8032_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+
+fn shop_v1() -> vane_snapshot_builder::Built {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("../examples/shop.yaml")).unwrap();
-    let built = build(
+    build(
         "examples/shop.yaml",
         &text,
         Format::Vane,
@@ -85,13 +93,26 @@ fn shop_example_matches_the_golden_snapshot() {
             created_at: 1_700_000_000,
         },
     )
-    .unwrap_or_else(|d| panic!("{d:?}"));
-    let golden_path = root.join("tests/golden/shop.cbor");
+    .unwrap_or_else(|d| panic!("{d:?}"))
+}
+
+/// Reads a golden file, first writing `bytes` to it under `UPDATE_GOLDEN`.
+fn golden(name: &str, bytes: &[u8]) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
-        std::fs::write(&golden_path, &built.bytes).unwrap();
+        std::fs::write(&path, bytes).unwrap();
     }
-    let golden = std::fs::read(&golden_path)
-        .expect("tests/golden/shop.cbor exists (UPDATE_GOLDEN=1 writes it)");
+    std::fs::read(&path)
+        .unwrap_or_else(|_| panic!("tests/golden/{name} exists (UPDATE_GOLDEN=1 writes it)"))
+}
+
+#[test]
+fn shop_example_matches_the_golden_snapshot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let built = shop_v1();
+    let golden = golden("shop.cbor", &built.bytes);
     assert!(
         golden == built.bytes,
         "the shop snapshot changed: {}. If intended, run with UPDATE_GOLDEN=1 and explain the change in the commit.",
@@ -106,4 +127,29 @@ fn shop_example_matches_the_golden_snapshot() {
         std::fs::read_to_string(digest_path).unwrap().trim(),
         built.snapshot.info.digest
     );
+}
+
+#[test]
+fn signed_shop_example_matches_the_signed_golden_snapshot() {
+    let built = shop_v1();
+    let seed: Vec<u8> = (0..64)
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&RFC8032_SECRET[i..i + 2], 16).unwrap())
+        .collect();
+    let key = ed25519_dalek::SigningKey::from_bytes(&seed.try_into().unwrap());
+    let signed = Snapshot::sign(&built.bytes, &key).unwrap();
+    let golden = golden("shop.signed.cbor", &signed);
+    assert!(
+        golden == signed,
+        "the signed shop snapshot changed ({} -> {} bytes): the signed message or the signature fields changed. If intended, run with UPDATE_GOLDEN=1 and explain the change in the commit.",
+        golden.len(),
+        signed.len()
+    );
+    let s = Snapshot::from_bytes(&golden).unwrap();
+    assert_eq!(s.info.signer.as_deref(), Some(RFC8032_PUBLIC));
+    // Signing changes the envelope, never the body: same digest, same flags.
+    assert_eq!(s.info.digest, built.snapshot.info.digest);
+    assert_eq!(s.body, built.snapshot.body);
+    // The unsigned golden names no signer.
+    assert_eq!(built.snapshot.info.signer, None);
 }
