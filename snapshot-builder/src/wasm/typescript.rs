@@ -55,6 +55,8 @@ export interface SnapshotInfo {
   builder: string;
   bucketing_version: number;
   byte_size: number;
+  /** Ed25519 public key (64 lowercase hex digits) of a valid signature; null when unsigned. */
+  signer: string | null;
 }
 
 /** An evaluation context: `targetingKey` (alias `targeting_key`) and any attributes. */
