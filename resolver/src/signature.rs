@@ -112,6 +112,7 @@ mod tests {
             clients: vec![],
             cors_origins: vec!["https://shop.example".into()],
             metadata: Default::default(),
+            spaces: vec![],
         };
         Snapshot::encode("shop", 7, 1_700_000_000, "test", &body)
     }
@@ -184,6 +185,7 @@ mod tests {
                 clients: vec![],
                 cors_origins: vec![],
                 metadata: Default::default(),
+                spaces: vec![],
             },
         );
         let other = crate::snapshot::decode_envelope(&other).unwrap();
