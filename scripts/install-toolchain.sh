@@ -52,8 +52,12 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 
 # npm ci reinstalls from scratch; skip it while node_modules matches the lock.
-if ! cmp -s package-lock.json node_modules/.vane-installed-lock 2>/dev/null; then
-    say "npm ci"
-    npm ci --no-audit --no-fund
-    cp package-lock.json node_modules/.vane-installed-lock
-fi
+# The Confidence web client has its own folder and lock file (its peer
+# dependency is an old @openfeature/web-sdk).
+for dir in . web/confidence-client; do
+    if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.vane-installed-lock" 2>/dev/null; then
+        say "npm ci ($dir)"
+        (cd "$dir" && npm ci --no-audit --no-fund)
+        cp "$dir/package-lock.json" "$dir/node_modules/.vane-installed-lock"
+    fi
+done

@@ -5,6 +5,7 @@
 // string. window.vaneClient lets the browser tests drive it.
 import { OpenFeature, ProviderEvents } from "@openfeature/web-sdk";
 import { OFREPWebProvider } from "@openfeature/ofrep-web-provider";
+import { readFlags, renderFlags } from "../shared/flag-table.js";
 
 /** The flags the page shows, one per OpenFeature type (the shop example's). */
 const FLAGS = [
@@ -25,17 +26,7 @@ for (const event of [ProviderEvents.Ready, ProviderEvents.Error, ProviderEvents.
 }
 
 function details() {
-  const get = {
-    boolean: (k, d) => client.getBooleanDetails(k, d),
-    string: (k, d) => client.getStringDetails(k, d),
-    number: (k, d) => client.getNumberDetails(k, d),
-    object: (k, d) => client.getObjectDetails(k, d),
-  };
-  return FLAGS.map(({ key, type, fallback }) => {
-    const d = get[type](key, fallback);
-    return { key, type, value: d.value, variant: d.variant ?? null, reason: d.reason ?? null,
-      errorCode: d.errorCode ?? null, errorMessage: d.errorMessage ?? null };
-  });
+  return readFlags(client, FLAGS);
 }
 
 function render() {
@@ -43,15 +34,7 @@ function render() {
   const s = document.getElementById("status");
   s.textContent = status;
   s.dataset.status = status;
-  document.getElementById("flags").replaceChildren(...details().map((d) => {
-    const row = document.createElement("tr");
-    for (const cell of [d.key, d.type, JSON.stringify(d.value), d.variant ?? "", d.reason ?? "", d.errorCode ?? ""]) {
-      const td = document.createElement("td");
-      td.textContent = cell;
-      row.append(td);
-    }
-    return row;
-  }));
+  renderFlags(document.getElementById("flags"), details());
 }
 
 /** Starts the provider against `worker` with `key`; resolves once it is ready or has failed. */

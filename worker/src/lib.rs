@@ -35,6 +35,7 @@
 pub mod admin;
 pub mod auth;
 pub mod cache;
+pub mod confidence;
 pub mod cors;
 pub mod etag;
 pub mod exposure;

@@ -68,7 +68,7 @@ pub fn parse_context(body: &[u8], now: i64) -> Result<Context, BodyError> {
 
 /// Deepest nesting of objects and arrays in JSON text (0 for a scalar),
 /// counting brackets outside strings. Linear, no recursion.
-fn nesting_depth(text: &[u8]) -> usize {
+pub(crate) fn nesting_depth(text: &[u8]) -> usize {
     let (mut depth, mut max, mut in_string, mut escaped) = (0usize, 0usize, false, false);
     for &b in text {
         if in_string {
