@@ -29,6 +29,7 @@ use vane_resolver::expr::typed::parse_rfc3339;
 
 use super::token::{Claims, TokenAssignment, TokenKey};
 use super::wire::{self, invalid};
+use crate::exposure::event::{skew_corrected, Event, RequestMeta, Served, Source, Weight};
 use crate::reply::Reply;
 
 /// A parsed apply request.
@@ -43,7 +44,7 @@ pub struct ApplyRequest {
     pub flags: Vec<(String, Option<u64>)>,
     /// `sendTime`, Unix ms on the client's clock, if readable.
     pub send_ms: Option<u64>,
-    /// The SDK, `id/version`.
+    /// The SDK, `id@version`.
     pub sdk: Option<String>,
 }
 
@@ -140,13 +141,6 @@ fn unix_ms(text: &str) -> Option<u64> {
     u64::try_from(ms).ok()
 }
 
-/// The time an app used a value, on the edge's clock: the arrival minus
-/// how long before sending it was applied (client clock). An apply time
-/// after the send time counts as the send time. Unix milliseconds.
-pub fn skew_corrected(received_ms: u64, send_ms: u64, apply_ms: u64) -> u64 {
-    received_ms.saturating_sub(send_ms.saturating_sub(apply_ms))
-}
-
 /// Applies `request` for `tenant` (the owner of its client secret), which
 /// arrived at `received_ms`.
 ///
@@ -186,6 +180,58 @@ pub fn apply(
         }
     }
     Ok(outcome)
+}
+
+/// The exposure events of assignments a client used (an apply, or a
+/// resolve with `apply: true`), through the exposure log's seam
+/// ([`crate::exposure::event::events`]). `sdk` is the request's SDK (an
+/// apply's own, else the resolve's); each item is an assignment with its
+/// exposure time (Unix ms). The event's `assignment` is
+/// `{rule}:{assignment id}`.
+pub fn events<'a>(
+    claims: &Claims,
+    source: Source,
+    sdk: Option<String>,
+    used: impl IntoIterator<Item = (&'a TokenAssignment, u64)>,
+) -> Vec<Event> {
+    let meta = RequestMeta {
+        tenant: claims.tenant.clone(),
+        source,
+        resolve_id: claims.resolve_id.clone(),
+        snapshot_version: claims.snapshot_version,
+        snapshot_digest: claims.snapshot_digest.clone(),
+        client: Some(claims.client.clone()),
+        sdk: sdk.or_else(|| claims.sdk.clone()),
+        evaluated_at_ms: claims.resolved_at_ms.max(0) as u64,
+    };
+    let served = used.into_iter().filter_map(|(a, exposed_at_ms)| {
+        Some(Served {
+            flag: a.flag.clone(),
+            variant: a.variant.clone()?,
+            reason: a.reason.clone(),
+            assignment: format!(
+                "{}:{}",
+                a.rule.as_deref().unwrap_or_default(),
+                a.assignment_id.as_deref().unwrap_or_default()
+            ),
+            unit: a.unit.clone().unwrap_or_default(),
+            unit_source: a
+                .unit_source
+                .clone()
+                .unwrap_or_else(|| "targeting_key".into()),
+            weights: a
+                .weights
+                .iter()
+                .map(|(variant, weight)| Weight {
+                    variant: variant.clone(),
+                    weight: *weight,
+                })
+                .collect(),
+            exposed_at_ms,
+            attributes: Map::new(),
+        })
+    });
+    crate::exposure::event::events(&meta, served)
 }
 
 /// The answer to an apply: `{}` with the counters in `X-Vane-Apply`.
@@ -342,6 +388,40 @@ mod tests {
             answer.header("x-vane-apply"),
             Some("applied=2 unknown=1 unassigned=1 repeated=1")
         );
+    }
+
+    #[test]
+    fn applied_assignments_become_exposure_events() {
+        let t = "2026-12-01T09:30:01Z";
+        let request = parse(&body(
+            &token("demo"),
+            &[("flags/a", t), ("flags/none", t)],
+            t,
+        ))
+        .unwrap();
+        let o = apply(&key(), "demo", &request, RESOLVED_MS + 1_000).unwrap();
+        let used = o.applied.iter().map(|(a, at)| (a, *at));
+        let events = events(
+            &o.claims,
+            Source::ConfidenceApply,
+            Some("web@1".into()),
+            used,
+        );
+        assert_eq!(events.len(), 1);
+        let e = serde_json::to_value(&events[0]).unwrap();
+        assert_eq!(e["tenant"], "demo");
+        assert_eq!(e["source"], "confidence-apply");
+        assert_eq!(e["flag"], "flags/a");
+        assert_eq!(e["variant"], "flags/a/variants/on");
+        assert_eq!(e["assignment"], "flags/a/rules/r1:a1");
+        assert_eq!(e["unit"], "user-1");
+        assert_eq!(e["unit_source"], "targeting_key");
+        assert_eq!(e["resolve_id"], "r-1");
+        assert_eq!(e["snapshot_version"], 3);
+        assert_eq!(e["client"], "clients/web");
+        assert_eq!(e["sdk"], "web@1");
+        assert_eq!(e["evaluated_at"], "2026-12-01T09:30:00.000Z");
+        assert_eq!(e["exposed_at"], "2026-12-01T09:30:01.000Z");
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct Claims {
     /// Name of the client whose secret resolved (e.g. `clients/web`).
     #[serde(rename = "c")]
     pub client: String,
-    /// The SDK of the resolve request, `id/version` (see
+    /// The SDK of the resolve request, `id@version` (see
     /// [`super::wire::sdk`]).
     #[serde(rename = "k", default, skip_serializing_if = "Option::is_none")]
     pub sdk: Option<String>,
@@ -254,7 +254,7 @@ mod tests {
             snapshot_version: 7,
             resolve_id: "0123456789abcdef0123456789abcdef".into(),
             client: "clients/web".into(),
-            sdk: Some("SDK_ID_JS_WEB_PROVIDER/0.0.3".into()),
+            sdk: Some("SDK_ID_JS_WEB_PROVIDER@0.0.3".into()),
             resolved_at_ms: 1_700_000_000_250,
             expires_at: 1_700_000_000 + TOKEN_TTL_SECONDS,
             assignments: vec![

@@ -96,7 +96,7 @@ pub fn string(
 }
 
 /// The `sdk` field (`{"id": "SDK_ID_…", "version": "…"}` or with
-/// `customId`) as one string for exposures: `id/version`, the id alone
+/// `customId`) as one string for exposures: `id@version`, the id alone
 /// without a version; `None` when absent or empty.
 pub fn sdk(map: &mut Map<String, Value>) -> Option<String> {
     let Some(Value::Object(mut sdk)) = take(map, "sdk", "sdk") else {
@@ -109,7 +109,7 @@ pub fn sdk(map: &mut Map<String, Value>) -> Option<String> {
     let id = text(take(&mut sdk, "id", "id"))
         .or_else(|| text(take(&mut sdk, "customId", "custom_id")))?;
     Some(match text(take(&mut sdk, "version", "version")) {
-        Some(version) => format!("{id}/{version}"),
+        Some(version) => format!("{id}@{version}"),
         None => id,
     })
 }
@@ -171,7 +171,7 @@ mod tests {
             "x",
         )
         .unwrap();
-        assert_eq!(sdk(&mut m), Some("SDK_ID_JS_WEB_PROVIDER/0.0.3".into()));
+        assert_eq!(sdk(&mut m), Some("SDK_ID_JS_WEB_PROVIDER@0.0.3".into()));
         let mut m = object(br#"{"sdk":{"customId":"my-sdk"}}"#, "x").unwrap();
         assert_eq!(sdk(&mut m), Some("my-sdk".into()));
         let mut m = object(br#"{"sdk":{}}"#, "x").unwrap();
