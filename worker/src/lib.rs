@@ -43,6 +43,7 @@ pub mod limits;
 pub mod ofrep;
 pub mod reply;
 pub mod route;
+pub mod signing;
 pub mod store;
 
 #[cfg(target_arch = "wasm32")]
