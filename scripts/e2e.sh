@@ -30,6 +30,8 @@ scripts/build-worker.sh
 work=$(mktemp -d)
 cleanup() {
     stop_wrangler
+    # VANE_E2E_LOG=FILE keeps the wrangler dev log (the worker's log lines).
+    if [ -n "${VANE_E2E_LOG:-}" ]; then cp "$work/wrangler.log" "$VANE_E2E_LOG" || true; fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -40,7 +42,7 @@ port=$(free_port)
 step "wrangler dev on 127.0.0.1:$port"
 started=$SECONDS
 start_wrangler "$port" "$work/state" "$work/wrangler.log" \
-    --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0
+    --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0 --var METRICS_FLUSH_SECONDS:0
 echo "e2e: wrangler dev ready in $((SECONDS - started)) s" >&2
 
 step "tests"

@@ -7,14 +7,15 @@
 //! they run; the Durable Object in `runtime` guarantees that by running one
 //! admin request per tenant at a time (KV has no compare-and-swap).
 //!
-//! Replies are JSON; error codes (`errorCode`) are listed in
-//! `docs/http-api.md`.
+//! Successes are JSON replies; refusals and failures are [`ApiError`]s
+//! (codes listed in `docs/http-api.md`).
 
 use serde_json::json;
 use vane_resolver::model::Body;
 use vane_resolver::snapshot::hex;
 use vane_resolver::Snapshot;
 
+use crate::error::ApiError;
 use crate::limits::{HISTORY_LEN, MAX_SNAPSHOT_BYTES};
 use crate::reply::Reply;
 use crate::store::{AdminStore, Entry, Pointer, SnapshotSource, StoreError, Via};
@@ -25,74 +26,54 @@ use crate::store::{AdminStore, Entry, Pointer, SnapshotSource, StoreError, Via};
 /// tenant), then stores the snapshot, indexes its keys and makes it current.
 /// `now` is the time in Unix seconds.
 ///
-/// Replies: 201 `{tenant, version, digest, flags, previous}`; 400
-/// `INVALID_SNAPSHOT` / `TENANT_MISMATCH`; 409 `ALREADY_CURRENT` /
-/// `VERSION_NOT_NEWER` / `VERSION_REUSED` / `KEY_CONFLICT`; 413
-/// `PAYLOAD_TOO_LARGE`; 503 `STORE_UNAVAILABLE`.
-pub async fn publish<S: AdminStore>(store: &S, tenant: &str, bytes: &[u8], now: u64) -> Reply {
-    match try_publish(store, tenant, bytes, now).await {
-        Ok(reply) | Err(reply) => reply,
-    }
-}
-
-async fn try_publish<S: AdminStore>(
+/// Answers: 201 `{tenant, version, digest, flags, previous}`; errors
+/// `INVALID_SNAPSHOT` / `TENANT_MISMATCH` (400), `ALREADY_CURRENT` /
+/// `VERSION_NOT_NEWER` / `VERSION_REUSED` / `KEY_CONFLICT` (409),
+/// `PAYLOAD_TOO_LARGE` (413), `STORE_UNAVAILABLE` (503).
+pub async fn publish<S: AdminStore>(
     store: &S,
     tenant: &str,
     bytes: &[u8],
     now: u64,
-) -> Result<Reply, Reply> {
+) -> Result<Reply, ApiError> {
     if bytes.len() > MAX_SNAPSHOT_BYTES {
-        return Err(Reply::error(
-            413,
-            "PAYLOAD_TOO_LARGE",
-            format!(
-                "snapshot is {} bytes; the limit is {MAX_SNAPSHOT_BYTES} (the KV value limit)",
-                bytes.len()
-            ),
-        ));
+        return Err(ApiError::PayloadTooLarge {
+            limit: MAX_SNAPSHOT_BYTES,
+        });
     }
     let snapshot = Snapshot::from_bytes(bytes)
-        .map_err(|e| Reply::error(400, "INVALID_SNAPSHOT", e.to_string()))?;
+        .map_err(|e| ApiError::InvalidSnapshot { why: e.to_string() })?;
     snapshot
         .expect_tenant(tenant)
-        .map_err(|e| Reply::error(400, "TENANT_MISMATCH", e.to_string()))?;
+        .map_err(|e| ApiError::TenantMismatch { why: e.to_string() })?;
     let info = &snapshot.info;
     let pointer = store.pointer(tenant).await.map_err(unavailable)?;
     if let Some(p) = &pointer {
         let current = &p.current;
         if current.digest == info.digest {
-            return Err(Reply::error(
-                409,
-                "ALREADY_CURRENT",
-                format!(
-                    "snapshot {} is already current for tenant {tenant:?} (version {}); nothing to publish",
-                    info.digest, current.version
-                ),
-            ));
+            return Err(ApiError::AlreadyCurrent {
+                tenant: tenant.to_owned(),
+                digest: info.digest.clone(),
+                version: current.version,
+            });
         }
         if info.version <= current.version {
-            return Err(Reply::error(
-                409,
-                "VERSION_NOT_NEWER",
-                format!(
-                    "snapshot version {} is not newer than the current version {} of tenant {tenant:?}; build with a higher --version",
-                    info.version, current.version
-                ),
-            ));
+            return Err(ApiError::VersionNotNewer {
+                tenant: tenant.to_owned(),
+                version: info.version,
+                current: current.version,
+            });
         }
         if let Some(old) = p
             .history
             .iter()
             .find(|e| e.version == info.version && e.digest != info.digest)
         {
-            return Err(Reply::error(
-                409,
-                "VERSION_REUSED",
-                format!(
-                    "version {} of tenant {tenant:?} was already published as snapshot {}; a different snapshot cannot reuse it",
-                    info.version, old.digest
-                ),
-            ));
+            return Err(ApiError::VersionReused {
+                tenant: tenant.to_owned(),
+                version: info.version,
+                digest: old.digest.clone(),
+            });
         }
     }
     check_key_owners(store, tenant, &snapshot.body).await?;
@@ -129,22 +110,16 @@ async fn try_publish<S: AdminStore>(
 /// than the current one. The stored snapshot is verified again before the
 /// pointer moves.
 ///
-/// Replies: 200 `{tenant, version, digest, rolled_back_from}`; 400
-/// `AMBIGUOUS_DIGEST`; 404 `NO_SNAPSHOT` / `UNKNOWN_DIGEST`; 409
+/// Answers: 200 `{tenant, version, digest, rolled_back_from}`; errors
+/// `AMBIGUOUS_DIGEST` (400), `NO_SNAPSHOT` / `UNKNOWN_DIGEST` (404),
 /// `ALREADY_CURRENT` / `NOTHING_TO_ROLL_BACK` / `SNAPSHOT_UNUSABLE` /
-/// `KEY_CONFLICT`; 503 `STORE_UNAVAILABLE`.
-pub async fn rollback<S: AdminStore>(store: &S, tenant: &str, to: Option<&str>, now: u64) -> Reply {
-    match try_rollback(store, tenant, to, now).await {
-        Ok(reply) | Err(reply) => reply,
-    }
-}
-
-async fn try_rollback<S: AdminStore>(
+/// `KEY_CONFLICT` (409), `STORE_UNAVAILABLE` (503).
+pub async fn rollback<S: AdminStore>(
     store: &S,
     tenant: &str,
     to: Option<&str>,
     now: u64,
-) -> Result<Reply, Reply> {
+) -> Result<Reply, ApiError> {
     let pointer = store
         .pointer(tenant)
         .await
@@ -152,12 +127,10 @@ async fn try_rollback<S: AdminStore>(
         .ok_or_else(|| no_snapshot(tenant))?;
     let target = rollback_target(&pointer, tenant, to)?.clone();
     let digest = &target.digest;
-    let unusable = |why: String| {
-        Reply::error(
-            409,
-            "SNAPSHOT_UNUSABLE",
-            format!("cannot roll tenant {tenant:?} back to snapshot {digest}: {why}"),
-        )
+    let unusable = |why: String| ApiError::SnapshotUnusable {
+        tenant: tenant.to_owned(),
+        digest: digest.clone(),
+        why,
     };
     let bytes = store
         .snapshot(tenant, digest)
@@ -201,21 +174,15 @@ fn rollback_target<'p>(
     pointer: &'p Pointer,
     tenant: &str,
     to: Option<&str>,
-) -> Result<&'p Entry, Reply> {
+) -> Result<&'p Entry, ApiError> {
     let Some(prefix) = to else {
         return pointer
             .history
             .iter()
             .find(|e| e.version < pointer.current.version)
-            .ok_or_else(|| {
-                Reply::error(
-                    409,
-                    "NOTHING_TO_ROLL_BACK",
-                    format!(
-                        "tenant {tenant:?} has no earlier snapshot than version {} in its history",
-                        pointer.current.version
-                    ),
-                )
+            .ok_or_else(|| ApiError::NothingToRollBack {
+                tenant: tenant.to_owned(),
+                version: pointer.current.version,
             });
     };
     let matches: Vec<&Entry> = pointer
@@ -225,39 +192,31 @@ fn rollback_target<'p>(
         .collect();
     match matches.as_slice() {
         [one] => Ok(one),
-        [] if pointer.current.digest.starts_with(prefix) => Err(Reply::error(
-            409,
-            "ALREADY_CURRENT",
-            format!(
-                "snapshot {} is already current for tenant {tenant:?}",
-                pointer.current.digest
-            ),
-        )),
-        [] => Err(Reply::error(
-            404,
-            "UNKNOWN_DIGEST",
-            format!(
-                "no snapshot {prefix}… in the history of tenant {tenant:?}; see GET /admin/v1/tenants/{tenant}"
-            ),
-        )),
-        _ => Err(Reply::error(
-            400,
-            "AMBIGUOUS_DIGEST",
-            format!(
-                "{prefix} matches {} snapshots of tenant {tenant:?}; give more digits",
-                matches.len()
-            ),
-        )),
+        [] if pointer.current.digest.starts_with(prefix) => Err(ApiError::AlreadyCurrent {
+            tenant: tenant.to_owned(),
+            digest: pointer.current.digest.clone(),
+            version: pointer.current.version,
+        }),
+        [] => Err(ApiError::UnknownDigest {
+            tenant: tenant.to_owned(),
+            prefix: prefix.to_owned(),
+        }),
+        _ => Err(ApiError::AmbiguousDigest {
+            tenant: tenant.to_owned(),
+            prefix: prefix.to_owned(),
+            matches: matches.len(),
+        }),
     }
 }
 
 /// `GET /admin/v1/tenants/{tenant}`: 200 with the tenant's [`Pointer`]
-/// (`{tenant, current, history}`); 404 `NO_SNAPSHOT`; 503 `STORE_UNAVAILABLE`.
-pub async fn status<S: SnapshotSource>(store: &S, tenant: &str) -> Reply {
+/// (`{tenant, current, history}`); errors `NO_SNAPSHOT` (404),
+/// `STORE_UNAVAILABLE` (503).
+pub async fn status<S: SnapshotSource>(store: &S, tenant: &str) -> Result<Reply, ApiError> {
     match store.pointer(tenant).await {
-        Ok(Some(pointer)) => Reply::json(200, &pointer),
-        Ok(None) => no_snapshot(tenant),
-        Err(e) => unavailable(e),
+        Ok(Some(pointer)) => Ok(Reply::json(200, &pointer)),
+        Ok(None) => Err(no_snapshot(tenant)),
+        Err(e) => Err(unavailable(e)),
     }
 }
 
@@ -286,20 +245,17 @@ async fn check_key_owners<S: SnapshotSource>(
     store: &S,
     tenant: &str,
     body: &Body,
-) -> Result<(), Reply> {
+) -> Result<(), ApiError> {
     for client in &body.clients {
         for digest in &client.key_digests {
             let digest = hex(&digest.0);
             match store.key_owner(&digest).await.map_err(unavailable)? {
                 Some(owner) if owner != tenant => {
-                    return Err(Reply::error(
-                        409,
-                        "KEY_CONFLICT",
-                        format!(
-                            "client {:?} has key digest {digest}, which belongs to tenant {owner:?}; give it a new key",
-                            client.name
-                        ),
-                    ))
+                    return Err(ApiError::KeyConflict {
+                        client: client.name.clone(),
+                        digest,
+                        owner,
+                    })
                 }
                 _ => {}
             }
@@ -309,7 +265,7 @@ async fn check_key_owners<S: SnapshotSource>(
 }
 
 /// Binds every client key digest of `body` to `tenant` in the key index.
-async fn index_keys<S: AdminStore>(store: &S, tenant: &str, body: &Body) -> Result<(), Reply> {
+async fn index_keys<S: AdminStore>(store: &S, tenant: &str, body: &Body) -> Result<(), ApiError> {
     for digest in body.clients.iter().flat_map(|c| &c.key_digests) {
         store
             .put_key_owner(&hex(&digest.0), tenant)
@@ -319,20 +275,17 @@ async fn index_keys<S: AdminStore>(store: &S, tenant: &str, body: &Body) -> Resu
     Ok(())
 }
 
-fn no_snapshot(tenant: &str) -> Reply {
-    Reply::error(
-        404,
-        "NO_SNAPSHOT",
-        format!("tenant {tenant:?} has no published snapshot"),
-    )
+fn no_snapshot(tenant: &str) -> ApiError {
+    ApiError::NoSnapshot {
+        tenant: tenant.to_owned(),
+    }
 }
 
-fn unavailable(e: StoreError) -> Reply {
-    Reply::error(
-        503,
-        "STORE_UNAVAILABLE",
-        format!("{e}; nothing was changed, retry later"),
-    )
+fn unavailable(e: StoreError) -> ApiError {
+    ApiError::StoreUnavailable {
+        what: e.to_string(),
+        state: "nothing was changed, retry later",
+    }
 }
 
 #[cfg(test)]
@@ -343,12 +296,17 @@ mod tests {
     use vane_resolver::model::Client;
 
     fn put(store: &MemoryStore, tenant: &str, version: u64, banner: &str) -> Reply {
-        block_on(publish(
+        answer(publish(
             store,
             tenant,
             &snapshot_bytes(tenant, version, banner),
             100 + version,
         ))
+    }
+
+    /// Runs an admin call to its answer, refusals included.
+    fn answer(call: impl std::future::Future<Output = Result<Reply, ApiError>>) -> Reply {
+        block_on(call).unwrap_or_else(|e| e.reply())
     }
 
     fn current(store: &MemoryStore, tenant: &str) -> (u64, Vec<u64>) {
@@ -404,7 +362,7 @@ mod tests {
         assert_eq!(code(&put(&store, SHOP, 6, "a")).1, "ALREADY_CURRENT");
         assert_eq!(store.get(&pointer_key(SHOP)), before);
         put(&store, SHOP, 6, "b");
-        block_on(rollback(&store, SHOP, None, 0));
+        answer(rollback(&store, SHOP, None, 0));
         assert_eq!(current(&store, SHOP), (5, vec![6]));
         let r = put(&store, SHOP, 6, "c");
         assert_eq!(code(&r), (409, "VERSION_REUSED".into()));
@@ -419,15 +377,15 @@ mod tests {
         let mut bytes = snapshot_bytes(SHOP, 1, "a");
         let n = bytes.len();
         bytes[n - 2] ^= 0x55;
-        let r = block_on(publish(&store, SHOP, &bytes, 0));
+        let r = answer(publish(&store, SHOP, &bytes, 0));
         assert_eq!(code(&r), (400, "INVALID_SNAPSHOT".into()));
         assert!(r.body_json()["errorDetails"]
             .as_str()
             .unwrap()
             .contains("digest mismatch"));
-        let r = block_on(publish(&store, SHOP, b"hello", 0));
+        let r = answer(publish(&store, SHOP, b"hello", 0));
         assert_eq!(code(&r), (400, "INVALID_SNAPSHOT".into()));
-        let r = block_on(publish(&store, SHOP, &snapshot_bytes(MEDIA, 1, "a"), 0));
+        let r = answer(publish(&store, SHOP, &snapshot_bytes(MEDIA, 1, "a"), 0));
         assert_eq!(code(&r), (400, "TENANT_MISMATCH".into()));
         assert!(store.is_empty());
     }
@@ -437,7 +395,7 @@ mod tests {
         let store = MemoryStore::default();
         let big = vec![0u8; MAX_SNAPSHOT_BYTES + 1];
         assert_eq!(
-            code(&block_on(publish(&store, SHOP, &big, 0))),
+            code(&answer(publish(&store, SHOP, &big, 0))),
             (413, "PAYLOAD_TOO_LARGE".into())
         );
     }
@@ -457,7 +415,7 @@ mod tests {
             spaces: Vec::new(),
         };
         let bytes = Snapshot::encode(SHOP, 1, 0, "test", &body);
-        let r = block_on(publish(&store, SHOP, &bytes, 0));
+        let r = answer(publish(&store, SHOP, &bytes, 0));
         assert_eq!(code(&r), (409, "KEY_CONFLICT".into()));
         assert!(r.body_json()["errorDetails"]
             .as_str()
@@ -472,7 +430,7 @@ mod tests {
         for v in 1..=3 {
             put(&store, SHOP, v, &format!("v{v}"));
         }
-        let r = block_on(rollback(&store, SHOP, None, 500));
+        let r = answer(rollback(&store, SHOP, None, 500));
         assert_eq!(r.status, 200);
         assert_eq!(r.body_json()["version"], 2);
         assert_eq!(r.body_json()["rolled_back_from"]["version"], 3);
@@ -482,9 +440,9 @@ mod tests {
             (2, Via::Rollback, 500)
         );
         assert_eq!(current(&store, SHOP), (2, vec![3, 1]));
-        block_on(rollback(&store, SHOP, None, 501));
+        answer(rollback(&store, SHOP, None, 501));
         assert_eq!(current(&store, SHOP), (1, vec![2, 3]));
-        let r = block_on(rollback(&store, SHOP, None, 502));
+        let r = answer(rollback(&store, SHOP, None, 502));
         assert_eq!(code(&r), (409, "NOTHING_TO_ROLL_BACK".into()));
     }
 
@@ -498,16 +456,16 @@ mod tests {
             .unwrap()
             .info
             .digest;
-        let r = block_on(rollback(&store, SHOP, Some(&d1[..10]), 0));
+        let r = answer(rollback(&store, SHOP, Some(&d1[..10]), 0));
         assert_eq!(
             (r.status, r.body_json()["version"].clone()),
             (200, json!(1))
         );
-        let r = block_on(rollback(&store, SHOP, Some(&d1[..10]), 0));
+        let r = answer(rollback(&store, SHOP, Some(&d1[..10]), 0));
         assert_eq!(code(&r), (409, "ALREADY_CURRENT".into()));
-        let r = block_on(rollback(&store, SHOP, Some("00000000"), 0));
+        let r = answer(rollback(&store, SHOP, Some("00000000"), 0));
         assert_eq!(code(&r), (404, "UNKNOWN_DIGEST".into()));
-        let r = block_on(rollback(&store, "ghost", None, 0));
+        let r = answer(rollback(&store, "ghost", None, 0));
         assert_eq!(code(&r), (404, "NO_SNAPSHOT".into()));
     }
 
@@ -521,7 +479,7 @@ mod tests {
             .info
             .digest;
         store.set(&snapshot_key(SHOP, &d1), b"garbage");
-        let r = block_on(rollback(&store, SHOP, None, 0));
+        let r = answer(rollback(&store, SHOP, None, 0));
         assert_eq!(code(&r), (409, "SNAPSHOT_UNUSABLE".into()));
         assert_eq!(current(&store, SHOP), (2, vec![1]));
     }
@@ -547,19 +505,19 @@ mod tests {
         store.fail_writes(false);
         assert_eq!(current(&store, SHOP), (1, vec![]));
         store.fail_reads(true);
-        assert_eq!(code(&block_on(status(&store, SHOP))).0, 503);
+        assert_eq!(code(&answer(status(&store, SHOP))).0, 503);
     }
 
     #[test]
     fn status_shows_current_and_history() {
         let store = MemoryStore::default();
         assert_eq!(
-            code(&block_on(status(&store, SHOP))),
+            code(&answer(status(&store, SHOP))),
             (404, "NO_SNAPSHOT".into())
         );
         put(&store, SHOP, 1, "v1");
         put(&store, SHOP, 2, "v2");
-        let body = block_on(status(&store, SHOP)).body_json();
+        let body = answer(status(&store, SHOP)).body_json();
         assert_eq!(body["tenant"], "shop");
         assert_eq!(body["current"]["version"], 2);
         assert_eq!(body["current"]["via"], "publish");

@@ -108,6 +108,7 @@ impl RequestCors {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ApiError;
 
     #[test]
     fn preflight_allows_the_ofrep_headers() {
@@ -187,7 +188,7 @@ mod tests {
             // Before the key names a tenant: any origin, like a 401.
             let cors = RequestCors::new(path, Some(shop.clone()));
             let unauthorized = cors.finish(Reply::error(401, "UNAUTHORIZED", "no key"));
-            let internal = cors.finish(Reply::internal("KV binding SNAPSHOTS missing"));
+            let internal = cors.finish(ApiError::Internal.reply());
             assert_eq!(internal.status, 500);
             assert_eq!(
                 cors_headers(&internal),
@@ -203,7 +204,7 @@ mod tests {
             let mut listed = RequestCors::new(path, Some(shop.clone()));
             listed.tenant_known(std::slice::from_ref(&shop));
             let ok = listed.finish(Reply::empty(200));
-            let internal = listed.finish(Reply::internal("cannot read the body"));
+            let internal = listed.finish(ApiError::Internal.reply());
             assert_eq!(
                 cors_headers(&internal),
                 vec![
@@ -217,7 +218,7 @@ mod tests {
 
             let mut other = RequestCors::new(path, Some("https://evil.example".into()));
             other.tenant_known(std::slice::from_ref(&shop));
-            let internal = other.finish(Reply::internal("cannot read the body"));
+            let internal = other.finish(ApiError::Internal.reply());
             assert_eq!(internal.header("access-control-allow-origin"), None);
             assert_eq!(
                 cors_headers(&internal),
@@ -230,7 +231,7 @@ mod tests {
     fn answers_off_the_ofrep_paths_get_no_cors_headers() {
         for path in ["/admin/v1/tenants/shop/snapshot", "/", "/ofrepx"] {
             let cors = RequestCors::new(path, Some("https://shop.example".into()));
-            let internal = cors.finish(Reply::internal("Durable Object unreachable"));
+            let internal = cors.finish(ApiError::Internal.reply());
             assert_eq!(internal.status, 500);
             assert_eq!(cors_headers(&internal), vec![], "{path}");
         }

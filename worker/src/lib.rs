@@ -7,17 +7,24 @@
 //! ## Architecture (the whole system: `docs/architecture.md`)
 //!
 //! Everything that decides what a response is lives in plain Rust modules
-//! that build and test natively; only [`runtime`] (compiled for `wasm32`)
-//! touches the Workers runtime, and it stays a thin adapter:
+//! that build and test natively; only `runtime` (compiled for `wasm32`)
+//! touches the Workers runtime, and it stays a thin adapter between
+//! `worker::Request`/`Response` and [`request::RequestHead`] + a body stream
+//! / [`pipeline::Outcome`]:
 //!
 //! ```text
-//! request ─► route ─► auth (client key ─► key index ─► tenant) ─► cache (isolate ◄─ KV)
-//!         ─► ofrep (context ─► resolver ─► JSON, ETag, 304) ─► cors ─► Reply ─► Response
-//! admin   ─► route ─► auth (ADMIN_TOKEN) ─► Durable Object per tenant ─► admin (publish,
-//!            rollback, status over the store)
+//! request ─► route ─► pipeline::ofrep: key ─► key index ─► tenant ─► cache (isolate ◄─ KV)
+//!                     ─► body (bounded) ─► ofrep (context ─► resolver ─► JSON, ETag, 304) ─► cors
+//!         ─► route ─► pipeline::admin: gate (ADMIN_TOKEN, body bounded) ─► Durable Object
+//!                     per tenant ─► admin (publish, rollback, status, metrics over the store)
+//! Outcome = reply + log line + effects (waitUntil: counters to the tenant's object)
 //! ```
 //!
-//! - [`route`]: method + path → what to do, or a 404/405/400 reply.
+//! - [`route`]: method + path → an OFREP or admin route, or an [`error::ApiError`].
+//! - [`error`]: every Vane error: status, `errorCode` and message in one place.
+//! - [`request`]: the runtime-independent request and the bounded body read.
+//! - [`pipeline`]: the request pipelines, plain async functions over the
+//!   store traits; the order of checks and every status live there.
 //! - [`auth`]: client keys and the admin token, compared in constant time.
 //! - [`ofrep`]: request bodies → [`vane_resolver::Context`], results → replies,
 //!   with [`etag`] for bulk revalidation and [`limits`] on every input.
@@ -27,7 +34,9 @@
 //! - [`cache`]: decoded snapshots kept in isolate memory, re-checked against
 //!   the pointer after a TTL, the last good snapshot kept when KV fails.
 //! - [`admin`]: publish and rollback, validated fully before anything is
-//!   written; serialised per tenant by the Durable Object in [`runtime`].
+//!   written; serialised per tenant by the Durable Object in `runtime`.
+//! - [`metrics`]: per-tenant counters, counted per isolate, summed in the
+//!   tenant's Durable Object.
 //! - [`reply`]: the runtime-independent response every module returns.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -37,11 +46,15 @@ pub mod auth;
 pub mod cache;
 pub mod confidence;
 pub mod cors;
+pub mod error;
 pub mod etag;
 pub mod exposure;
 pub mod limits;
+pub mod metrics;
 pub mod ofrep;
+pub mod pipeline;
 pub mod reply;
+pub mod request;
 pub mod route;
 pub mod signing;
 pub mod store;

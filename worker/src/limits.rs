@@ -12,6 +12,12 @@ pub const MAX_FLAG_KEY_BYTES: usize = 256;
 /// limit of 25 MiB (Cloudflare, "Workers KV limits"); larger → 413.
 pub const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
 
+/// Shortest `ADMIN_TOKEN` the admin API accepts, bytes.
+pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
+
+/// Fewest distinct characters an `ADMIN_TOKEN` must have.
+pub const MIN_ADMIN_TOKEN_DISTINCT: usize = 8;
+
 /// How many earlier snapshots a tenant's pointer remembers for rollback.
 pub const HISTORY_LEN: usize = 10;
 
@@ -20,19 +26,43 @@ pub const HISTORY_LEN: usize = 10;
 /// (`SNAPSHOT_TTL_SECONDS` overrides it).
 pub const DEFAULT_SNAPSHOT_TTL_SECONDS: u64 = 30;
 
-/// The snapshot TTL in milliseconds from the `SNAPSHOT_TTL_SECONDS` variable:
-/// a whole number of seconds (0 re-checks the pointer on every request).
+/// Default interval, in seconds, at which an isolate hands its per-tenant
+/// counters to the tenants' Durable Objects (`METRICS_FLUSH_SECONDS`
+/// overrides it; 0 hands them over after every request).
+pub const DEFAULT_METRICS_FLUSH_SECONDS: u64 = 10;
+
+/// The snapshot TTL in milliseconds from the `SNAPSHOT_TTL_SECONDS` variable
+/// (0 re-checks the pointer on every request).
 ///
-/// Errors: the message for the log when the variable is set but is not a
-/// whole number; the default applies then.
-pub fn snapshot_ttl_ms(var: Option<&str>) -> Result<u64, String> {
+/// Errors: see [`seconds_ms`].
+pub fn snapshot_ttl_ms(var: Option<&str>) -> Result<u64, (String, u64)> {
+    seconds_ms("SNAPSHOT_TTL_SECONDS", var, DEFAULT_SNAPSHOT_TTL_SECONDS)
+}
+
+/// The metrics flush interval in milliseconds from `METRICS_FLUSH_SECONDS`.
+///
+/// Errors: see [`seconds_ms`].
+pub fn metrics_flush_ms(var: Option<&str>) -> Result<u64, (String, u64)> {
+    seconds_ms("METRICS_FLUSH_SECONDS", var, DEFAULT_METRICS_FLUSH_SECONDS)
+}
+
+/// A variable `name` holding a whole number of seconds, in milliseconds;
+/// `default_s` when unset or empty.
+///
+/// Errors: the message for the log and the default (ms) to use instead,
+/// when the variable is set but is not a whole number.
+fn seconds_ms(name: &str, var: Option<&str>, default_s: u64) -> Result<u64, (String, u64)> {
     match var.map(str::trim) {
-        None | Some("") => Ok(DEFAULT_SNAPSHOT_TTL_SECONDS * 1000),
-        Some(v) => v.parse::<u64>().map(|s| s.saturating_mul(1000)).map_err(|_| {
-            format!(
-                "SNAPSHOT_TTL_SECONDS={v:?} is not a whole number of seconds; using {DEFAULT_SNAPSHOT_TTL_SECONDS}"
-            )
-        }),
+        None | Some("") => Ok(default_s * 1000),
+        Some(v) => v
+            .parse::<u64>()
+            .map(|s| s.saturating_mul(1000))
+            .map_err(|_| {
+                (
+                    format!("{name}={v:?} is not a whole number of seconds; using {default_s}"),
+                    default_s * 1000,
+                )
+            }),
     }
 }
 
@@ -47,7 +77,12 @@ mod tests {
         assert_eq!(snapshot_ttl_ms(Some(" 5 ")), Ok(5_000));
         assert_eq!(
             snapshot_ttl_ms(Some("5s")),
-            Err("SNAPSHOT_TTL_SECONDS=\"5s\" is not a whole number of seconds; using 30".into())
+            Err((
+                "SNAPSHOT_TTL_SECONDS=\"5s\" is not a whole number of seconds; using 30".into(),
+                30_000
+            ))
         );
+        assert_eq!(metrics_flush_ms(None), Ok(10_000));
+        assert_eq!(metrics_flush_ms(Some("0")), Ok(0));
     }
 }

@@ -17,6 +17,7 @@ use serde_json::{json, Value};
 use vane_resolver::{Context, ContextError, ErrorCode, Snapshot, SnapshotInfo, MAX_CONTEXT_DEPTH};
 
 use crate::etag::{bulk_etag, if_none_match};
+use crate::pipeline::{Clock, Timings};
 use crate::reply::Reply;
 
 /// Why a request body gives no context: an OpenFeature error code
@@ -99,58 +100,141 @@ pub fn snapshot_header(info: &SnapshotInfo) -> String {
     format!("{}/{prefix}", info.version)
 }
 
+/// An OFREP answer and the error code it carries, if any (for the log and
+/// the counters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluated {
+    /// The answer.
+    pub reply: Reply,
+    /// Its `errorCode` (OpenFeature's), when it is a failure.
+    pub error_code: Option<&'static str>,
+}
+
 /// `POST /ofrep/v1/evaluate/flags/{key}`: 200 with the result, 404 for
 /// `FLAG_NOT_FOUND`, 400 for any other error code or an unusable body.
-pub fn evaluate_one(snapshot: &Snapshot, key: &str, body: &[u8], now: i64) -> Reply {
-    let reply = match parse_context(body, now) {
-        Err(e) => Reply::json(
-            400,
-            &json!({"key": key, "errorCode": e.code.as_str(), "errorDetails": e.details}),
-        ),
+/// `timings` gets the evaluation and serialisation times by `clock`.
+pub fn evaluate_one(
+    snapshot: &Snapshot,
+    key: &str,
+    body: &[u8],
+    now: i64,
+    clock: &dyn Clock,
+    timings: &mut Timings,
+) -> Evaluated {
+    let started = clock.now_ms();
+    let (reply, error_code) = match parse_context(body, now) {
+        Err(e) => {
+            timings.eval_ms = clock.now_ms() - started;
+            let body = json!({"key": key, "errorCode": e.code.as_str(), "errorDetails": e.details});
+            (Reply::json(400, &body), Some(e.code.as_str()))
+        }
         Ok(context) => {
             let result = snapshot.evaluate(key, &context);
+            let evaluated = clock.now_ms();
+            timings.eval_ms = evaluated - started;
             let status = match result.error_code {
                 None => 200,
                 Some(ErrorCode::FlagNotFound) => 404,
                 Some(_) => 400,
             };
-            Reply::json(status, &result)
+            let reply = Reply::json(status, &result);
+            timings.serialise_ms = clock.now_ms() - evaluated;
+            (reply, result.error_code.map(ErrorCode::as_str))
         }
     };
-    reply.with_header("x-vane-snapshot", snapshot_header(&snapshot.info))
+    Evaluated {
+        reply: reply.with_header("x-vane-snapshot", snapshot_header(&snapshot.info)),
+        error_code,
+    }
 }
 
 /// `POST /ofrep/v1/evaluate/flags`: 200 with every flag and an `ETag`
 /// ([`crate::etag`]), 304 without a body when `if_none_match_header`
 /// matches that tag, 400 `bulkEvaluationFailure` for an unusable body.
+/// `timings` gets the evaluation and serialisation (with ETag) times.
 pub fn evaluate_all(
     snapshot: &Snapshot,
     body: &[u8],
     if_none_match_header: Option<&str>,
     now: i64,
-) -> Reply {
-    let reply = match parse_context(body, now) {
-        Err(e) => Reply::error(400, e.code.as_str(), e.details),
+    clock: &dyn Clock,
+    timings: &mut Timings,
+) -> Evaluated {
+    let started = clock.now_ms();
+    let (reply, error_code) = match parse_context(body, now) {
+        Err(e) => {
+            timings.eval_ms = clock.now_ms() - started;
+            (
+                Reply::error(400, e.code.as_str(), e.details),
+                Some(e.code.as_str()),
+            )
+        }
         Ok(context) => {
-            let answer = Reply::json(200, &snapshot.evaluate_bulk(&context));
+            let results = snapshot.evaluate_bulk(&context);
+            let evaluated = clock.now_ms();
+            timings.eval_ms = evaluated - started;
+            let answer = Reply::json(200, &results);
             let etag = bulk_etag(
                 &snapshot.info.digest,
                 context.root(),
                 answer.body.as_deref().unwrap_or_default(),
             );
-            match if_none_match_header {
+            let reply = match if_none_match_header {
                 Some(h) if if_none_match(h, &etag) => Reply::empty(304).with_header("etag", etag),
                 _ => answer.with_header("etag", etag),
-            }
+            };
+            timings.serialise_ms = clock.now_ms() - evaluated;
+            (reply, None)
         }
     };
-    reply.with_header("x-vane-snapshot", snapshot_header(&snapshot.info))
+    Evaluated {
+        reply: reply.with_header("x-vane-snapshot", snapshot_header(&snapshot.info)),
+        error_code,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::{snapshot, snapshot_bytes, SHOP};
+    use crate::testutil::{snapshot, snapshot_bytes, StepClock, SHOP};
+
+    fn one(snapshot: &Snapshot, key: &str, body: &[u8]) -> Reply {
+        evaluate_one(
+            snapshot,
+            key,
+            body,
+            0,
+            &StepClock::default(),
+            &mut Timings::default(),
+        )
+        .reply
+    }
+
+    fn all(snapshot: &Snapshot, body: &[u8], if_none_match: Option<&str>) -> Reply {
+        let clock = StepClock::default();
+        evaluate_all(
+            snapshot,
+            body,
+            if_none_match,
+            0,
+            &clock,
+            &mut Timings::default(),
+        )
+        .reply
+    }
+
+    #[test]
+    fn evaluation_and_serialisation_are_timed_apart() {
+        let snap = snapshot(SHOP, 3);
+        let mut timings = Timings::default();
+        let clock = StepClock::default();
+        evaluate_one(&snap, "banner-text", b"", 0, &clock, &mut timings);
+        assert_eq!((timings.eval_ms, timings.serialise_ms), (1.0, 1.0));
+        let mut timings = Timings::default();
+        let answer = evaluate_all(&snap, b"nope", None, 0, &clock, &mut timings);
+        assert_eq!(answer.error_code, Some("PARSE_ERROR"));
+        assert_eq!((timings.eval_ms, timings.serialise_ms), (1.0, 0.0));
+    }
 
     #[test]
     fn empty_or_missing_body_is_the_empty_context() {
@@ -219,7 +303,7 @@ mod tests {
     #[test]
     fn single_flag_statuses() {
         let snap = snapshot(SHOP, 3);
-        let ok = evaluate_one(&snap, "banner-text", b"", 0);
+        let ok = one(&snap, "banner-text", b"");
         assert_eq!(ok.status, 200);
         assert_eq!(
             ok.body_json(),
@@ -232,11 +316,11 @@ mod tests {
         assert!(snapshot_header(&snap.info).starts_with("3/"));
         assert_eq!(snapshot_header(&snap.info).len(), 2 + 12);
 
-        let missing = evaluate_one(&snap, "nope", b"", 0);
+        let missing = one(&snap, "nope", b"");
         assert_eq!(missing.status, 404);
         assert_eq!(missing.body_json()["errorCode"], "FLAG_NOT_FOUND");
 
-        let bad = evaluate_one(&snap, "banner-text", b"{\"context\":[]}", 0);
+        let bad = one(&snap, "banner-text", b"{\"context\":[]}");
         assert_eq!(bad.status, 400);
         assert_eq!(
             bad.body_json(),
@@ -244,7 +328,7 @@ mod tests {
                    "errorDetails":"context must be a JSON object, found array"})
         );
 
-        let broken = evaluate_one(&snap, "broken", b"", 0);
+        let broken = one(&snap, "broken", b"");
         assert_eq!(broken.status, 400);
         assert_eq!(broken.body_json()["errorCode"], "PARSE_ERROR");
     }
@@ -253,7 +337,7 @@ mod tests {
     fn bulk_etag_and_304() {
         let snap = snapshot(SHOP, 3);
         let body = br#"{"context":{"targetingKey":"u1","plan":"pro"}}"#;
-        let first = evaluate_all(&snap, body, None, 0);
+        let first = all(&snap, body, None);
         assert_eq!(first.status, 200);
         let etag = first.header("etag").unwrap().to_owned();
         let flags = first.body_json()["flags"].clone();
@@ -264,22 +348,17 @@ mod tests {
         );
 
         let reordered = b"{ \"context\": { \"plan\": \"pro\", \"targetingKey\": \"u1\" } }";
-        let again = evaluate_all(&snap, reordered, Some(&etag), 0);
+        let again = all(&snap, reordered, Some(&etag));
         assert_eq!(again.status, 304);
         assert_eq!(again.body, None);
         assert_eq!(again.header("etag"), Some(etag.as_str()));
 
-        let other = evaluate_all(
-            &snap,
-            br#"{"context":{"targetingKey":"u2"}}"#,
-            Some(&etag),
-            0,
-        );
+        let other = all(&snap, br#"{"context":{"targetingKey":"u2"}}"#, Some(&etag));
         assert_eq!(other.status, 200);
         assert_ne!(other.header("etag"), Some(etag.as_str()));
 
         let newer = Snapshot::from_bytes(&snapshot_bytes(SHOP, 4, "Hello")).unwrap();
-        let moved = evaluate_all(&newer, body, Some(&etag), 0);
+        let moved = all(&newer, body, Some(&etag));
         assert_eq!(moved.status, 200);
         assert_ne!(moved.header("etag"), Some(etag.as_str()));
     }
@@ -287,7 +366,7 @@ mod tests {
     #[test]
     fn bulk_body_errors_are_bulk_failures() {
         let snap = snapshot(SHOP, 3);
-        let r = evaluate_all(&snap, b"not json", None, 0);
+        let r = all(&snap, b"not json", None);
         assert_eq!(r.status, 400);
         let body = r.body_json();
         assert_eq!(body["errorCode"], "PARSE_ERROR");

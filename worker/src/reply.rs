@@ -36,21 +36,15 @@ impl Reply {
         Reply::standard(status, None)
     }
 
-    /// An HTTP-level error: `{"errorCode": code, "errorDetails": details}`.
-    /// The shape is OFREP's `bulkEvaluationFailure` (and satisfies its
-    /// `generalErrorResponse`), so OFREP clients can read every Vane error.
-    /// Codes are listed in `docs/http-api.md`.
+    /// An error body: `{"errorCode": code, "errorDetails": details}`, the
+    /// shape of OFREP's `bulkEvaluationFailure` (and of its
+    /// `generalErrorResponse`). Vane's own errors are built by
+    /// [`crate::error::ApiError::reply`]; OFREP's bulk body errors here too.
     pub fn error(status: u16, code: &str, details: impl Into<String>) -> Reply {
         Reply::json(
             status,
             &json!({"errorCode": code, "errorDetails": details.into()}),
         )
-    }
-
-    /// A 500 `INTERNAL` error: a failure of the runtime (a missing binding,
-    /// an unreadable request body), `errorDetails` saying which.
-    pub fn internal(cause: impl std::fmt::Display) -> Reply {
-        Reply::error(500, "INTERNAL", format!("internal error: {cause}"))
     }
 
     fn standard(status: u16, body: Option<Vec<u8>>) -> Reply {
@@ -107,17 +101,6 @@ mod tests {
         assert_eq!(
             r.body_json(),
             json!({"errorCode": "UNAUTHORIZED", "errorDetails": "no client key"})
-        );
-    }
-
-    #[test]
-    fn internal_errors_say_what_failed() {
-        let r = Reply::internal("KV get tenant/shop: unreachable");
-        assert_eq!(r.status, 500);
-        assert_eq!(r.header("content-type"), Some("application/json"));
-        assert_eq!(
-            r.body_json(),
-            json!({"errorCode": "INTERNAL", "errorDetails": "internal error: KV get tenant/shop: unreachable"})
         );
     }
 

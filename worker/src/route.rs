@@ -1,17 +1,27 @@
-//! Routing: from a method, a URL path and a query string to a [`Route`], or
-//! to the JSON error reply that answers the request (404 unknown path, 405
-//! wrong method, 400 unusable path parameter).
+//! Routing: from a method, a URL path and a query string to a [`Route`]
+//! (an [`OfrepRoute`] or an [`AdminRoute`]), or to the [`ApiError`] that
+//! answers the request (404 unknown path, 405 wrong method, 400 unusable path
+//! parameter). A new family of routes is a new variant of [`Route`] with its
+//! own enum and its own `…_route` function here.
 
-use serde_json::json;
+use vane_resolver::snapshot::valid_tenant;
 
-use vane_resolver::snapshot::{valid_tenant, MAX_TENANT_BYTES};
-
+use crate::error::ApiError;
 use crate::limits::MAX_FLAG_KEY_BYTES;
-use crate::reply::Reply;
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
+    /// An OFREP endpoint (client keys, CORS).
+    Ofrep(OfrepRoute),
+    /// An admin endpoint (bearer `ADMIN_TOKEN`, served by the tenant's
+    /// Durable Object).
+    Admin(AdminRoute),
+}
+
+/// The OFREP endpoints.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OfrepRoute {
     /// `POST /ofrep/v1/evaluate/flags/{key}`: one flag. `key` is
     /// percent-decoded; a key containing `/` may also arrive unencoded.
     EvaluateFlag {
@@ -27,6 +37,11 @@ pub enum Route {
     },
     /// `OPTIONS` on an OFREP path: a CORS preflight.
     Preflight,
+}
+
+/// The admin endpoints, each about one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminRoute {
     /// `PUT /admin/v1/tenants/{tenant}/snapshot`: publish a snapshot.
     Publish {
         /// Tenant named by the path.
@@ -45,27 +60,54 @@ pub enum Route {
         /// Tenant named by the path.
         tenant: String,
     },
+    /// `GET /admin/v1/tenants/{tenant}/metrics`: the tenant's counters.
+    Metrics {
+        /// Tenant named by the path.
+        tenant: String,
+    },
 }
 
-impl Route {
-    /// For OFREP routes: false when the path names a tenant
-    /// (`/tenants/{tenant}/ofrep/...`) other than `key_tenant`, the owner of
-    /// the caller's client key. Non-OFREP routes admit no client key.
+impl OfrepRoute {
+    /// True when a client key owned by `key_tenant` may use this route: any
+    /// tenant on the plain paths, only the named one under `/tenants/{t}`.
     pub fn scope_admits(&self, key_tenant: &str) -> bool {
         match self {
-            Route::EvaluateFlag { scope, .. } | Route::EvaluateAll { scope } => {
+            OfrepRoute::EvaluateFlag { scope, .. } | OfrepRoute::EvaluateAll { scope } => {
                 scope.as_deref().is_none_or(|s| s == key_tenant)
             }
-            _ => false,
+            OfrepRoute::Preflight => false,
         }
     }
 
-    /// True for the admin API routes (bearer `ADMIN_TOKEN`).
-    pub fn is_admin(&self) -> bool {
-        matches!(
-            self,
-            Route::Publish { .. } | Route::Rollback { .. } | Route::Status { .. }
-        )
+    /// The route's name in logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            OfrepRoute::EvaluateFlag { .. } => "ofrep.flag",
+            OfrepRoute::EvaluateAll { .. } => "ofrep.bulk",
+            OfrepRoute::Preflight => "ofrep.preflight",
+        }
+    }
+}
+
+impl AdminRoute {
+    /// The tenant the request is about (it picks the Durable Object).
+    pub fn tenant(&self) -> &str {
+        match self {
+            AdminRoute::Publish { tenant }
+            | AdminRoute::Rollback { tenant, .. }
+            | AdminRoute::Status { tenant }
+            | AdminRoute::Metrics { tenant } => tenant,
+        }
+    }
+
+    /// The route's name in logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AdminRoute::Publish { .. } => "admin.publish",
+            AdminRoute::Rollback { .. } => "admin.rollback",
+            AdminRoute::Status { .. } => "admin.status",
+            AdminRoute::Metrics { .. } => "admin.metrics",
+        }
     }
 }
 
@@ -77,44 +119,51 @@ impl Route {
 /// OFREP providers use unchanged (they append `/ofrep/v1/...` to it). The
 /// client key must then belong to that tenant.
 ///
-/// Errors (as replies): 404 `NOT_FOUND` for an unknown path, 405
-/// `METHOD_NOT_ALLOWED` with an `Allow` header, 400 for a flag key longer
-/// than [`MAX_FLAG_KEY_BYTES`] (an OFREP `evaluationFailure` body with
-/// `GENERAL`), for a path segment that is not UTF-8 after decoding, for a bad
-/// tenant name or a bad `to` digest.
-pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, Reply> {
+/// Errors: [`ApiError::NotFound`], [`ApiError::MethodNotAllowed`],
+/// [`ApiError::FlagKeyTooLong`] (over [`MAX_FLAG_KEY_BYTES`]),
+/// [`ApiError::InvalidPath`], [`ApiError::InvalidTenant`],
+/// [`ApiError::InvalidDigest`].
+pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, ApiError> {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         ["tenants", tenant, ofrep @ ..] if ofrep.first() == Some(&"ofrep") => {
             let scope = tenant_name(tenant)?;
-            ofrep_route(method, path, ofrep, Some(scope))
+            ofrep_route(method, path, ofrep, Some(scope)).map(Route::Ofrep)
         }
-        ["ofrep", ..] => ofrep_route(method, path, &segments, None),
-        ["admin", "v1", "tenants", tenant] => {
+        ["ofrep", ..] => ofrep_route(method, path, &segments, None).map(Route::Ofrep),
+        ["admin", "v1", "tenants", tenant, rest @ ..] => {
             let tenant = tenant_name(tenant)?;
-            match method {
-                "GET" => Ok(Route::Status { tenant }),
-                _ => Err(wrong_method(method, path, "GET")),
-            }
-        }
-        ["admin", "v1", "tenants", tenant, "snapshot"] => {
-            let tenant = tenant_name(tenant)?;
-            match method {
-                "PUT" => Ok(Route::Publish { tenant }),
-                _ => Err(wrong_method(method, path, "PUT")),
-            }
-        }
-        ["admin", "v1", "tenants", tenant, "rollback"] => {
-            let tenant = tenant_name(tenant)?;
-            match method {
-                "POST" => Ok(Route::Rollback {
-                    tenant,
-                    to: rollback_target(query)?,
-                }),
-                _ => Err(wrong_method(method, path, "POST")),
-            }
+            admin_route(method, path, rest, tenant, query).map(Route::Admin)
         }
         _ => Err(not_found(method, path)),
+    }
+}
+
+/// Routes the part of an admin path after `/admin/v1/tenants/{tenant}`.
+fn admin_route(
+    method: &str,
+    path: &str,
+    rest: &[&str],
+    tenant: String,
+    query: Option<&str>,
+) -> Result<AdminRoute, ApiError> {
+    let (allow, route) = match rest {
+        [] => ("GET", AdminRoute::Status { tenant }),
+        ["metrics"] => ("GET", AdminRoute::Metrics { tenant }),
+        ["snapshot"] => ("PUT", AdminRoute::Publish { tenant }),
+        ["rollback"] => (
+            "POST",
+            AdminRoute::Rollback {
+                tenant,
+                to: rollback_target(query)?,
+            },
+        ),
+        _ => return Err(not_found(method, path)),
+    };
+    if method == allow {
+        Ok(route)
+    } else {
+        Err(wrong_method(method, path, allow))
     }
 }
 
@@ -124,31 +173,21 @@ fn ofrep_route(
     path: &str,
     segments: &[&str],
     scope: Option<String>,
-) -> Result<Route, Reply> {
+) -> Result<OfrepRoute, ApiError> {
     match segments {
         ["ofrep", "v1", "evaluate", "flags"] => match method {
-            "POST" => Ok(Route::EvaluateAll { scope }),
-            "OPTIONS" => Ok(Route::Preflight),
+            "POST" => Ok(OfrepRoute::EvaluateAll { scope }),
+            "OPTIONS" => Ok(OfrepRoute::Preflight),
             _ => Err(wrong_method(method, path, "POST, OPTIONS")),
         },
         ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.iter().any(|s| !s.is_empty()) => {
             let key = decode(&rest.join("/"), "flag key")?;
             if key.len() > MAX_FLAG_KEY_BYTES {
-                return Err(Reply::json(
-                    400,
-                    &json!({
-                        "key": key,
-                        "errorCode": "GENERAL",
-                        "errorDetails": format!(
-                            "flag key is {} bytes long; the limit is {MAX_FLAG_KEY_BYTES}",
-                            key.len()
-                        ),
-                    }),
-                ));
+                return Err(ApiError::FlagKeyTooLong { key });
             }
             match method {
-                "POST" => Ok(Route::EvaluateFlag { key, scope }),
-                "OPTIONS" => Ok(Route::Preflight),
+                "POST" => Ok(OfrepRoute::EvaluateFlag { key, scope }),
+                "OPTIONS" => Ok(OfrepRoute::Preflight),
                 _ => Err(wrong_method(method, path, "POST, OPTIONS")),
             }
         }
@@ -164,21 +203,19 @@ pub fn query_of(url: &str) -> Option<&str> {
     without_fragment.split_once('?').map(|(_, q)| q)
 }
 
-fn not_found(method: &str, path: &str) -> Reply {
-    Reply::error(
-        404,
-        "NOT_FOUND",
-        format!("no route for {method} {path}; see docs/http-api.md"),
-    )
+fn not_found(method: &str, path: &str) -> ApiError {
+    ApiError::NotFound {
+        method: method.to_owned(),
+        path: path.to_owned(),
+    }
 }
 
-fn wrong_method(method: &str, path: &str, allow: &str) -> Reply {
-    Reply::error(
-        405,
-        "METHOD_NOT_ALLOWED",
-        format!("{method} is not allowed on {path}; use {allow}"),
-    )
-    .with_header("allow", allow)
+fn wrong_method(method: &str, path: &str, allow: &'static str) -> ApiError {
+    ApiError::MethodNotAllowed {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        allow,
+    }
 }
 
 /// A tenant name from the path: the snapshot format's tenant syntax
@@ -186,23 +223,16 @@ fn wrong_method(method: &str, path: &str, allow: &str) -> Reply {
 /// `a-z 0-9 - _`, starting with a letter or digit. Anything else names no
 /// tenant that could ever have a snapshot, and would only make KV keys and
 /// Durable Objects for it.
-fn tenant_name(segment: &str) -> Result<String, Reply> {
+fn tenant_name(segment: &str) -> Result<String, ApiError> {
     let tenant = decode(segment, "tenant")?;
     if !valid_tenant(&tenant) {
-        return Err(Reply::error(
-            400,
-            "INVALID_TENANT",
-            format!(
-                "{tenant:?} is not a tenant name: use 1-{MAX_TENANT_BYTES} of a-z, 0-9, '-' and '_', \
-                 starting with a letter or digit"
-            ),
-        ));
+        return Err(ApiError::InvalidTenant { name: tenant });
     }
     Ok(tenant)
 }
 
 /// The `to` query parameter: lowercase hex, 8 to 64 characters.
-fn rollback_target(query: Option<&str>) -> Result<Option<String>, Reply> {
+fn rollback_target(query: Option<&str>) -> Result<Option<String>, ApiError> {
     let Some(raw) = query
         .unwrap_or("")
         .split('&')
@@ -215,68 +245,67 @@ fn rollback_target(query: Option<&str>) -> Result<Option<String>, Reply> {
         .bytes()
         .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     if !(8..=64).contains(&to.len()) || !hex {
-        return Err(Reply::error(
-            400,
-            "INVALID_DIGEST",
-            format!("to={to:?} is not a snapshot digest: use 8 to 64 lowercase hex characters"),
-        ));
+        return Err(ApiError::InvalidDigest { to });
     }
     Ok(Some(to))
 }
 
 /// Percent-decodes a URL component (RFC 3986 section 2.1) into UTF-8.
-/// Errors: a 400 reply naming `what` when the result is not UTF-8. A `%` not
-/// followed by two hex digits is kept literally, as WHATWG URL parsing does.
-fn decode(s: &str, what: &str) -> Result<String, Reply> {
+/// Errors: [`ApiError::InvalidPath`] naming `what` when the result is not
+/// UTF-8. A `%` not followed by two hex digits is kept literally, as WHATWG
+/// URL parsing does.
+fn decode(s: &str, what: &'static str) -> Result<String, ApiError> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
+    let mut rest = bytes;
+    while let Some((&b, after)) = rest.split_first() {
         let hex = |b: Option<&u8>| b.and_then(|b| (*b as char).to_digit(16));
-        match (bytes[i], hex(bytes.get(i + 1)), hex(bytes.get(i + 2))) {
+        match (b, hex(after.first()), hex(after.get(1))) {
             (b'%', Some(hi), Some(lo)) => {
                 out.push((hi * 16 + lo) as u8);
-                i += 3;
+                rest = after.get(2..).unwrap_or_default();
             }
-            (b, _, _) => {
+            _ => {
                 out.push(b);
-                i += 1;
+                rest = after;
             }
         }
     }
-    String::from_utf8(out).map_err(|_| {
-        Reply::error(
-            400,
-            "INVALID_PATH",
-            format!("the {what} in the URL is not UTF-8 after percent-decoding"),
-        )
-    })
+    String::from_utf8(out).map_err(|_| ApiError::InvalidPath { what })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn ofrep(route: OfrepRoute) -> Result<Route, ApiError> {
+        Ok(Route::Ofrep(route))
+    }
+
+    fn admin(route: AdminRoute) -> Result<Route, ApiError> {
+        Ok(Route::Admin(route))
+    }
+
     #[test]
     fn ofrep_routes() {
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags", None),
-            Ok(Route::EvaluateAll { scope: None })
+            ofrep(OfrepRoute::EvaluateAll { scope: None })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/new-checkout", None),
-            Ok(Route::EvaluateFlag {
+            ofrep(OfrepRoute::EvaluateFlag {
                 key: "new-checkout".into(),
                 scope: None
             })
         );
         assert_eq!(
             route("OPTIONS", "/ofrep/v1/evaluate/flags/x", None),
-            Ok(Route::Preflight)
+            ofrep(OfrepRoute::Preflight)
         );
         assert_eq!(
             route("OPTIONS", "/ofrep/v1/evaluate/flags", None),
-            Ok(Route::Preflight)
+            ofrep(OfrepRoute::Preflight)
         );
     }
 
@@ -284,7 +313,7 @@ mod tests {
     fn tenant_scoped_ofrep_routes() {
         assert_eq!(
             route("POST", "/tenants/shop/ofrep/v1/evaluate/flags", None),
-            Ok(Route::EvaluateAll {
+            ofrep(OfrepRoute::EvaluateAll {
                 scope: Some("shop".into())
             })
         );
@@ -294,23 +323,31 @@ mod tests {
                 "/tenants/media/ofrep/v1/evaluate/flags/player-v2",
                 None
             ),
-            Ok(Route::EvaluateFlag {
+            ofrep(OfrepRoute::EvaluateFlag {
                 key: "player-v2".into(),
                 scope: Some("media".into())
             })
         );
         assert_eq!(
             route("OPTIONS", "/tenants/media/ofrep/v1/evaluate/flags", None),
-            Ok(Route::Preflight)
+            ofrep(OfrepRoute::Preflight)
         );
-        let scoped = route("POST", "/tenants/media/ofrep/v1/evaluate/flags", None).unwrap();
+        let Ok(Route::Ofrep(scoped)) =
+            route("POST", "/tenants/media/ofrep/v1/evaluate/flags", None)
+        else {
+            panic!("not an OFREP route")
+        };
         assert!(scoped.scope_admits("media"));
         assert!(!scoped.scope_admits("shop"));
-        assert!(Route::EvaluateAll { scope: None }.scope_admits("shop"));
-        assert!(!Route::Preflight.scope_admits("shop"));
-        let r = route("POST", "/tenants/media/other", None).unwrap_err();
+        assert!(OfrepRoute::EvaluateAll { scope: None }.scope_admits("shop"));
+        assert!(!OfrepRoute::Preflight.scope_admits("shop"));
+        let r = route("POST", "/tenants/media/other", None)
+            .unwrap_err()
+            .reply();
         assert_eq!(r.status, 404);
-        let r = route("GET", "/tenants/media/ofrep/v1/evaluate/flags", None).unwrap_err();
+        let r = route("GET", "/tenants/media/ofrep/v1/evaluate/flags", None)
+            .unwrap_err()
+            .reply();
         assert_eq!(r.status, 405);
     }
 
@@ -318,33 +355,35 @@ mod tests {
     fn flag_keys_are_percent_decoded_and_may_contain_slashes() {
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/caf%C3%A9%20menu", None),
-            Ok(Route::EvaluateFlag {
+            ofrep(OfrepRoute::EvaluateFlag {
                 key: "café menu".into(),
                 scope: None
             })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/team%2Fa", None),
-            Ok(Route::EvaluateFlag {
+            ofrep(OfrepRoute::EvaluateFlag {
                 key: "team/a".into(),
                 scope: None
             })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/team/a", None),
-            Ok(Route::EvaluateFlag {
+            ofrep(OfrepRoute::EvaluateFlag {
                 key: "team/a".into(),
                 scope: None
             })
         );
         assert_eq!(
             route("POST", "/ofrep/v1/evaluate/flags/100%", None),
-            Ok(Route::EvaluateFlag {
+            ofrep(OfrepRoute::EvaluateFlag {
                 key: "100%".into(),
                 scope: None
             })
         );
-        let bad = route("POST", "/ofrep/v1/evaluate/flags/%FF", None).unwrap_err();
+        let bad = route("POST", "/ofrep/v1/evaluate/flags/%FF", None)
+            .unwrap_err()
+            .reply();
         assert_eq!(bad.status, 400);
         assert_eq!(bad.body_json()["errorCode"], "INVALID_PATH");
     }
@@ -354,13 +393,15 @@ mod tests {
         let ok = "k".repeat(256);
         assert_eq!(
             route("POST", &format!("/ofrep/v1/evaluate/flags/{ok}"), None),
-            Ok(Route::EvaluateFlag {
+            ofrep(OfrepRoute::EvaluateFlag {
                 key: ok,
                 scope: None
             })
         );
         let long = "k".repeat(257);
-        let r = route("POST", &format!("/ofrep/v1/evaluate/flags/{long}"), None).unwrap_err();
+        let r = route("POST", &format!("/ofrep/v1/evaluate/flags/{long}"), None)
+            .unwrap_err()
+            .reply();
         assert_eq!(r.status, 400);
         let body = r.body_json();
         assert_eq!(body["key"], long.as_str());
@@ -381,13 +422,19 @@ mod tests {
 
     #[test]
     fn wrong_methods_are_405_with_allow() {
-        let r = route("GET", "/ofrep/v1/evaluate/flags", None).unwrap_err();
+        let r = route("GET", "/ofrep/v1/evaluate/flags", None)
+            .unwrap_err()
+            .reply();
         assert_eq!(r.status, 405);
         assert_eq!(r.header("allow"), Some("POST, OPTIONS"));
         assert_eq!(r.body_json()["errorCode"], "METHOD_NOT_ALLOWED");
-        let r = route("DELETE", "/admin/v1/tenants/shop/snapshot", None).unwrap_err();
+        let r = route("DELETE", "/admin/v1/tenants/shop/snapshot", None)
+            .unwrap_err()
+            .reply();
         assert_eq!((r.status, r.header("allow")), (405, Some("PUT")));
-        let r = route("PUT", "/admin/v1/tenants/shop", None).unwrap_err();
+        let r = route("PUT", "/admin/v1/tenants/shop", None)
+            .unwrap_err()
+            .reply();
         assert_eq!((r.status, r.header("allow")), (405, Some("GET")));
     }
 
@@ -399,7 +446,7 @@ mod tests {
             "/ofrep/v1/evaluate/flags/",
             "/admin/v1/tenants",
         ] {
-            let r = route("POST", path, None).unwrap_err();
+            let r = route("POST", path, None).unwrap_err().reply();
             assert_eq!(r.status, 404, "{path}");
             assert_eq!(r.body_json()["errorCode"], "NOT_FOUND");
         }
@@ -410,7 +457,7 @@ mod tests {
         for ok in ["shop", "a", "9lives", "eu-west_2"] {
             assert_eq!(
                 route("GET", &format!("/admin/v1/tenants/{ok}"), None),
-                Ok(Route::Status { tenant: ok.into() }),
+                admin(AdminRoute::Status { tenant: ok.into() }),
                 "{ok}"
             );
         }
@@ -432,7 +479,7 @@ mod tests {
                 ("POST", format!("/admin/v1/tenants/{bad}/rollback")),
                 ("POST", format!("/tenants/{bad}/ofrep/v1/evaluate/flags")),
             ] {
-                let r = route(method, &path, None).unwrap_err();
+                let r = route(method, &path, None).unwrap_err().reply();
                 assert_eq!(
                     (r.status, r.body_json()["errorCode"].as_str()),
                     (400, Some("INVALID_TENANT")),
@@ -440,7 +487,9 @@ mod tests {
                 );
             }
         }
-        let r = route("GET", "/admin/v1/tenants/Shop", None).unwrap_err();
+        let r = route("GET", "/admin/v1/tenants/Shop", None)
+            .unwrap_err()
+            .reply();
         assert_eq!(
             r.body_json()["errorDetails"],
             "\"Shop\" is not a tenant name: use 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit"
@@ -450,20 +499,32 @@ mod tests {
     #[test]
     fn admin_routes() {
         assert_eq!(
+            route("GET", "/admin/v1/tenants/shop/metrics", None),
+            admin(AdminRoute::Metrics {
+                tenant: "shop".into()
+            })
+        );
+        assert_eq!(
+            route("GET", "/admin/v1/tenants/shop/other", None)
+                .unwrap_err()
+                .code(),
+            crate::error::Code::NotFound
+        );
+        assert_eq!(
             route("PUT", "/admin/v1/tenants/shop/snapshot", None),
-            Ok(Route::Publish {
+            admin(AdminRoute::Publish {
                 tenant: "shop".into()
             })
         );
         assert_eq!(
             route("GET", "/admin/v1/tenants/shop", None),
-            Ok(Route::Status {
+            admin(AdminRoute::Status {
                 tenant: "shop".into()
             })
         );
         assert_eq!(
             route("POST", "/admin/v1/tenants/shop/rollback", None),
-            Ok(Route::Rollback {
+            admin(AdminRoute::Rollback {
                 tenant: "shop".into(),
                 to: None
             })
@@ -474,25 +535,27 @@ mod tests {
                 "/admin/v1/tenants/shop/rollback",
                 Some("x=1&to=0123abcd")
             ),
-            Ok(Route::Rollback {
+            admin(AdminRoute::Rollback {
                 tenant: "shop".into(),
                 to: Some("0123abcd".into())
             })
         );
-        let r = route("POST", "/admin/v1/tenants/shop/rollback", Some("to=XYZ")).unwrap_err();
+        let r = route("POST", "/admin/v1/tenants/shop/rollback", Some("to=XYZ"))
+            .unwrap_err()
+            .reply();
         assert_eq!(
             (r.status, r.body_json()["errorCode"].clone()),
             (400, "INVALID_DIGEST".into())
         );
         let long = "t".repeat(65);
-        let r = route("GET", &format!("/admin/v1/tenants/{long}"), None).unwrap_err();
+        let r = route("GET", &format!("/admin/v1/tenants/{long}"), None)
+            .unwrap_err()
+            .reply();
         assert_eq!(r.status, 400);
         let longest = "t".repeat(64);
         assert_eq!(
             route("GET", &format!("/admin/v1/tenants/{longest}"), None),
-            Ok(Route::Status { tenant: longest })
+            admin(AdminRoute::Status { tenant: longest })
         );
-        assert!(Route::Status { tenant: "a".into() }.is_admin());
-        assert!(!Route::EvaluateAll { scope: None }.is_admin());
     }
 }

@@ -1,28 +1,34 @@
-//! The Workers runtime adapter (wasm32 only): the fetch handler, the
-//! per-tenant Durable Object that serialises admin writes, and the KV and
-//! Durable Object storage behind [`crate::store`]'s interfaces. Decisions
-//! are made by the plain modules; this file moves bytes between them and
-//! the runtime, and turns every failure into a JSON reply.
+//! The Workers runtime adapter (wasm32 only): converts `worker::Request`
+//! into a [`RequestHead`] and a body stream, runs the pipelines of
+//! [`crate::pipeline`], writes their log line, runs their effects in
+//! `waitUntil` and converts their replies back. It also holds the KV and
+//! Durable Object storage behind [`crate::store`]'s traits and the
+//! per-tenant Durable Object that runs admin requests one at a time. No
+//! status or message is decided here; a failure of the runtime itself is a
+//! 500 `INTERNAL` whose cause goes only to the log.
 //!
 //! Bindings (see `wrangler.toml`): KV namespace `SNAPSHOTS`, Durable Object
-//! namespace `PUBLISHER` (class [`TenantPublisher`]), variable
-//! `SNAPSHOT_TTL_SECONDS`, secret `ADMIN_TOKEN`.
+//! namespace `PUBLISHER` (class [`TenantPublisher`]), variables
+//! `SNAPSHOT_TTL_SECONDS` and `METRICS_FLUSH_SECONDS`, secret `ADMIN_TOKEN`.
 
 use std::rc::Rc;
 
+use futures_util::StreamExt;
 use worker::{
-    console_error, console_warn, durable_object, event, Context, Date, DurableObject, Env, Headers,
-    KvStore, Request, Response, Result, State, Storage,
+    console_error, console_log, console_warn, durable_object, event, ByteStream, Context, Date,
+    DurableObject, Env, Headers, KvStore, Method, Request, RequestInit, Response, Result, State,
+    Storage,
 };
 
-use crate::admin;
-use crate::auth;
 use crate::cache::Cache;
-use crate::cors::RequestCors;
-use crate::limits::{snapshot_ttl_ms, MAX_REQUEST_BYTES, MAX_SNAPSHOT_BYTES};
-use crate::ofrep;
+use crate::error::ApiError;
+use crate::limits::{metrics_flush_ms, snapshot_ttl_ms};
+use crate::metrics::{Metrics, TenantCounters};
+use crate::pipeline::admin::{admin_gate, serve_admin};
+use crate::pipeline::ofrep::{serve_ofrep, Edge};
+use crate::pipeline::{refused, BodyStream, Clock, Effect, Outcome, RequestHead, RequestLog};
 use crate::reply::Reply;
-use crate::route::{query_of, route, Route};
+use crate::route::{query_of, route, AdminRoute, Route};
 use crate::store::{
     key_index_key, pointer_key, snapshot_key, AdminStore, Pointer, SnapshotSource, StoreError,
 };
@@ -31,179 +37,224 @@ const KV_BINDING: &str = "SNAPSHOTS";
 const PUBLISHER_BINDING: &str = "PUBLISHER";
 /// Durable Object storage key of the tenant's authoritative pointer (JSON).
 const DO_POINTER_KEY: &str = "pointer";
+/// Durable Object storage key of the tenant's counters (JSON).
+const DO_METRICS_KEY: &str = "metrics";
+/// Header carrying the request id from the fetch handler to the object.
+const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Path of the object's internal counters endpoint (not routable from
+/// outside: the fetch handler forwards only admin routes).
+const METRICS_PATH: &str = "/internal/metrics";
 
 thread_local! {
     static CACHE: Rc<Cache> = Rc::new(Cache::new());
+    static METRICS: Rc<Metrics> = Rc::new(Metrics::default());
+}
+
+struct DateClock;
+
+impl Clock for DateClock {
+    fn now_ms(&self) -> f64 {
+        Date::now().as_millis() as f64
+    }
+}
+
+/// A random request id: 16 lowercase hex digits.
+fn new_request_id() -> String {
+    let word = || (js_sys::Math::random() * 4_294_967_296.0) as u32;
+    format!("{:08x}{:08x}", word(), word())
+}
+
+/// The body of a `worker::Request` as a [`BodyStream`]. The stream is
+/// opened (its reader locked) only when the first chunk is asked for: a
+/// request answered without reading its body leaves it to the runtime, which
+/// then keeps the connection usable.
+struct WorkerBody<'r> {
+    req: &'r mut Request,
+    stream: Option<ByteStream>,
+}
+
+impl WorkerBody<'_> {
+    fn of(req: &mut Request) -> WorkerBody<'_> {
+        WorkerBody { req, stream: None }
+    }
+}
+
+impl BodyStream for WorkerBody<'_> {
+    async fn chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+        if self.stream.is_none() {
+            if self.req.inner().body().is_none() {
+                return Ok(None);
+            }
+            self.stream = Some(self.req.stream().map_err(|e| e.to_string())?);
+        }
+        match &mut self.stream {
+            None => Ok(None),
+            Some(stream) => stream.next().await.transpose().map_err(|e| e.to_string()),
+        }
+    }
+}
+
+fn head_of(req: &Request) -> RequestHead {
+    let url = req.inner().url();
+    RequestHead {
+        method: req.method().to_string(),
+        path: req.path(),
+        query: query_of(&url).map(str::to_owned),
+        headers: req.headers().entries().collect(),
+    }
 }
 
 #[event(fetch)]
-async fn fetch(req: Request, env: Env, _ctx: Context) -> Result<Response> {
-    // The CORS context outlives `handle`, so that a failure anywhere in it
-    // is answered with the same CORS headers as any other answer.
-    let origin = req.headers().get("origin").ok().flatten();
-    let mut cors = RequestCors::new(&req.path(), origin);
-    match handle(req, &env, &mut cors).await {
-        Ok(response) => Ok(response),
-        Err(e) => {
-            console_error!("vane: internal error: {e}");
-            into_response(cors.finish(Reply::internal(e)))
-        }
-    }
-}
-
-/// Answers a request; every [`Reply`] passes through `cors` on its way out,
-/// and `cors` learns the tenant's origins as soon as they are known.
-async fn handle(req: Request, env: &Env, cors: &mut RequestCors) -> Result<Response> {
-    let path = req.path();
-    let url = req.inner().url();
-    let route = match route(req.method().as_ref(), &path, query_of(&url)) {
-        Ok(route) => route,
-        Err(reply) => return into_response(cors.finish(reply)),
-    };
-    match route {
-        Route::Preflight => into_response(cors.preflight()),
-        Route::EvaluateFlag { .. } | Route::EvaluateAll { .. } => {
-            let reply = evaluate(req, env, &route, cors).await?;
-            into_response(cors.finish(reply))
-        }
-        Route::Publish { ref tenant }
-        | Route::Rollback { ref tenant, .. }
-        | Route::Status { ref tenant } => {
-            if let Some(refusal) = admin_refusal(&req, env)? {
-                return into_response(cors.finish(refusal));
+async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
+    let request_id = new_request_id();
+    let head = head_of(&req);
+    let outcome = match route(&head.method, &head.path, head.query.as_deref()) {
+        Err(e) => refused(&head, &e, "unrouted", &request_id),
+        Ok(Route::Ofrep(r)) => match ofrep(&mut req, &env, &head, &r, &request_id).await {
+            Ok(outcome) => outcome,
+            Err(cause) => internal(&head, r.name(), cause, &request_id),
+        },
+        Ok(Route::Admin(r)) => {
+            let token = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
+            let mut log = RequestLog {
+                route: r.name(),
+                ..RequestLog::default()
+            };
+            let mut body = WorkerBody::of(&mut req);
+            match admin_gate(token.as_deref(), &head, &r, &mut body, &mut log).await {
+                Err(e) => {
+                    let mut outcome = refused(&head, &e, r.name(), &request_id);
+                    outcome.log.warnings = log.warnings;
+                    outcome
+                }
+                // The object logs the request and answers it.
+                Ok(bytes) => match forward(&req, bytes, &env, &r, &request_id).await {
+                    Ok(response) => return Ok(response),
+                    Err(cause) => internal(&head, r.name(), cause, &request_id),
+                },
             }
-            let stub = env
-                .durable_object(PUBLISHER_BINDING)?
-                .id_from_name(tenant)?
-                .get_stub()?;
-            stub.fetch_with_request(req).await
         }
-    }
+    };
+    finish(outcome, &env, &ctx, &request_id)
 }
 
-/// An OFREP request: size, client key, tenant, snapshot, evaluation. The
-/// reply has no CORS headers yet; `cors` is told the tenant's origins once
-/// the key is known to be the tenant's.
-async fn evaluate(
-    mut req: Request,
-    env: &Env,
-    route: &Route,
-    cors: &mut RequestCors,
-) -> Result<Reply> {
-    let headers = req.headers().clone();
-    if content_length(&headers)? > MAX_REQUEST_BYTES {
-        return Ok(too_large(MAX_REQUEST_BYTES));
+/// Logs the outcome, starts its effects and answers.
+fn finish(outcome: Outcome, env: &Env, ctx: &Context, request_id: &str) -> Result<Response> {
+    console_log!("{}", outcome.log.to_json(request_id));
+    for effect in outcome.effects {
+        match effect {
+            Effect::FlushMetrics(counts) => {
+                let env = env.clone();
+                ctx.wait_until(async move {
+                    if let Err(e) = flush_metrics(&env, counts).await {
+                        console_warn!("vane: counters not flushed: {e}");
+                    }
+                });
+            }
+        }
     }
-    let authorization = headers.get("authorization")?;
-    let api_key = headers.get("x-api-key")?;
-    let Some(key) = auth::client_key(authorization.as_deref(), api_key.as_deref()) else {
-        return Ok(Reply::error(
-            401,
-            "UNAUTHORIZED",
-            "no client key: send Authorization: Bearer <key> or X-API-Key: <key>",
-        ));
-    };
-    let digest = auth::key_digest(key);
-    let unknown_key = || Reply::error(401, "UNAUTHORIZED", "the client key is not valid");
-    let source = KvSource {
+    into_response(outcome.reply)
+}
+
+/// A runtime failure: 500 with the request's CORS headers, the cause in
+/// the log only.
+fn internal(
+    head: &RequestHead,
+    route: &'static str,
+    cause: worker::Error,
+    request_id: &str,
+) -> Outcome {
+    console_error!("vane: {request_id}: internal error: {cause}");
+    refused(head, &ApiError::Internal, route, request_id)
+}
+
+async fn ofrep(
+    req: &mut Request,
+    env: &Env,
+    head: &RequestHead,
+    route: &crate::route::OfrepRoute,
+    request_id: &str,
+) -> Result<Outcome> {
+    let store = KvSource {
         kv: env.kv(KV_BINDING)?,
     };
     let cache = CACHE.with(Rc::clone);
-    let now_ms = Date::now().as_millis();
-    let ttl_ms = ttl_ms(env);
-    let tenant = match cache.key_owner(&source, &digest, now_ms, ttl_ms).await {
-        Ok(Some(tenant)) if route.scope_admits(&tenant) => tenant,
-        Ok(_) => return Ok(unknown_key()),
-        Err(e) => {
-            console_error!("vane: key index unavailable: {e}");
-            return Ok(Reply::error(
-                503,
-                "STORE_UNAVAILABLE",
-                "the key index cannot be read; retry later",
-            ));
-        }
+    let metrics = METRICS.with(Rc::clone);
+    let edge = Edge {
+        store: &store,
+        cache: &cache,
+        metrics: &metrics,
+        clock: &DateClock,
+        ttl_ms: ttl_ms(env),
+        metrics_flush_ms: flush_ms(env),
     };
-    let lookup = cache.snapshot(&source, &tenant, now_ms, ttl_ms).await;
-    if let Some(warning) = &lookup.warning {
-        console_warn!("vane: {warning}");
-    }
-    let Some(snapshot) = lookup.snapshot else {
-        return Ok(Reply::error(
-            503,
-            "SNAPSHOT_UNAVAILABLE",
-            format!("tenant {tenant:?} has no snapshot to serve; publish one with `vane publish`"),
-        ));
-    };
-    if !auth::tenant_admits(&snapshot.body, &digest) {
-        return Ok(unknown_key());
-    }
-    cors.tenant_known(&snapshot.body.cors_origins);
-    let body = req.bytes().await?;
-    if body.len() > MAX_REQUEST_BYTES {
-        return Ok(too_large(MAX_REQUEST_BYTES)
-            .with_header("x-vane-snapshot", ofrep::snapshot_header(&snapshot.info)));
-    }
-    let now = (now_ms / 1000) as i64;
-    let reply = match route {
-        Route::EvaluateFlag { key, .. } => ofrep::evaluate_one(&snapshot, key, &body, now),
-        _ => {
-            let if_none_match = headers.get("if-none-match")?;
-            ofrep::evaluate_all(&snapshot, &body, if_none_match.as_deref(), now)
-        }
-    };
-    Ok(reply)
+    let mut body = WorkerBody::of(req);
+    let now_s = (Date::now().as_millis() / 1000) as i64;
+    Ok(serve_ofrep(&edge, route, head, &mut body, now_s, request_id).await)
 }
 
-/// Checks the admin token and the declared body size; `Some` is the reply
-/// that refuses the request.
-fn admin_refusal(req: &Request, env: &Env) -> Result<Option<Reply>> {
-    let token = env
-        .secret("ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .unwrap_or_default();
-    if token.is_empty() {
-        return Ok(Some(Reply::error(
-            503,
-            "ADMIN_DISABLED",
-            "ADMIN_TOKEN is not configured: `wrangler secret put ADMIN_TOKEN` (locally: .dev.vars)",
-        )));
+/// Sends an admitted admin request, with the body the gate read, to its
+/// tenant's object.
+async fn forward(
+    req: &Request,
+    body: Vec<u8>,
+    env: &Env,
+    route: &AdminRoute,
+    request_id: &str,
+) -> Result<Response> {
+    let headers = Headers::new();
+    for (name, value) in req.headers().entries() {
+        headers.set(&name, &value)?;
     }
-    let headers = req.headers();
-    if !auth::admin_authorized(headers.get("authorization")?.as_deref(), &token) {
-        return Ok(Some(Reply::error(
-            401,
-            "UNAUTHORIZED",
-            "admin requests need Authorization: Bearer <ADMIN_TOKEN>",
-        )));
-    }
-    if content_length(headers)? > MAX_SNAPSHOT_BYTES {
-        return Ok(Some(too_large(MAX_SNAPSHOT_BYTES)));
-    }
-    Ok(None)
+    headers.set(REQUEST_ID_HEADER, request_id)?;
+    let init = RequestInit {
+        method: req.method(),
+        headers,
+        body: (!body.is_empty()).then(|| js_sys::Uint8Array::from(body.as_slice()).into()),
+        ..RequestInit::default()
+    };
+    let forwarded = Request::new_with_init(&req.inner().url(), &init)?;
+    publisher(env, route.tenant())?
+        .fetch_with_request(forwarded)
+        .await
 }
 
-fn too_large(limit: usize) -> Reply {
-    Reply::error(
-        413,
-        "PAYLOAD_TOO_LARGE",
-        format!("request body is larger than {limit} bytes"),
-    )
+fn publisher(env: &Env, tenant: &str) -> Result<worker::Stub> {
+    env.durable_object(PUBLISHER_BINDING)?
+        .id_from_name(tenant)?
+        .get_stub()
 }
 
-/// The declared `Content-Length` (0 when absent or unparsable: the body is
-/// then measured after reading).
-fn content_length(headers: &Headers) -> Result<usize> {
-    Ok(headers
-        .get("content-length")?
-        .and_then(|v| v.trim().parse::<usize>().ok())
-        .unwrap_or(0))
+/// Hands an isolate's counts to each tenant's object.
+async fn flush_metrics(
+    env: &Env,
+    counts: std::collections::BTreeMap<String, TenantCounters>,
+) -> Result<()> {
+    for (tenant, counters) in counts {
+        let init = RequestInit {
+            method: Method::Post,
+            body: Some(serde_json::to_string(&counters)?.into()),
+            ..RequestInit::default()
+        };
+        let req = Request::new_with_init(&format!("https://vane.internal{METRICS_PATH}"), &init)?;
+        publisher(env, &tenant)?.fetch_with_request(req).await?;
+    }
+    Ok(())
 }
 
 fn ttl_ms(env: &Env) -> u64 {
     let var = env.var("SNAPSHOT_TTL_SECONDS").ok().map(|v| v.to_string());
-    snapshot_ttl_ms(var.as_deref()).unwrap_or_else(|message| {
+    snapshot_ttl_ms(var.as_deref()).unwrap_or_else(|(message, default)| {
         console_warn!("vane: {message}");
-        snapshot_ttl_ms(None).unwrap_or_default()
+        default
+    })
+}
+
+fn flush_ms(env: &Env) -> u64 {
+    let var = env.var("METRICS_FLUSH_SECONDS").ok().map(|v| v.to_string());
+    metrics_flush_ms(var.as_deref()).unwrap_or_else(|(message, default)| {
+        console_warn!("vane: {message}");
+        default
     })
 }
 
@@ -335,8 +386,8 @@ impl AdminStore for PublisherStore {
 }
 
 /// One instance per tenant (addressed by tenant name): runs that tenant's
-/// admin requests one at a time. The admin token was checked by the fetch
-/// handler before the request was forwarded here.
+/// admin requests one at a time and keeps its counters. The admin token was
+/// checked by the fetch handler before the request was forwarded here.
 #[durable_object(fetch)]
 pub struct TenantPublisher {
     state: State,
@@ -349,14 +400,22 @@ impl DurableObject for TenantPublisher {
     }
 
     async fn fetch(&self, req: Request) -> Result<Response> {
-        let reply = match self.serialised(req).await {
-            Ok(reply) => reply,
-            Err(e) => {
-                console_error!("vane: publisher error: {e}");
-                Reply::internal(e)
-            }
+        if req.path() == METRICS_PATH {
+            return self.add_counts(req).await;
+        }
+        let request_id = req
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .ok()
+            .flatten()
+            .unwrap_or_else(new_request_id);
+        let head = head_of(&req);
+        let outcome = match self.serialised(req, head.clone(), request_id.clone()).await {
+            Ok(outcome) => outcome,
+            Err(cause) => internal(&head, "admin", cause, &request_id),
         };
-        into_response(reply)
+        console_log!("{}", outcome.log.to_json(&request_id));
+        into_response(outcome.reply)
     }
 }
 
@@ -364,14 +423,24 @@ impl TenantPublisher {
     /// Runs the admin request with every other event of this object held back
     /// until it is done (`blockConcurrencyWhile`), so reads and writes of
     /// concurrent publishes never interleave. The body is read inside too.
-    /// The work never fails (failures are replies): a failing future would
+    /// The work never fails (failures are outcomes): a failing future would
     /// reset the object.
-    async fn serialised(&self, mut req: Request) -> Result<Reply> {
-        let url = req.inner().url();
-        let route = match route(req.method().as_ref(), &req.path(), query_of(&url)) {
-            Ok(route) if route.is_admin() => route,
-            Ok(_) => return Ok(Reply::error(404, "NOT_FOUND", "not an admin route")),
-            Err(reply) => return Ok(reply),
+    async fn serialised(
+        &self,
+        mut req: Request,
+        head: RequestHead,
+        request_id: String,
+    ) -> Result<Outcome> {
+        let route = match route(&head.method, &head.path, head.query.as_deref()) {
+            Ok(Route::Admin(route)) => route,
+            Ok(Route::Ofrep(r)) => {
+                let e = ApiError::NotFound {
+                    method: head.method.clone(),
+                    path: head.path.clone(),
+                };
+                return Ok(refused(&head, &e, r.name(), &request_id));
+            }
+            Err(e) => return Ok(refused(&head, &e, "unrouted", &request_id)),
         };
         let store = PublisherStore {
             kv: KvSource {
@@ -380,22 +449,33 @@ impl TenantPublisher {
             storage: self.state.storage(),
         };
         let work = async move {
+            let counters = stored_counters(&store.storage).await;
+            let body = match req.bytes().await {
+                Ok(body) => body,
+                Err(cause) => return Ok(internal(&head, route.name(), cause, &request_id)),
+            };
             let now = Date::now().as_millis() / 1000;
-            Ok(match route {
-                Route::Publish { tenant } => match req.bytes().await {
-                    Ok(bytes) => admin::publish(&store, &tenant, &bytes, now).await,
-                    Err(e) => {
-                        Reply::error(400, "UNREADABLE_BODY", format!("cannot read the body: {e}"))
-                    }
-                },
-                Route::Rollback { tenant, to } => {
-                    admin::rollback(&store, &tenant, to.as_deref(), now).await
-                }
-                Route::Status { tenant } => admin::status(&store, &tenant).await,
-                // Only admin routes get here (checked above).
-                _ => Reply::error(404, "NOT_FOUND", "not an admin route"),
-            })
+            Ok(serve_admin(&store, &route, &body, &counters, now, &request_id).await)
         };
         self.state.block_concurrency_while(work).await
     }
+
+    /// Adds an isolate's counts (JSON [`TenantCounters`]) to the stored ones.
+    async fn add_counts(&self, mut req: Request) -> Result<Response> {
+        let delta: TenantCounters = req.json().await?;
+        let storage = self.state.storage();
+        let mut total = stored_counters(&storage).await;
+        total.merge(&delta);
+        storage
+            .put(DO_METRICS_KEY, serde_json::to_string(&total)?)
+            .await?;
+        Response::empty()
+    }
+}
+
+/// The tenant's stored counters; none yet (or unreadable) is all zeros.
+async fn stored_counters(storage: &Storage) -> TenantCounters {
+    let json: Option<String> = storage.get(DO_METRICS_KEY).await.ok().flatten();
+    json.and_then(|j| serde_json::from_str(&j).ok())
+        .unwrap_or_default()
 }

@@ -13,6 +13,8 @@ use vane_resolver::model::{Body, Client, Flag, Targeting, Variant};
 use vane_resolver::Snapshot;
 
 use crate::auth::key_digest;
+use crate::pipeline::Clock;
+use crate::request::BodyStream;
 use crate::store::{
     key_index_key, pointer_key, snapshot_key, AdminStore, Pointer, SnapshotSource, StoreError,
 };
@@ -107,6 +109,11 @@ impl MemoryStore {
             .insert(key.to_owned(), value.to_vec());
     }
 
+    /// Deletes a raw value.
+    pub fn remove(&self, key: &str) {
+        self.values.borrow_mut().remove(key);
+    }
+
     /// A raw value.
     pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         self.values.borrow().get(key).cloned()
@@ -168,5 +175,75 @@ impl AdminStore for MemoryStore {
 
     async fn put_pointer(&self, pointer: &Pointer) -> Result<(), StoreError> {
         self.write(&pointer_key(&pointer.tenant), &pointer.to_json())
+    }
+}
+
+/// A body stream of given chunks, optionally failing after them, counting
+/// how many times it was asked for a chunk.
+pub struct Chunks {
+    chunks: std::collections::VecDeque<Vec<u8>>,
+    failure: Option<String>,
+    asked: usize,
+}
+
+impl Chunks {
+    /// A body of these bytes in one chunk (none when empty).
+    pub fn whole(bytes: &[u8]) -> Chunks {
+        Chunks::of(if bytes.is_empty() {
+            vec![]
+        } else {
+            vec![bytes.to_vec()]
+        })
+    }
+
+    /// Chunks of `b'x'` of the given sizes.
+    pub fn sized(sizes: &[usize]) -> Chunks {
+        Chunks::of(sizes.iter().map(|&n| vec![b'x'; n]).collect())
+    }
+
+    /// Chunks of the given sizes, then a stream failure with `message`.
+    pub fn failing_after(sizes: &[usize], message: &str) -> Chunks {
+        Chunks {
+            failure: Some(message.to_owned()),
+            ..Chunks::sized(sizes)
+        }
+    }
+
+    fn of(chunks: Vec<Vec<u8>>) -> Chunks {
+        Chunks {
+            chunks: chunks.into(),
+            failure: None,
+            asked: 0,
+        }
+    }
+
+    /// How many chunks (or ends) were asked for.
+    pub fn chunks_read(&self) -> usize {
+        self.asked
+    }
+}
+
+impl BodyStream for Chunks {
+    async fn chunk(&mut self) -> Result<Option<Vec<u8>>, String> {
+        self.asked += 1;
+        match self.chunks.pop_front() {
+            Some(chunk) => Ok(Some(chunk)),
+            None => match &self.failure {
+                Some(message) => Err(message.clone()),
+                None => Ok(None),
+            },
+        }
+    }
+}
+
+/// A clock that advances by 1 ms each time it is read.
+#[derive(Default)]
+pub struct StepClock(Cell<f64>);
+
+impl Clock for StepClock {
+    fn now_ms(&self) -> f64 {
+        let now = self.0.get();
+        self.0.set(now + 1.0);
+        now
     }
 }

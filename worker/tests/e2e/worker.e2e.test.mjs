@@ -22,6 +22,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -82,6 +83,7 @@ let validated = 0;
 function validate(kind, res) {
   const where = `${res.method} ${res.path} → ${res.status}`;
   assert.equal(res.headers.get('content-type'), 'application/json', `Content-Type of ${where}`);
+  assert.match(res.headers.get('x-request-id') ?? '', /^[0-9a-f]{16}$/, `X-Request-Id of ${where}`);
   if (kind !== 'admin') assert.equal(res.headers.get('cache-control'), 'no-store', `Cache-Control of ${where}`);
   if (res.status === 304 || res.status === 204) {
     assert.equal(res.text, '', `${where} has no body`);
@@ -124,6 +126,56 @@ const single = (flag, context, key, prefix = '') =>
   });
 const bulk = (context, key, headers = {}) =>
   http('POST', '/ofrep/v1/evaluate/flags', { key, headers, body: context === undefined ? undefined : { context } });
+
+// A request on a connection of its own, closed after the answer: for
+// bodies the worker refuses before reading them whole, which leave the
+// connection unusable for a next request. `body` is a Buffer or an async
+// iterable of chunks (sent chunked, without Content-Length).
+function oneShot(method, path, { key, body }) {
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    const req = httpRequest(URL_BASE + path, {
+      method, agent: false, headers: { authorization: `Bearer ${key}`, connection: 'close' },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        answered = true;
+        resolve({ status: res.statusCode, headers: res.headers, json: JSON.parse(text) });
+      });
+    });
+    // The worker answers and closes before the whole body is sent: the
+    // rest of the upload fails, which is expected; no answer at all is not.
+    req.on('error', () => {});
+    // A reset can also overtake the answer itself (the server does not
+    // linger): that resolves as `closed`, and the caller checks the log.
+    req.on('close', () => { if (!answered) setTimeout(() => answered || resolve({ closed: true }), 1000); });
+    if (Buffer.isBuffer(body)) {
+      req.end(body);
+      return;
+    }
+    (async () => {
+      for await (const chunk of body) {
+        if (req.destroyed) return;
+        if (!req.write(chunk)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+      }
+      if (!req.destroyed) req.end();
+    })();
+  });
+}
+
+// Asserts that `r` (from oneShot) was refused as too large: by its answer,
+// or, when the connection reset overtook the answer, by the worker's log
+// line for `route` since `mark`.
+async function tooLarge(r, mark, route) {
+  if (r.closed) {
+    await logged(mark, `"route":"${route}"`, '"status":413', '"errorCode":"PAYLOAD_TOO_LARGE"');
+    return;
+  }
+  assert.equal(r.status, 413);
+  assert.equal(r.json.errorCode, 'PAYLOAD_TOO_LARGE');
+}
 
 // ---------------------------------------------------------------- vane CLI
 
@@ -184,13 +236,20 @@ async function logged(from, ...texts) {
   const deadline = Date.now() + 10_000;
   for (;;) {
     const lines = readFileSync(WRANGLER_LOG).subarray(from).toString('utf8').replace(/\x1b\[[0-9;]*m/g, '').split('\n');
-    const line = lines.find((l) => texts.every((t) => l.includes(t)));
+    // A text may sit inside a JSON log line, quotes escaped.
+    const line = lines.find((l) => texts.every((t) => l.includes(t) || l.includes(JSON.stringify(t).slice(1, -1))));
     if (line) return line;
     if (Date.now() > deadline) {
       assert.fail(`the wrangler dev log has no line with ${JSON.stringify(texts)}; it has:\n${lines.join('\n')}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
+}
+
+// The structured log line (one JSON object) of the request with this id.
+async function requestLog(from, requestId) {
+  const line = await logged(from, `"requestId":"${requestId}"`);
+  return JSON.parse(line.slice(line.indexOf('{')));
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -396,11 +455,11 @@ test('CORS: preflight answered; tenant origins decide Access-Control-Allow-Origi
 
 test('limits: 413 over 64 KiB, INVALID_CONTEXT, long keys, unknown routes, wrong methods', async () => {
   const key = ROLLOUT_KEY;
-  const big = await http('POST', '/ofrep/v1/evaluate/flags', { key, body: { context: { pad: 'x'.repeat(70 * 1024) } } });
-  assert.equal(big.status, 413);
-  assert.equal(big.json.errorCode, 'PAYLOAD_TOO_LARGE');
-  const bigOne = await single('banner', { pad: 'x'.repeat(65 * 1024) }, key);
-  assert.equal(bigOne.status, 413);
+  const padded = (n) => Buffer.from(JSON.stringify({ context: { pad: 'x'.repeat(n) } }));
+  let mark = logEnd();
+  await tooLarge(await oneShot('POST', '/ofrep/v1/evaluate/flags', { key, body: padded(70 * 1024) }), mark, 'ofrep.bulk');
+  mark = logEnd();
+  await tooLarge(await oneShot('POST', '/ofrep/v1/evaluate/flags/banner', { key, body: padded(65 * 1024) }), mark, 'ofrep.flag');
 
   const notObject = await single('banner', ['a'], key);
   assert.equal(notObject.status, 400);
@@ -453,10 +512,11 @@ test('admin API needs the admin token', async () => {
   const r = vaneRun(['status', '--tenant', ROLLOUT, '--url', URL_BASE, '--token', 'wrong']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /HTTP 401 UNAUTHORIZED/);
-  const big = await http('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, {
-    key: TOKEN, body: new Uint8Array(25 * 1024 * 1024 + 1),
+  const mark = logEnd();
+  const big = await oneShot('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, {
+    key: TOKEN, body: Buffer.alloc(25 * 1024 * 1024 + 1),
   });
-  assert.equal(big.status, 413);
+  await tooLarge(big, mark, 'admin.publish');
 });
 
 test('an older version is refused and the current one keeps serving', async () => {
@@ -584,14 +644,14 @@ test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps s
   kvPut(`snap/${DAMAGED}/${v2.digest}`, damaged);
   let mark = logEnd();
   await servesVersion(1);
-  await logged(mark, `vane: snapshot ${v2.digest} of tenant "${DAMAGED}" is unusable: snapshot digest mismatch`,
+  await logged(mark, `snapshot ${v2.digest} of tenant "${DAMAGED}" is unusable: snapshot digest mismatch`,
     `still serving version 1 (${v1.digest})`);
 
   // The pointer itself damaged: not JSON any more.
   kvPut(`tenant/${DAMAGED}`, '{"tenant":"e2e-dam');
   mark = logEnd();
   await servesVersion(1);
-  await logged(mark, `vane: cannot read the pointer of tenant "${DAMAGED}": pointer of tenant "${DAMAGED}" is corrupt`,
+  await logged(mark, `cannot read the pointer of tenant "${DAMAGED}": pointer of tenant "${DAMAGED}" is corrupt`,
     `still serving version 1 (${v1.digest})`);
 
   // The operator's way out, the real publish path, rewrites both.
@@ -599,7 +659,7 @@ test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps s
   await servesVersion(3);
 });
 
-test('a tenant with a client key but no snapshot pointer answers 503 naming the tenant', async () => {
+test('a tenant with a client key but no snapshot pointer answers 503, naming the tenant only in the log', async () => {
   // Published (snapshot, key index, pointer), then the pointer removed
   // before any OFREP request could load the snapshot into the worker.
   assert.equal(publish(built[`${ORPHAN}@1`]).status, 0);
@@ -616,7 +676,7 @@ test('a tenant with a client key but no snapshot pointer answers 503 naming the 
     assert.equal(r.status, 503, `${path}: ${r.text}`);
     assert.deepEqual(r.json, {
       errorCode: 'SNAPSHOT_UNAVAILABLE',
-      errorDetails: `tenant "${ORPHAN}" has no snapshot to serve; publish one with \`vane publish\``,
+      errorDetails: 'the tenant of this client key has no snapshot to serve; retry later',
     }, path);
     // Content-Type and Cache-Control are checked by http(); CORS as for any
     // answer before the tenant's origins are known; no snapshot to name.
@@ -625,7 +685,73 @@ test('a tenant with a client key but no snapshot pointer answers 503 naming the 
     assert.equal(r.headers.get('x-vane-snapshot'), null, path);
     assert.equal(r.headers.get('etag'), null, path);
   }
-  await logged(mark, `vane: tenant "${ORPHAN}" has no published snapshot`);
+  await logged(mark, `tenant "${ORPHAN}" has no published snapshot`, `"tenant":"${ORPHAN}"`, '"status":503');
+});
+
+test('request bodies are read only up to the limit: a chunked 100 MB body is 413 and the worker lives on', async () => {
+  // A streamed body without Content-Length: 1 MiB chunks, up to 100 MiB.
+  const chunk = Buffer.alloc(1024 * 1024, 0x20);
+  const counter = { sent: 0 };
+  async function* hundredMiB() {
+    for (; counter.sent < 100; counter.sent += 1) yield chunk;
+  }
+  let mark = logEnd();
+  await tooLarge(await oneShot('POST', '/ofrep/v1/evaluate/flags', { key: ROLLOUT_KEY, body: hundredMiB() }), mark, 'ofrep.bulk');
+  assert.ok(counter.sent < 100, `the worker read all ${counter.sent} MiB`);
+  // Admin: its own limit (25 MiB), read the same way.
+  counter.sent = 0;
+  mark = logEnd();
+  await tooLarge(await oneShot('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, { key: TOKEN, body: hundredMiB() }), mark, 'admin.publish');
+  assert.ok(counter.sent < 100, `the worker read all ${counter.sent} MiB`);
+  // Every tenant is still served.
+  for (const ex of keyed()) {
+    const ok = await bulk({ targetingKey: 'after-413' }, ex.client_key);
+    assert.equal(ok.status, 200, `${ex.tenant}: ${ok.text}`);
+  }
+});
+
+test('every answer has a request id whose log line tells tenant, route, status, version and timings, never the key or context', async () => {
+  const mark = logEnd();
+  const secret = 'context-value-9d3e';
+  const r = await single('banner', { targetingKey: secret }, ROLLOUT_KEY);
+  assert.equal(r.status, 200);
+  assert.match(r.headers.get('server-timing'), /^load;dur=[0-9.]+, eval;dur=[0-9.]+, ser;dur=[0-9.]+$/);
+  const line = await requestLog(mark, r.headers.get('x-request-id'));
+  assert.equal(line.tenant, ROLLOUT);
+  assert.equal(line.route, 'ofrep.flag');
+  assert.equal(line.status, 200);
+  assert.equal(line.snapshotVersion, status(ROLLOUT).current.version);
+  for (const field of ['loadMs', 'evalMs', 'serialiseMs']) assert.equal(typeof line[field], 'number', field);
+  const text = JSON.stringify(line);
+  assert.ok(!text.includes(secret) && !text.includes(ROLLOUT_KEY), text);
+
+  const refused = await http('GET', `/admin/v1/tenants/${ROLLOUT}`);
+  assert.equal(refused.status, 401);
+  const admin = await http('GET', `/admin/v1/tenants/${ROLLOUT}`, { key: TOKEN });
+  const adminLine = await requestLog(mark, admin.headers.get('x-request-id'));
+  assert.deepEqual([adminLine.route, adminLine.tenant, adminLine.status], ['admin.status', ROLLOUT, 200]);
+  assert.ok(!JSON.stringify(adminLine).includes(TOKEN));
+});
+
+test('per-tenant counters are readable through the admin API', async () => {
+  const path = `/admin/v1/tenants/${ROLLOUT}/metrics`;
+  const before = (await http('GET', path, { key: TOKEN })).json;
+  for (let i = 0; i < 5; i += 1) assert.equal((await single('banner', { targetingKey: `m-${i}` }, ROLLOUT_KEY)).status, 200);
+  assert.equal((await single('missing-flag', {}, ROLLOUT_KEY)).status, 404);
+  // Counts are handed over after the response (METRICS_FLUSH_SECONDS=0 here).
+  let after;
+  for (let tries = 0; tries < 50; tries += 1) {
+    after = (await http('GET', path, { key: TOKEN })).json;
+    if (after.requests >= before.requests + 6) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  assert.equal(after.tenant, ROLLOUT);
+  assert.equal(after.requests, before.requests + 6);
+  assert.equal(after.errors.FLAG_NOT_FOUND ?? 0, (before.errors.FLAG_NOT_FOUND ?? 0) + 1);
+  const evaluations = (h) => h.reduce((a, b) => a + b, 0);
+  assert.equal(evaluations(after.evalHistogram), evaluations(before.evalHistogram) + 6);
+  assert.equal(typeof after.evalP50Us, 'number');
+  assert.equal(typeof after.evalP99Us, 'number');
 });
 
 test('every response body above was validated against the schemas', () => {

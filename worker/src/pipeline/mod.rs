@@ -1,0 +1,152 @@
+//! The request pipelines: plain async functions from a [`RequestHead`], a
+//! body stream and the stores to an [`Outcome`] — the reply, the log record
+//! and the side effects to run after the response is sent. They decide the
+//! order of checks, every status and every message; [`crate::runtime`] only
+//! converts between the Workers types and these, and runs the effects in
+//! `waitUntil`.
+//!
+//! - [`ofrep`]: the OFREP endpoints (client key → tenant → snapshot →
+//!   evaluation), with CORS.
+//! - [`admin`]: the admin token gate (fetch handler) and the admin
+//!   endpoints (inside the tenant's Durable Object).
+//!
+//! A new family of endpoints is a new module here with its own `serve_…`
+//! function, returning an [`Outcome`]; a new kind of after-response work is
+//! a new [`Effect`] variant that the runtime runs.
+
+use std::collections::BTreeMap;
+
+use crate::cors::RequestCors;
+use crate::error::ApiError;
+use crate::metrics::TenantCounters;
+use crate::reply::Reply;
+
+pub mod admin;
+pub mod ofrep;
+
+pub use crate::request::{BodyStream, RequestHead};
+
+/// A clock in milliseconds (any origin; only differences are used). Under
+/// workerd it advances only across I/O, so durations of pure computation
+/// read as 0 there (Cloudflare's timing-attack mitigation).
+pub trait Clock {
+    /// Now, milliseconds.
+    fn now_ms(&self) -> f64;
+}
+
+/// Where the time of an OFREP request went, milliseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Key index and snapshot lookup (isolate cache, else KV + decode).
+    pub load_ms: f64,
+    /// Context parsing and evaluation.
+    pub eval_ms: f64,
+    /// Writing the JSON answer (and its ETag).
+    pub serialise_ms: f64,
+}
+
+impl Timings {
+    /// The `Server-Timing` header value (W3C Server Timing):
+    /// `load;dur=…, eval;dur=…, ser;dur=…`.
+    pub fn server_timing(&self) -> String {
+        format!(
+            "load;dur={:.3}, eval;dur={:.3}, ser;dur={:.3}",
+            self.load_ms, self.eval_ms, self.serialise_ms
+        )
+    }
+}
+
+/// What the log line of a request says (never a key or a context value).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RequestLog {
+    /// Route name (`ofrep.flag`, `admin.publish`, …; `unrouted` before
+    /// routing succeeded).
+    pub route: &'static str,
+    /// The tenant, once known.
+    pub tenant: Option<String>,
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// `errorCode` of the answer, if it is an error.
+    pub error_code: Option<String>,
+    /// Version of the snapshot that answered.
+    pub snapshot_version: Option<u64>,
+    /// Its `X-Vane-Snapshot` value (`{version}/{digest prefix}`).
+    pub snapshot_tag: Option<String>,
+    /// Durations.
+    pub timings: Timings,
+    /// Problems worth an operator's eye (KV failures, stale snapshots).
+    pub warnings: Vec<String>,
+}
+
+impl RequestLog {
+    /// The structured log line: one JSON object.
+    pub fn to_json(&self, request_id: &str) -> String {
+        serde_json::json!({
+            "requestId": request_id,
+            "route": self.route,
+            "tenant": self.tenant,
+            "status": self.status,
+            "errorCode": self.error_code,
+            "snapshotVersion": self.snapshot_version,
+            "snapshot": self.snapshot_tag,
+            "loadMs": self.timings.load_ms,
+            "evalMs": self.timings.eval_ms,
+            "serialiseMs": self.timings.serialise_ms,
+            "warnings": self.warnings,
+        })
+        .to_string()
+    }
+}
+
+/// Work a request leaves for after its response (`waitUntil`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Hand these per-tenant counts to each tenant's Durable Object.
+    FlushMetrics(BTreeMap<String, TenantCounters>),
+}
+
+/// What a pipeline produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The answer, with `x-request-id` set.
+    pub reply: Reply,
+    /// The request's log record.
+    pub log: RequestLog,
+    /// After-response work.
+    pub effects: Vec<Effect>,
+}
+
+impl Outcome {
+    /// An outcome of `reply` for `route`, its status and error code logged.
+    pub fn new(reply: Reply, mut log: RequestLog, request_id: &str) -> Outcome {
+        log.status = reply.status;
+        Outcome {
+            reply: reply.with_header("x-request-id", request_id),
+            log,
+            effects: Vec::new(),
+        }
+    }
+
+    /// The outcome of an error (its code logged).
+    pub fn error(e: &ApiError, mut log: RequestLog, request_id: &str) -> Outcome {
+        log.error_code = Some(e.code().as_str().to_owned());
+        Outcome::new(e.reply(), log, request_id)
+    }
+}
+
+/// The answer to a request refused before its pipeline ran (routing, the
+/// admin gate) or failed in the runtime ([`ApiError::Internal`]), with the
+/// request's CORS headers.
+pub fn refused(head: &RequestHead, e: &ApiError, route: &'static str, request_id: &str) -> Outcome {
+    let cors = RequestCors::new(&head.path, head.header("origin").map(str::to_owned));
+    let mut outcome = Outcome::error(
+        e,
+        RequestLog {
+            route,
+            ..RequestLog::default()
+        },
+        request_id,
+    );
+    outcome.reply = cors.finish(outcome.reply);
+    outcome
+}
