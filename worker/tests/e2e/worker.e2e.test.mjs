@@ -110,7 +110,15 @@ async function http(method, path, { key, apiKey, headers = {}, body, kind } = {}
     body = JSON.stringify(body);
     h['content-type'] ??= 'application/json';
   }
-  const response = await fetch(URL_BASE + path, { method, headers: h, body });
+  // A kept-alive connection the server closed while this process was
+  // blocked (the spawnSync calls of the CLI and wrangler kv take seconds,
+  // longer than the dev server's keep-alive) fails before the request is
+  // sent: that one case is retried, once.
+  const send = () => fetch(URL_BASE + path, { method, headers: h, body });
+  const response = await send().catch((e) => {
+    if (e.cause?.code === 'UND_ERR_SOCKET' && /other side closed/.test(e.cause.message)) return send();
+    throw e;
+  });
   const text = await response.text();
   let json;
   try { json = text === '' ? undefined : JSON.parse(text); } catch { json = undefined; }
