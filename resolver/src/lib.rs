@@ -29,6 +29,7 @@ pub mod context;
 pub mod explain;
 pub mod expr;
 mod key_index;
+pub mod limits;
 pub mod model;
 mod resolve;
 pub mod result;

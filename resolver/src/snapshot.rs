@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::bucket::BUCKETING_VERSION;
 use crate::key_index::KeyIndex;
+use crate::limits::TenantName;
 use crate::model::{Body, Flag};
 use crate::signature::Signed;
 
@@ -186,19 +187,6 @@ pub struct Snapshot {
     index: KeyIndex,
 }
 
-/// Longest tenant name, in bytes.
-pub const MAX_TENANT_BYTES: usize = 64;
-
-/// True for a valid tenant name: 1 to [`MAX_TENANT_BYTES`] of `a-z 0-9 - _`,
-/// starting with a letter or digit. Tenants appear in KV keys and URL paths,
-/// so nothing else is accepted anywhere.
-pub fn valid_tenant(t: &str) -> bool {
-    let allowed = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
-    (1..=MAX_TENANT_BYTES).contains(&t.len())
-        && t.bytes().all(allowed)
-        && !t.starts_with(['-', '_'])
-}
-
 /// Describes a CBOR decoding failure at byte `at` without the decoder's
 /// debug output.
 fn describe(e: cbor4ii::serde::DecodeError<std::convert::Infallible>, at: usize) -> String {
@@ -264,12 +252,7 @@ impl Snapshot {
         if env.format != FORMAT {
             return Err(SnapshotError::Format(env.format));
         }
-        if !valid_tenant(&env.tenant) {
-            return Err(SnapshotError::Envelope(format!(
-                "{:?} is not a tenant name (1-{MAX_TENANT_BYTES} of a-z, 0-9, '-' and '_', starting with a letter or digit)",
-                env.tenant
-            )));
-        }
+        TenantName::parse(&env.tenant).map_err(|e| SnapshotError::Envelope(e.to_string()))?;
         if env.format_version != FORMAT_VERSION {
             return Err(SnapshotError::FormatVersion(env.format_version));
         }

@@ -1,25 +1,15 @@
 //! The builder's entry points: detect the dialect, run its front end, finish
 //! the IR the same way for every dialect, and encode the snapshot.
 
-use vane_resolver::model::Client;
-use vane_resolver::snapshot::valid_tenant;
-use vane_resolver::{Body, Snapshot};
+use vane_resolver::limits::{snapshot_too_large, TenantName, MAX_SNAPSHOT_BYTES};
+use vane_resolver::Snapshot;
 
+use crate::compiled::Compiled;
 use crate::diagnostic::Diagnostic;
 use crate::{flagd, vane};
 
 /// Builder name and version recorded in every snapshot.
 pub const BUILDER: &str = concat!("vane-snapshot-builder ", env!("CARGO_PKG_VERSION"));
-
-/// Longest flag key, in bytes, that the edge worker evaluates on its own:
-/// it answers `POST /ofrep/v1/evaluate/flags/{key}` with a longer key with
-/// 400 (`docs/http-api.md`, "Limits"), so such a flag would appear only in
-/// bulk answers.
-pub(crate) const MAX_FLAG_KEY_BYTES: usize = 256;
-
-/// Largest snapshot, in bytes, the edge worker accepts on publish: 25 MiB,
-/// the Workers KV value limit (`docs/http-api.md`, "Limits").
-pub(crate) const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
 
 /// A rule dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,17 +37,6 @@ impl Format {
     }
 }
 
-/// A compiled rule source, before encoding.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Compiled {
-    /// Tenant named by the source (Vane YAML `tenant:`); flagd files name none.
-    pub tenant: Option<String>,
-    /// The IR, flags sorted by key.
-    pub body: Body,
-    /// Warnings (never errors).
-    pub warnings: Vec<Diagnostic>,
-}
-
 /// Compiles a rule source to the IR.
 ///
 /// `file` names the source in diagnostics. Errors: every problem found, each
@@ -70,69 +49,6 @@ pub fn compile(file: &str, text: &str, format: Format) -> Result<Compiled, Vec<D
     };
     compiled.body.flags.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(compiled)
-}
-
-/// Who may read a tenant's flags, given apart from the rules: read by
-/// [`crate::vane::access`] (`vane build --access FILE`) for flagd sources,
-/// whose format has no place for client keys.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Access {
-    /// The access file's name, for diagnostics.
-    pub file: String,
-    /// Tenant the access file is for, if it names one.
-    pub tenant: Option<String>,
-    /// Clients and the sha256 digests of their keys.
-    pub clients: Vec<Client>,
-    /// Allowed CORS origins (empty = any).
-    pub cors_origins: Vec<String>,
-}
-
-impl Compiled {
-    /// The gate of `vane check --strict` / `vane build --strict`: with any
-    /// warning, every warning becomes an error (same place, same message) and
-    /// the rules are refused.
-    pub fn strict(self) -> Result<Compiled, Vec<Diagnostic>> {
-        if self.warnings.is_empty() {
-            return Ok(self);
-        }
-        Err(self
-            .warnings
-            .into_iter()
-            .map(|mut d| {
-                d.severity = crate::diagnostic::Severity::Error;
-                d
-            })
-            .collect())
-    }
-
-    /// Adds the clients and CORS origins of an access file. Errors when the
-    /// rules already name clients or origins (they belong in one place) or
-    /// when the two files name different tenants.
-    pub fn with_access(mut self, access: Access) -> Result<Compiled, Vec<Diagnostic>> {
-        let mut errors = Vec::new();
-        if !self.body.clients.is_empty() || !self.body.cors_origins.is_empty() {
-            errors.push(Diagnostic::error(
-                &access.file,
-                "",
-                "the rules already name clients or CORS origins; keep them in one place",
-            ));
-        }
-        match (&self.tenant, &access.tenant) {
-            (Some(a), Some(b)) if a != b => errors.push(Diagnostic::error(
-                &access.file,
-                "tenant",
-                format!("the access file is for tenant '{b}' but the rules are for '{a}'"),
-            )),
-            (None, Some(b)) => self.tenant = Some(b.clone()),
-            _ => {}
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
-        self.body.clients = access.clients;
-        self.body.cors_origins = access.cors_origins;
-        Ok(self)
-    }
 }
 
 /// Options of [`build`].
@@ -158,15 +74,82 @@ pub struct Built {
     pub warnings: Vec<Diagnostic>,
 }
 
-/// Compiles and encodes a snapshot. Deterministic: the same source, tenant,
-/// version and creation time give byte-identical output.
+/// What one build reads: a rule source and, for a source whose format has
+/// no place for client keys (flagd), the access file that goes with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sources<'a> {
+    /// Names the rule source in diagnostics.
+    pub file: &'a str,
+    /// The rule source.
+    pub text: &'a str,
+    /// Its dialect.
+    pub format: Format,
+    /// The access file's name and text (`vane build --access FILE`), if any.
+    pub access: Option<(&'a str, &'a str)>,
+    /// Every warning is an error (`--strict`, [`Compiled::strict`]).
+    pub strict: bool,
+}
+
+/// Compiles and encodes a snapshot: the one build that `vane build`,
+/// `vane check`, `vane eval` on rules and the JS `compile` all run, so they
+/// report the same diagnostics. Compiles the rules, adds the access file's
+/// clients and CORS origins, warns when no client key could read the flags
+/// at the edge, refuses any warning when `strict`, and encodes (see
+/// [`encode`]). Deterministic: the same
+/// sources, tenant, version and creation time give byte-identical output.
+///
+/// Errors: every problem found, each located, warnings included.
+pub fn build_sources(sources: &Sources, options: &BuildOptions) -> Result<Built, Vec<Diagnostic>> {
+    let mut compiled = compile(sources.file, sources.text, sources.format)?;
+    if let Some((file, text)) = sources.access {
+        compiled = compiled.with_access(vane::access(file, text)?)?;
+    }
+    if compiled.body.clients.is_empty() {
+        compiled
+            .warnings
+            .push(no_clients(sources.file, sources.format));
+    }
+    if sources.strict {
+        compiled = compiled.strict()?;
+    }
+    encode(sources.file, compiled, options)
+}
+
+/// [`build_sources`] of a rule source without an access file, not strict.
 pub fn build(
     file: &str,
     text: &str,
     format: Format,
     options: &BuildOptions,
 ) -> Result<Built, Vec<Diagnostic>> {
-    encode(file, compile(file, text, format)?, options)
+    build_sources(
+        &Sources {
+            file,
+            text,
+            format,
+            access: None,
+            strict: false,
+        },
+        options,
+    )
+}
+
+/// The warning for rules no client key can read: the snapshot would publish
+/// but the edge would answer 401 to everyone.
+fn no_clients(file: &str, format: Format) -> Diagnostic {
+    let hint = match format {
+        Format::Flagd => {
+            "flagd files name none: pass --access FILE (docs/rules.md, \"Access files\")"
+        }
+        Format::Vane => {
+            "add `clients:` with the sha256 of each client key (docs/rules.md, \"Clients\")"
+        }
+    };
+    Diagnostic::warning(
+        file,
+        "",
+        format!("no clients: no client key can read these flags at the edge; {hint}"),
+    )
 }
 
 /// Encodes compiled rules (see [`build`]); `file` names the source in
@@ -195,15 +178,10 @@ pub fn encode(
             )])
         }
     };
-    if !valid_tenant(&tenant) {
-        return Err(vec![Diagnostic::error(
-            file,
-            "tenant",
-            format!("tenant '{tenant}' is not valid: use 1-64 of a-z, 0-9, '-' and '_'"),
-        )]);
-    }
+    let tenant = TenantName::parse(&tenant)
+        .map_err(|e| vec![Diagnostic::error(file, "tenant", e.to_string())])?;
     let bytes = Snapshot::encode(
-        &tenant,
+        tenant.as_str(),
         options.version,
         options.created_at,
         BUILDER,
@@ -214,10 +192,8 @@ pub fn encode(
             file,
             "",
             format!(
-                "the snapshot would be {} bytes; the edge accepts at most {MAX_SNAPSHOT_BYTES} \
-                 (25 MiB, the Workers KV value limit): split the tenant's flags or shrink \
-                 large variants and rules",
-                bytes.len()
+                "{}: split the tenant's flags or shrink large variants and rules",
+                snapshot_too_large(bytes.len())
             ),
         )]);
     }
@@ -254,7 +230,7 @@ mod tests {
         assert_eq!(errors.len(), 1, "{errors:?}");
         let message = &errors[0].message;
         let size: usize = message
-            .strip_prefix("the snapshot would be ")
+            .strip_prefix("the snapshot is ")
             .and_then(|rest| rest.split(' ').next())
             .and_then(|n| n.parse().ok())
             .unwrap_or_else(|| panic!("{message}"));

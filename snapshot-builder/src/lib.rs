@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 mod compile;
+mod compiled;
 pub mod diagnostic;
 pub mod flagd;
 pub mod jsonlogic;
@@ -24,6 +25,8 @@ pub mod vane;
 #[cfg(feature = "wasm")]
 pub mod wasm;
 
-pub use compile::{build, compile, encode, Access, BuildOptions, Built, Compiled, Format, BUILDER};
+pub use compile::{
+    build, build_sources, compile, encode, BuildOptions, Built, Format, Sources, BUILDER,
+};
+pub use compiled::{Access, Compiled};
 pub use diagnostic::{Diagnostic, Severity};
-pub use vane_resolver::snapshot::valid_tenant;

@@ -24,7 +24,7 @@ use wasm_bindgen::prelude::*;
 
 use vane_resolver::Snapshot as Resolved;
 
-use crate::{compile, encode, vane, BuildOptions, Format};
+use crate::{build_sources, BuildOptions, Format, Sources};
 
 mod inspect;
 mod js;
@@ -50,10 +50,14 @@ struct CompileOptions {
     access: Option<String>,
     /// Names the access file in diagnostics. Default `access.yaml`.
     access_file_name: Option<String>,
+    /// Every warning is an error, as `vane build --strict`. Default false.
+    #[serde(default)]
+    strict: bool,
 }
 
 /// Compiles Vane YAML or flagd JSON rules (plus an optional access file)
-/// into snapshot bytes, as `vane build` does.
+/// into snapshot bytes with the build `vane build` and `vane check` run
+/// ([`build_sources`]), so it reports the same diagnostics.
 ///
 /// Returns `{ok, diagnostics, bytes?, snapshot?}`: `ok` is false when the
 /// rules have errors (then only `diagnostics`, each located by file, line,
@@ -82,16 +86,15 @@ pub fn compile_rules(
         version: options.version.unwrap_or(created_at),
         created_at,
     };
-    let built = compile(file, source, format).and_then(|compiled| {
-        let compiled = match &options.access {
-            Some(text) => {
-                let access_file = options.access_file_name.as_deref().unwrap_or("access.yaml");
-                compiled.with_access(vane::access(access_file, text)?)?
-            }
-            None => compiled,
-        };
-        encode(file, compiled, &build_options)
-    });
+    let access_file = options.access_file_name.as_deref().unwrap_or("access.yaml");
+    let sources = Sources {
+        file,
+        text: source,
+        format,
+        access: options.access.as_deref().map(|text| (access_file, text)),
+        strict: options.strict,
+    };
+    let built = build_sources(&sources, &build_options);
     let output = js::object();
     match built {
         Ok(built) => {

@@ -6,6 +6,8 @@
 //! runner (`tests/all/flagd_conformance.rs`, shared logic in `tests/all/flagd_vectors.rs`).
 #![cfg(target_arch = "wasm32")]
 
+#[path = "all/build_cases.rs"]
+mod build_cases;
 #[path = "all/flagd_vectors.rs"]
 mod flagd_vectors;
 
@@ -186,6 +188,37 @@ fn explains_which_rule_served_and_where_the_split_cut() {
     let cut = &split["cuts"][placement["cut"].as_u64().unwrap() as usize];
     assert!(cut["from"].as_u64().unwrap() <= bucket && bucket < cut["to"].as_u64().unwrap());
     assert_eq!(cut["variant"], evaluated["variant"]);
+}
+
+/// The binding reports exactly the diagnostics of the library's one build
+/// (which `vane check` runs too; `tests/all/cli.rs` checks that side).
+#[wasm_bindgen_test]
+fn compile_reports_what_the_library_build_reports() {
+    use build_cases::{cases, expected, BUILD_TIME};
+    for case in cases() {
+        let mut options =
+            json!({"fileName": case.file, "version": BUILD_TIME, "createdAt": BUILD_TIME});
+        if let Some(tenant) = case.tenant {
+            options["tenant"] = json!(tenant);
+        }
+        if let Some(access) = &case.access {
+            options["access"] = json!(access);
+        }
+        let output = compile(&case.text, options);
+        let (diagnostics, failed) = expected(&case, case.file, "access.yaml");
+        assert_eq!(
+            json(&get(&output, "diagnostics")),
+            serde_json::to_value(&diagnostics).unwrap(),
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            get(&output, "ok"),
+            JsValue::from_bool(!failed),
+            "{}",
+            case.name
+        );
+    }
 }
 
 #[wasm_bindgen_test]

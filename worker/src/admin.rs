@@ -11,12 +11,13 @@
 //! (codes listed in `docs/http-api.md`).
 
 use serde_json::json;
+use vane_resolver::limits::MAX_SNAPSHOT_BYTES;
 use vane_resolver::model::Body;
 use vane_resolver::snapshot::hex;
 use vane_resolver::Snapshot;
 
 use crate::error::ApiError;
-use crate::limits::{HISTORY_LEN, MAX_SNAPSHOT_BYTES};
+use crate::limits::HISTORY_LEN;
 use crate::reply::Reply;
 use crate::store::{AdminStore, Entry, Pointer, SnapshotSource, StoreError, Via};
 

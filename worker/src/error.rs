@@ -14,6 +14,7 @@
 //! [`ApiError::code`] and [`ApiError::details`].
 
 use serde_json::json;
+use vane_resolver::limits::{flag_key_too_long, InvalidTenantName};
 
 use crate::reply::Reply;
 
@@ -103,7 +104,7 @@ pub enum ApiError {
     /// 400: a tenant name in the path that no snapshot can have.
     InvalidTenant {
         /// The decoded name.
-        name: String,
+        invalid: InvalidTenantName,
     },
     /// 400: a rollback `to` that is not a digest.
     InvalidDigest {
@@ -111,7 +112,7 @@ pub enum ApiError {
         to: String,
     },
     /// 400 (OFREP `evaluationFailure`, `GENERAL`): a flag key longer than
-    /// [`crate::limits::MAX_FLAG_KEY_BYTES`].
+    /// [`vane_resolver::limits::MAX_FLAG_KEY_BYTES`].
     FlagKeyTooLong {
         /// The decoded key.
         key: String,
@@ -314,19 +315,11 @@ impl ApiError {
             ApiError::InvalidPath { what } => {
                 format!("the {what} in the URL is not UTF-8 after percent-decoding")
             }
-            ApiError::InvalidTenant { name } => format!(
-                "{name:?} is not a tenant name: use 1-{} of a-z, 0-9, '-' and '_', \
-                 starting with a letter or digit",
-                vane_resolver::snapshot::MAX_TENANT_BYTES
-            ),
+            ApiError::InvalidTenant { invalid } => invalid.to_string(),
             ApiError::InvalidDigest { to } => {
                 format!("to={to:?} is not a snapshot digest: use 8 to 64 lowercase hex characters")
             }
-            ApiError::FlagKeyTooLong { key } => format!(
-                "flag key is {} bytes long; the limit is {}",
-                key.len(),
-                crate::limits::MAX_FLAG_KEY_BYTES
-            ),
+            ApiError::FlagKeyTooLong { key } => flag_key_too_long(key.len()),
             ApiError::NotFound { method, path } => {
                 format!("no route for {method} {path}; see docs/http-api.md")
             }

@@ -1,16 +1,10 @@
-//! Input limits. Each is enforced before the input is used, and each
-//! violation is a JSON error (see `docs/http-api.md`).
+//! Input limits of the worker alone. Each is enforced before the input is
+//! used, and each violation is a JSON error (see `docs/http-api.md`). The
+//! limits the builder and the decoder share with the worker (flag key,
+//! snapshot size, tenant name) live in `vane_resolver::limits`.
 
 /// Largest OFREP request body, in bytes (64 KiB); larger → 413.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
-
-/// Longest flag key accepted in a URL path, in bytes (after percent-decoding);
-/// longer → 400.
-pub const MAX_FLAG_KEY_BYTES: usize = 256;
-
-/// Largest snapshot the admin API accepts, in bytes: the Workers KV value
-/// limit of 25 MiB (Cloudflare, "Workers KV limits"); larger → 413.
-pub const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
 
 /// Shortest `ADMIN_TOKEN` the admin API accepts, bytes.
 pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;

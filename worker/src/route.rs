@@ -4,10 +4,9 @@
 //! parameter). A new family of routes is a new variant of [`Route`] with its
 //! own enum and its own `…_route` function here.
 
-use vane_resolver::snapshot::valid_tenant;
+use vane_resolver::limits::{TenantName, MAX_FLAG_KEY_BYTES};
 
 use crate::error::ApiError;
-use crate::limits::MAX_FLAG_KEY_BYTES;
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,16 +218,15 @@ fn wrong_method(method: &str, path: &str, allow: &'static str) -> ApiError {
 }
 
 /// A tenant name from the path: the snapshot format's tenant syntax
-/// (`docs/snapshot-format.md`, "Envelope"): 1 to [`MAX_TENANT_BYTES`] of
-/// `a-z 0-9 - _`, starting with a letter or digit. Anything else names no
+/// (`docs/snapshot-format.md`, "Envelope"; [`TenantName`]). Anything else names no
 /// tenant that could ever have a snapshot, and would only make KV keys and
 /// Durable Objects for it.
 fn tenant_name(segment: &str) -> Result<String, ApiError> {
     let tenant = decode(segment, "tenant")?;
-    if !valid_tenant(&tenant) {
-        return Err(ApiError::InvalidTenant { name: tenant });
+    match TenantName::parse(&tenant) {
+        Ok(name) => Ok(name.into_string()),
+        Err(invalid) => Err(ApiError::InvalidTenant { invalid }),
     }
-    Ok(tenant)
 }
 
 /// The `to` query parameter: lowercase hex, 8 to 64 characters.
@@ -408,7 +406,7 @@ mod tests {
         assert_eq!(body["errorCode"], "GENERAL");
         assert_eq!(
             body["errorDetails"],
-            "flag key is 257 bytes long; the limit is 256"
+            "flag key is 257 bytes long; the edge evaluates keys of at most 256 bytes"
         );
     }
 

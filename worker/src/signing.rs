@@ -18,8 +18,9 @@
 
 use std::collections::BTreeMap;
 
+use vane_resolver::limits::TenantName;
 use vane_resolver::signature::PUBLIC_KEY_BYTES;
-use vane_resolver::snapshot::{valid_tenant, SnapshotInfo};
+use vane_resolver::snapshot::SnapshotInfo;
 
 /// The name of the variable or secret holding the trusted keys.
 pub const TRUSTED_PUBLISHER_KEYS: &str = "TRUSTED_PUBLISHER_KEYS";
@@ -90,7 +91,7 @@ impl TrustedKeys {
         let mut by_tenant = BTreeMap::new();
         for (tenant, keys) in object {
             let path = format!("[{tenant:?}]");
-            if tenant != EVERY_TENANT && !valid_tenant(tenant) {
+            if tenant != EVERY_TENANT && TenantName::parse(tenant).is_err() {
                 return Err(err(&path, "not a tenant name or \"*\""));
             }
             let Some(list) = keys.as_array().filter(|l| !l.is_empty()) else {

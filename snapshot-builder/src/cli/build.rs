@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use vane_resolver::Snapshot;
 
 use super::keys::{public_key, read_signing_key};
-use super::source::{build_rules, read_rules, FormatArg};
+use super::source::{build_rules, print_diagnostics, read_rules, FormatArg};
 
 /// Arguments of `vane build`.
 #[derive(Debug, clap::Args)]
@@ -45,7 +45,7 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
     let (name, text, format) = read_rules(&a.rules, a.format)?;
     // Read the key first: a bad key file fails before anything is built.
     let key = a.sign.as_deref().map(read_signing_key).transpose()?;
-    let Some(built) = build_rules(
+    let built = match build_rules(
         &name,
         &text,
         format,
@@ -53,10 +53,14 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
         a.strict,
         a.tenant,
         a.version,
-    )?
-    else {
-        return Ok(ExitCode::from(1));
+    )? {
+        Ok(built) => built,
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            return Ok(ExitCode::from(1));
+        }
     };
+    print_diagnostics(&built.warnings);
     let bytes = match &key {
         Some(key) => Snapshot::sign(&built.bytes, key)?,
         None => built.bytes,

@@ -1,9 +1,12 @@
-//! `vane check RULES`: every diagnostic, exit 1 on errors.
+//! `vane check RULES [--access FILE] [--tenant T]`: every diagnostic, exit 1
+//! on errors. It runs the whole build (`build_sources`, the one the JS
+//! bindings run too), writing nothing, so it reports exactly what
+//! `vane build` and the playground would.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::source::{compile_rules, print_diagnostics, read_rules, FormatArg};
+use super::source::{build_rules, print_diagnostics, read_rules, FormatArg};
 
 /// Arguments of `vane check`.
 #[derive(Debug, clap::Args)]
@@ -13,6 +16,10 @@ pub struct CheckArgs {
     /// Vane YAML file with `clients:` and `cors_origins:` for a flagd source.
     #[arg(long)]
     access: Option<PathBuf>,
+    /// Tenant (needed for a flagd file unless the access file names one;
+    /// must match `tenant:` of a Vane file).
+    #[arg(long)]
+    tenant: Option<String>,
     /// Force the dialect instead of detecting it from the file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
@@ -24,13 +31,21 @@ pub struct CheckArgs {
 /// Runs `vane check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let (name, text, format) = read_rules(&a.rules, a.format)?;
-    match compile_rules(&name, &text, format, a.access.as_deref(), a.strict)? {
-        Ok(compiled) => {
-            print_diagnostics(&compiled.warnings);
+    match build_rules(
+        &name,
+        &text,
+        format,
+        a.access.as_deref(),
+        a.strict,
+        a.tenant,
+        None,
+    )? {
+        Ok(built) => {
+            print_diagnostics(&built.warnings);
             eprintln!(
                 "{name}: ok, {} flags, {} warnings",
-                compiled.body.flags.len(),
-                compiled.warnings.len()
+                built.snapshot.body.flags.len(),
+                built.warnings.len()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -8,7 +8,9 @@ use vane_resolver::Context;
 
 use vane_snapshot_builder::Format;
 
-use super::source::{build_rules, is_snapshot_file, now, read_rules, read_snapshot, FormatArg};
+use super::source::{
+    build_rules, is_snapshot_file, now, print_diagnostics, read_rules, read_snapshot, FormatArg,
+};
 
 /// Arguments of `vane eval`.
 #[derive(Debug, clap::Args)]
@@ -40,8 +42,14 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
         let (name, text, format) = read_rules(&a.input, a.format)?;
         let tenant = (format == Format::Flagd).then(|| "local".to_owned());
         match build_rules(&name, &text, format, None, false, tenant, Some(0))? {
-            Some(built) => built.snapshot,
-            None => return Ok(ExitCode::from(1)),
+            Ok(built) => {
+                print_diagnostics(&built.warnings);
+                built.snapshot
+            }
+            Err(diagnostics) => {
+                print_diagnostics(&diagnostics);
+                return Ok(ExitCode::from(1));
+            }
         }
     };
     let text = match a.context.strip_prefix('@') {

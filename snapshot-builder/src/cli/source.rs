@@ -5,9 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use vane_resolver::Snapshot;
-use vane_snapshot_builder::{
-    compile, encode, vane, BuildOptions, Built, Compiled, Diagnostic, Format,
-};
+use vane_snapshot_builder::{build_sources, BuildOptions, Built, Diagnostic, Format, Sources};
 
 /// Dialect choice on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -60,65 +58,11 @@ pub fn build_time() -> anyhow::Result<u64> {
     }
 }
 
-/// Compiles rules read by [`read_rules`], adding the clients and CORS
-/// origins of an access file when one is given (`--access`); with `strict`
-/// (`--strict`) every warning is an error. Read errors are `Err`; rule
-/// problems are the inner `Err`.
-pub fn compile_rules(
-    name: &str,
-    text: &str,
-    format: Format,
-    access: Option<&Path>,
-    strict: bool,
-) -> anyhow::Result<Result<Compiled, Vec<Diagnostic>>> {
-    let compiled = match compile(name, text, format) {
-        Ok(c) => c,
-        Err(d) => return Ok(Err(d)),
-    };
-    let compiled = match access {
-        None => compiled,
-        Some(path) => {
-            let access_text = std::fs::read_to_string(path)
-                .with_context(|| format!("cannot read {}", path.display()))?;
-            match vane::access(&path.display().to_string(), &access_text)
-                .and_then(|a| compiled.with_access(a))
-            {
-                Ok(c) => c,
-                Err(d) => return Ok(Err(d)),
-            }
-        }
-    };
-    let compiled = warn_without_clients(name, format, compiled);
-    Ok(if strict {
-        compiled.strict()
-    } else {
-        Ok(compiled)
-    })
-}
-
-/// Adds a warning when no client key can read the tenant's flags: the
-/// snapshot would publish but the edge would answer 401 to everyone.
-fn warn_without_clients(name: &str, format: Format, mut compiled: Compiled) -> Compiled {
-    if compiled.body.clients.is_empty() {
-        let hint = match format {
-            Format::Flagd => {
-                "flagd files name none: pass --access FILE (docs/rules.md, \"Access files\")"
-            }
-            Format::Vane => {
-                "add `clients:` with the sha256 of each client key (docs/rules.md, \"Clients\")"
-            }
-        };
-        compiled.warnings.push(Diagnostic::warning(
-            name,
-            "",
-            format!("no clients: no client key can read these flags at the edge; {hint}"),
-        ));
-    }
-    compiled
-}
-
-/// Compiles rules into a snapshot (`strict` as for [`compile_rules`]); on
-/// errors prints them and returns `None`.
+/// Builds rules read by [`read_rules`] with the library's one build
+/// ([`build_sources`]), reading the access file when one is given
+/// (`--access`); with `strict` (`--strict`) every warning is an error; the
+/// version defaults to the build time. Read errors are `Err`; rule problems
+/// are the inner `Err`.
 pub fn build_rules(
     name: &str,
     text: &str,
@@ -127,25 +71,31 @@ pub fn build_rules(
     strict: bool,
     tenant: Option<String>,
     version: Option<u64>,
-) -> anyhow::Result<Option<Built>> {
+) -> anyhow::Result<Result<Built, Vec<Diagnostic>>> {
+    let access = match access {
+        None => None,
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            Some((path.display().to_string(), text))
+        }
+    };
     let created_at = build_time()?;
     let options = BuildOptions {
         tenant,
         version: version.unwrap_or(created_at),
         created_at,
     };
-    let built =
-        compile_rules(name, text, format, access, strict)?.and_then(|c| encode(name, c, &options));
-    match built {
-        Ok(built) => {
-            print_diagnostics(&built.warnings);
-            Ok(Some(built))
-        }
-        Err(diagnostics) => {
-            print_diagnostics(&diagnostics);
-            Ok(None)
-        }
-    }
+    let sources = Sources {
+        file: name,
+        text,
+        format,
+        access: access
+            .as_ref()
+            .map(|(file, text)| (file.as_str(), text.as_str())),
+        strict,
+    };
+    Ok(build_sources(&sources, &options))
 }
 
 /// Loads a snapshot file, verifying it.

@@ -8,9 +8,9 @@ use super::lint;
 use super::metadata;
 use super::path::JsonPath;
 use super::report::Report;
-use crate::compile::MAX_FLAG_KEY_BYTES;
 use crate::jsonlogic::{self, PathStep};
 use crate::size::NodeBudget;
+use vane_resolver::limits::{flag_key_too_long, MAX_FLAG_KEY_BYTES};
 
 /// Compiles the flag `key` (the JSON `value` at `flags.<key>`).
 ///
@@ -35,9 +35,8 @@ pub fn compile(
         report.warning(
             &path,
             format!(
-                "flag key is {} bytes long; the edge evaluates keys of at most {MAX_FLAG_KEY_BYTES} \
-                 bytes on their own (longer ones get 400), so this flag appears only in bulk answers",
-                key.len()
+                "{} on their own (longer ones get 400), so this flag appears only in bulk answers",
+                flag_key_too_long(key.len())
             ),
         );
     }

@@ -42,8 +42,9 @@ use serde_json::{Map, Value};
 use vane_resolver::context::json_type;
 use vane_resolver::Body;
 
+use crate::compiled::Compiled;
+use crate::diagnostic::Diagnostic;
 use crate::size::NodeBudget;
-use crate::{Compiled, Diagnostic};
 
 mod flag;
 mod lint;

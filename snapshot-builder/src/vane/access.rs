@@ -7,20 +7,17 @@ use vane_resolver::model::{Client, KeyDigest};
 
 use super::reader::{join, Cx};
 use super::yaml::Node;
-use crate::valid_tenant;
+use vane_resolver::limits::TenantName;
 
 /// The `tenant:` name, checked like `vane build --tenant`.
 pub fn tenant(cx: &mut Cx, node: &Node) -> Option<String> {
     let name = cx.text(node, "tenant", "a tenant name")?;
-    if valid_tenant(name) {
-        Some(name.to_owned())
-    } else {
-        cx.error(
-            node.pos,
-            "tenant",
-            format!("tenant '{name}' is not valid: use 1-64 of a-z, 0-9, '-' and '_', starting with a letter or digit"),
-        );
-        None
+    match TenantName::parse(name) {
+        Ok(name) => Some(name.into_string()),
+        Err(e) => {
+            cx.error(node.pos, "tenant", e.to_string());
+            None
+        }
     }
 }
 

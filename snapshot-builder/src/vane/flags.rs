@@ -11,7 +11,7 @@ use super::reader::{describe, join, scalar, Cx};
 use super::segments::Segments;
 use super::timestamp;
 use super::yaml::{to_json, Kind, Node, Typed};
-use crate::compile::MAX_FLAG_KEY_BYTES;
+use vane_resolver::limits::{flag_key_too_long, MAX_FLAG_KEY_BYTES};
 
 const FLAG_FIELDS: [&str; 7] = [
     "type",
@@ -89,14 +89,7 @@ fn read_flag(
         ok = false;
     }
     if key.len() > MAX_FLAG_KEY_BYTES {
-        cx.error(
-            key_node.pos,
-            &path,
-            format!(
-                "flag key is {} bytes long; the limit is {MAX_FLAG_KEY_BYTES}, the longest key the edge evaluates",
-                key.len()
-            ),
-        );
+        cx.error(key_node.pos, &path, flag_key_too_long(key.len()));
         ok = false;
     }
     let fields = cx.fields(node, &path, "a flag", &FLAG_FIELDS)?;

@@ -23,7 +23,8 @@ mod yaml;
 use serde_json::Map;
 use vane_resolver::Body;
 
-use crate::{Access, Compiled, Diagnostic};
+use crate::compiled::{Access, Compiled};
+use crate::diagnostic::Diagnostic;
 use reader::Cx;
 use segments::{Definition, Segments};
 

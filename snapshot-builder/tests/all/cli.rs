@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 
 use serde_json::{json, Value};
 
+use crate::build_cases::{cases, expected, BUILD_TIME};
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -438,9 +440,42 @@ fn an_access_file_gives_a_flagd_tenant_its_clients_and_origins() {
     assert_eq!(wrong_tenant.status.code(), Some(1));
 }
 
+/// `vane check` prints exactly the diagnostics of the library's one build
+/// (which the JS bindings run too; `tests/browser.rs` checks that side),
+/// and exits 1 exactly when there are errors.
+#[test]
+fn check_reports_what_the_library_build_reports() {
+    let epoch = BUILD_TIME.to_string();
+    for (i, case) in cases().iter().enumerate() {
+        let rules = tmp(&format!("case{i}-{}", case.file));
+        std::fs::write(&rules, &case.text).unwrap();
+        let access = tmp(&format!("case{i}-access.yaml"));
+        let (rules, access) = (rules.to_str().unwrap(), access.to_str().unwrap());
+        let mut args = vec!["check", rules];
+        if let Some(text) = &case.access {
+            std::fs::write(access, text).unwrap();
+            args.extend(["--access", access]);
+        }
+        if let Some(tenant) = case.tenant {
+            args.extend(["--tenant", tenant]);
+        }
+        let o = vane(&args, &[("SOURCE_DATE_EPOCH", &epoch)]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        let mut printed: Vec<&str> = stderr.lines().collect();
+        let summary = printed.pop();
+        let (diagnostics, failed) = expected(case, rules, access);
+        let want: Vec<String> = diagnostics.iter().map(ToString::to_string).collect();
+        assert_eq!(printed, want, "{}: {summary:?}", case.name);
+        assert_eq!(o.status.code(), Some(i32::from(failed)), "{}", case.name);
+    }
+}
+
 #[test]
 fn rules_without_clients_get_a_warning_that_says_what_to_do() {
-    let o = vane(&["check", "examples/media.flagd.json"], &[]);
+    let o = vane(
+        &["check", "examples/media.flagd.json", "--tenant", "media"],
+        &[],
+    );
     assert_eq!(o.status.code(), Some(0));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

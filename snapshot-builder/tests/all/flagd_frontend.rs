@@ -4,7 +4,9 @@
 
 use serde_json::{json, Value};
 use vane_resolver::{Context, ErrorCode, Reason, Targeting};
-use vane_snapshot_builder::{build, compile, BuildOptions, Compiled, Diagnostic, Format, Severity};
+use vane_snapshot_builder::{
+    build, build_sources, compile, BuildOptions, Compiled, Diagnostic, Format, Severity, Sources,
+};
 
 const FILE: &str = "flags.json";
 
@@ -803,13 +805,21 @@ fn options() -> BuildOptions {
     }
 }
 
-/// The media example tenant (`examples/media.flagd.json`) builds without
-/// warnings and serves what its descriptions promise.
+/// The media example tenant (`examples/media.flagd.json` with its access
+/// file) builds without warnings and serves what its descriptions promise.
 #[test]
 fn media_example_resolves_as_described() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/media.flagd.json");
-    let text = std::fs::read_to_string(path).unwrap();
-    let built = build("media.flagd.json", &text, Format::Flagd, &options()).unwrap();
+    let examples = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    let text = std::fs::read_to_string(format!("{examples}/media.flagd.json")).unwrap();
+    let access = std::fs::read_to_string(format!("{examples}/media.access.yaml")).unwrap();
+    let sources = Sources {
+        file: "media.flagd.json",
+        text: &text,
+        format: Format::Flagd,
+        access: Some(("media.access.yaml", &access)),
+        strict: false,
+    };
+    let built = build_sources(&sources, &options()).unwrap();
     assert!(built.warnings.is_empty(), "{:#?}", built.warnings);
     let snapshot = built.snapshot;
     let at = |now: i64, context: Value| Context::from_value(context, now).unwrap();

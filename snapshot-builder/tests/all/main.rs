@@ -1,7 +1,9 @@
 //! The builder's integration tests, one binary (one link on two cores), a
 //! module per area. The browser runner of the JS bindings is a separate
-//! wasm32 target, `tests/browser.rs`, which shares [`flagd_vectors`].
+//! wasm32 target, `tests/browser.rs`, which shares [`flagd_vectors`] and
+//! [`build_cases`].
 
+mod build_cases;
 mod cli;
 mod context_properties;
 mod flagd_conformance;

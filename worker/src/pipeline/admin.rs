@@ -3,10 +3,12 @@
 //! is forwarded to the tenant's Durable Object; [`serve_admin`] runs inside
 //! that object, one request of the tenant at a time.
 
+use vane_resolver::limits::MAX_SNAPSHOT_BYTES;
+
 use crate::admin::{publish, rollback, status};
 use crate::auth;
 use crate::error::ApiError;
-use crate::limits::{MAX_SNAPSHOT_BYTES, MIN_ADMIN_TOKEN_BYTES, MIN_ADMIN_TOKEN_DISTINCT};
+use crate::limits::{MIN_ADMIN_TOKEN_BYTES, MIN_ADMIN_TOKEN_DISTINCT};
 use crate::metrics::TenantCounters;
 use crate::pipeline::{BodyStream, Outcome, RequestHead, RequestLog};
 use crate::reply::Reply;

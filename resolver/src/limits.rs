@@ -1,0 +1,141 @@
+//! The limits every part of Vane enforces alike, each with its message, in
+//! one place: the builder refuses (or warns about) what the edge would
+//! refuse, the worker refuses it at the edge, and the decoder refuses a
+//! snapshot that breaks them. `docs/http-api.md` ("Limits") lists them for
+//! callers.
+
+use std::fmt;
+
+/// Longest flag key, in bytes, the edge evaluates on its own:
+/// `POST /ofrep/v1/evaluate/flags/{key}` with a longer key (after
+/// percent-decoding) is answered 400, so such a flag appears only in bulk
+/// answers.
+pub const MAX_FLAG_KEY_BYTES: usize = 256;
+
+/// Largest snapshot, in bytes, the edge accepts on publish: 25 MiB, the
+/// Workers KV value limit (Cloudflare, "Workers KV limits").
+pub const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
+
+/// Longest tenant name, in bytes.
+pub const MAX_TENANT_BYTES: usize = 64;
+
+/// Why a flag key of `len` bytes is over [`MAX_FLAG_KEY_BYTES`].
+pub fn flag_key_too_long(len: usize) -> String {
+    format!(
+        "flag key is {len} bytes long; the edge evaluates keys of at most {MAX_FLAG_KEY_BYTES} bytes"
+    )
+}
+
+/// Why a snapshot of `len` bytes is over [`MAX_SNAPSHOT_BYTES`].
+pub fn snapshot_too_large(len: usize) -> String {
+    format!(
+        "the snapshot is {len} bytes; the edge accepts at most {MAX_SNAPSHOT_BYTES} \
+         (25 MiB, the Workers KV value limit)"
+    )
+}
+
+/// A valid tenant name: 1 to [`MAX_TENANT_BYTES`] of `a-z 0-9 - _`,
+/// starting with a letter or digit (`docs/snapshot-format.md`, "Envelope").
+/// Tenants appear in KV keys, Durable Object names and URL paths, so nothing
+/// else is accepted anywhere: the builder, the worker's routes and the
+/// snapshot decoder all go through [`TenantName::parse`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TenantName(String);
+
+/// A string that is not a tenant name; its `Display` says what one is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidTenantName(pub String);
+
+impl TenantName {
+    /// Checks `name` against the tenant syntax.
+    ///
+    /// Errors: [`InvalidTenantName`] carrying `name`.
+    pub fn parse(name: &str) -> Result<TenantName, InvalidTenantName> {
+        let allowed =
+            |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_';
+        if (1..=MAX_TENANT_BYTES).contains(&name.len())
+            && name.bytes().all(allowed)
+            && !name.starts_with(['-', '_'])
+        {
+            Ok(TenantName(name.to_owned()))
+        } else {
+            Err(InvalidTenantName(name.to_owned()))
+        }
+    }
+
+    /// The name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The name as an owned string.
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+impl fmt::Display for TenantName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for InvalidTenantName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:?} is not a tenant name: use 1-{MAX_TENANT_BYTES} of a-z, 0-9, '-' and '_', \
+             starting with a letter or digit",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for InvalidTenantName {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tenant_names() {
+        let longest = "a".repeat(MAX_TENANT_BYTES);
+        let too_long = "a".repeat(MAX_TENANT_BYTES + 1);
+        let cases: &[(&str, bool)] = &[
+            ("shop", true),
+            ("a", true),
+            ("0-shop_eu", true),
+            (&longest, true),
+            ("", false),
+            (&too_long, false),
+            ("Shop", false),
+            ("-shop", false),
+            ("_shop", false),
+            ("s/p", false),
+            ("shop.eu", false),
+            ("shöp", false),
+        ];
+        for (name, valid) in cases {
+            assert_eq!(TenantName::parse(name).is_ok(), *valid, "{name:?}");
+        }
+        assert_eq!(TenantName::parse("shop").unwrap().as_str(), "shop");
+        assert_eq!(
+            TenantName::parse("S/p").unwrap_err().to_string(),
+            "\"S/p\" is not a tenant name: use 1-64 of a-z, 0-9, '-' and '_', starting with a \
+             letter or digit"
+        );
+    }
+
+    #[test]
+    fn messages_name_the_size_and_the_limit() {
+        assert_eq!(
+            flag_key_too_long(257),
+            "flag key is 257 bytes long; the edge evaluates keys of at most 256 bytes"
+        );
+        assert_eq!(
+            snapshot_too_large(26_214_401),
+            "the snapshot is 26214401 bytes; the edge accepts at most 26214400 (25 MiB, the \
+             Workers KV value limit)"
+        );
+    }
+}
