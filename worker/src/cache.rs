@@ -1,23 +1,37 @@
 //! The isolate cache: decoded snapshots and key-index answers kept in the
-//! isolate's memory between requests.
+//! isolate's memory between requests, both bounded.
 //!
 //! A cached snapshot is served without touching KV until it is older than
 //! the TTL (`SNAPSHOT_TTL_SECONDS`, default 30 s); then the tenant's pointer
 //! is read again, and only when it names another digest is that snapshot
-//! fetched and decoded. Anything that goes wrong on the way — KV unreachable,
-//! a pointer or snapshot that does not decode, a snapshot whose digest or
-//! tenant is not what the pointer says — leaves the last good snapshot in
-//! service and comes back as a warning for the log. A tenant with nothing
-//! good cached gets no snapshot, which the caller answers with 503.
+//! fetched and decoded. Concurrent requests of one tenant share that one
+//! refresh: the first does it, the others wait for its result. Anything
+//! that goes wrong on the way — KV unreachable, a pointer or snapshot that
+//! does not decode, a snapshot whose digest or tenant is not what the
+//! pointer says — leaves the last good snapshot in service and comes back as
+//! a warning for the log. A pointer that is definitely not there (the tenant
+//! was offboarded) drops the tenant's entry. A tenant with nothing good
+//! cached gets no snapshot, which the caller answers with 503.
+//!
+//! Snapshots are held up to a budget of [`SNAPSHOT_CACHE_BYTES`] (counted as
+//! the snapshots' encoded sizes), least recently used evicted first; the
+//! snapshot just loaded is always kept. Key answers, unknown keys included
+//! (a negative entry, so a stream of made-up keys costs one KV read per key
+//! and TTL, not per request), are held up to [`MAX_KEY_ENTRIES`], the
+//! oldest evicted first.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::rc::Rc;
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use vane_resolver::model::KeyDigest;
 use vane_resolver::snapshot::hex;
 use vane_resolver::Snapshot;
 
+use crate::limits::{MAX_KEY_ENTRIES, SNAPSHOT_CACHE_BYTES};
 use crate::store::{SnapshotSource, StoreError};
 
 /// What [`Cache::snapshot`] found.
@@ -32,30 +46,131 @@ pub struct Lookup {
 struct TenantEntry {
     snapshot: Rc<Snapshot>,
     checked_at_ms: u64,
+    bytes: usize,
+    last_used: u64,
 }
 
 struct KeyEntry {
-    tenant: String,
+    /// `None`: the key index does not know the key.
+    tenant: Option<String>,
     checked_at_ms: u64,
+}
+
+/// Why a refresh gave no new snapshot.
+enum Problem {
+    /// The tenant has no pointer: nothing to serve, drop what is cached.
+    Gone(String),
+    /// Anything else: keep the last good snapshot.
+    Failed(String),
+}
+
+/// One refresh in progress, shared by every request of the tenant that
+/// arrives meanwhile.
+#[derive(Default)]
+struct InFlight {
+    done: RefCell<Option<Lookup>>,
+    waiters: RefCell<Vec<Waker>>,
+}
+
+impl InFlight {
+    fn finish(&self, lookup: Lookup) {
+        *self.done.borrow_mut() = Some(lookup);
+        for waker in self.waiters.borrow_mut().drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Waits for another request's refresh.
+struct Wait(Rc<InFlight>);
+
+impl Future for Wait {
+    type Output = Lookup;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Lookup> {
+        if let Some(lookup) = self.0.done.borrow().as_ref() {
+            return Poll::Ready(lookup.clone());
+        }
+        self.0.waiters.borrow_mut().push(cx.waker().clone());
+        Poll::Pending
+    }
+}
+
+/// The request doing a refresh. Should it be dropped before finishing (its
+/// request cancelled), the waiters get the last good snapshot.
+struct Leader<'c> {
+    cache: &'c Cache,
+    tenant: String,
+    flight: Rc<InFlight>,
+    last_good: Option<Rc<Snapshot>>,
+}
+
+impl Leader<'_> {
+    fn finish(self, lookup: Lookup) -> Lookup {
+        self.flight.finish(lookup.clone());
+        lookup
+    }
+}
+
+impl Drop for Leader<'_> {
+    fn drop(&mut self) {
+        self.cache.in_flight.borrow_mut().remove(&self.tenant);
+        if self.flight.done.borrow().is_none() {
+            self.flight.finish(Lookup {
+                snapshot: self.last_good.clone(),
+                warning: Some(format!(
+                    "the refresh of tenant {:?} was abandoned",
+                    self.tenant
+                )),
+            });
+        }
+    }
 }
 
 /// Per-isolate cache of snapshots by tenant and of key digests by owner.
 /// Times are milliseconds on any monotonic-enough clock (the Workers `Date`).
-#[derive(Default)]
 pub struct Cache {
     tenants: RefCell<HashMap<String, TenantEntry>>,
     keys: RefCell<HashMap<[u8; 32], KeyEntry>>,
+    in_flight: RefCell<HashMap<String, Rc<InFlight>>>,
+    budget_bytes: usize,
+    used_bytes: Cell<usize>,
+    uses: Cell<u64>,
+}
+
+impl Default for Cache {
+    fn default() -> Cache {
+        Cache::with_budget(SNAPSHOT_CACHE_BYTES)
+    }
 }
 
 impl Cache {
-    /// An empty cache.
+    /// An empty cache with the default budget.
     pub fn new() -> Cache {
         Cache::default()
     }
 
+    /// An empty cache holding snapshots of at most `budget_bytes` (encoded
+    /// sizes) in total, beyond the one most recently loaded.
+    pub fn with_budget(budget_bytes: usize) -> Cache {
+        Cache {
+            tenants: RefCell::default(),
+            keys: RefCell::default(),
+            in_flight: RefCell::default(),
+            budget_bytes,
+            used_bytes: Cell::new(0),
+            uses: Cell::new(0),
+        }
+    }
+
+    /// Encoded bytes of the snapshots held.
+    pub fn used_bytes(&self) -> usize {
+        self.used_bytes.get()
+    }
+
     /// The tenant owning a client key digest, from the cache while younger
-    /// than `ttl_ms`, else from the key index. Unknown keys are not cached.
-    /// When the index cannot be read, a cached answer of any age is used.
+    /// than `ttl_ms` (unknown keys too), else from the key index. When the
+    /// index cannot be read, a cached answer of any age is used.
     ///
     /// Errors: the store's error when the index cannot be read and nothing
     /// is cached for this key.
@@ -73,25 +188,29 @@ impl Cache {
             )
         });
         if let Some((tenant, true)) = &cached {
-            return Ok(Some(tenant.clone()));
+            return Ok(tenant.clone());
         }
         match source.key_owner(&hex(&digest.0)).await {
-            Ok(Some(tenant)) => {
-                self.keys.borrow_mut().insert(
-                    digest.0,
-                    KeyEntry {
-                        tenant: tenant.clone(),
-                        checked_at_ms: now_ms,
-                    },
-                );
-                Ok(Some(tenant))
-            }
-            Ok(None) => {
-                self.keys.borrow_mut().remove(&digest.0);
-                Ok(None)
+            Ok(tenant) => {
+                let mut keys = self.keys.borrow_mut();
+                if keys.len() >= MAX_KEY_ENTRIES && !keys.contains_key(&digest.0) {
+                    let oldest = keys
+                        .iter()
+                        .min_by_key(|(_, e)| e.checked_at_ms)
+                        .map(|(k, _)| *k);
+                    if let Some(oldest) = oldest {
+                        keys.remove(&oldest);
+                    }
+                }
+                let entry = KeyEntry {
+                    tenant: tenant.clone(),
+                    checked_at_ms: now_ms,
+                };
+                keys.insert(digest.0, entry);
+                Ok(tenant)
             }
             Err(e) => match cached {
-                Some((tenant, _)) => Ok(Some(tenant)),
+                Some((tenant, _)) => Ok(tenant),
                 None => Err(e),
             },
         }
@@ -99,7 +218,8 @@ impl Cache {
 
     /// The snapshot to serve for `tenant`: the cached one while younger than
     /// `ttl_ms`, else whatever the tenant's pointer names (fetched and
-    /// verified only when it changed), else the last good one.
+    /// verified only when it changed, by one request at a time), else the
+    /// last good one; none when the tenant has no pointer.
     pub async fn snapshot<S: SnapshotSource>(
         &self,
         source: &S,
@@ -107,7 +227,10 @@ impl Cache {
         now_ms: u64,
         ttl_ms: u64,
     ) -> Lookup {
-        let cached = self.tenants.borrow().get(tenant).map(|e| {
+        let use_count = self.uses.get() + 1;
+        self.uses.set(use_count);
+        let cached = self.tenants.borrow_mut().get_mut(tenant).map(|e| {
+            e.last_used = use_count;
             (
                 e.snapshot.clone(),
                 now_ms.saturating_sub(e.checked_at_ms) < ttl_ms,
@@ -119,22 +242,39 @@ impl Cache {
                 warning: None,
             };
         }
+        let running = self.in_flight.borrow().get(tenant).cloned();
+        if let Some(flight) = running {
+            return Wait(flight).await;
+        }
+        let flight = Rc::new(InFlight::default());
+        self.in_flight
+            .borrow_mut()
+            .insert(tenant.to_owned(), flight.clone());
         let last_good = cached.map(|(s, _)| s);
-        match self.refresh(source, tenant, last_good.as_ref()).await {
-            Ok(fresh) => {
-                self.tenants.borrow_mut().insert(
-                    tenant.to_owned(),
-                    TenantEntry {
-                        snapshot: fresh.clone(),
-                        checked_at_ms: now_ms,
-                    },
-                );
+        let leader = Leader {
+            cache: self,
+            tenant: tenant.to_owned(),
+            flight,
+            last_good: last_good.clone(),
+        };
+        let lookup = match self.refresh(source, tenant, last_good.as_ref()).await {
+            Ok((fresh, bytes)) => {
+                self.keep(tenant, fresh.clone(), bytes, now_ms, use_count);
                 Lookup {
                     snapshot: Some(fresh),
                     warning: None,
                 }
             }
-            Err(problem) => {
+            Err(Problem::Gone(why)) => {
+                if let Some(old) = self.tenants.borrow_mut().remove(tenant) {
+                    self.used_bytes.set(self.used_bytes.get() - old.bytes);
+                }
+                Lookup {
+                    snapshot: None,
+                    warning: Some(why),
+                }
+            }
+            Err(Problem::Failed(problem)) => {
                 // Keep serving what we have; look again after another TTL.
                 if let Some(entry) = self.tenants.borrow_mut().get_mut(tenant) {
                     entry.checked_at_ms = now_ms;
@@ -151,49 +291,92 @@ impl Cache {
                     warning: Some(warning),
                 }
             }
+        };
+        leader.finish(lookup)
+    }
+
+    /// Holds `snapshot` for `tenant`, then evicts the least recently used
+    /// other tenants while the total is over the budget.
+    fn keep(&self, tenant: &str, snapshot: Rc<Snapshot>, bytes: usize, now_ms: u64, used: u64) {
+        let mut tenants = self.tenants.borrow_mut();
+        let entry = TenantEntry {
+            snapshot,
+            checked_at_ms: now_ms,
+            bytes,
+            last_used: used,
+        };
+        let mut total = self.used_bytes.get() + bytes;
+        if let Some(old) = tenants.insert(tenant.to_owned(), entry) {
+            total -= old.bytes;
         }
+        while total > self.budget_bytes {
+            let victim = tenants
+                .iter()
+                .filter(|(t, _)| t.as_str() != tenant)
+                .min_by_key(|(_, e)| e.last_used)
+                .map(|(t, _)| t.clone());
+            let Some(victim) = victim else { break };
+            if let Some(old) = tenants.remove(&victim) {
+                total -= old.bytes;
+            }
+        }
+        self.used_bytes.set(total);
     }
 
     /// Reads the pointer and, when it names a snapshot (digest and version)
-    /// other than `current`,
-    /// fetches and verifies that snapshot. Errors say what is wrong with
-    /// which tenant.
+    /// other than `current`, fetches and verifies that snapshot; returns it
+    /// with its encoded size. Errors say what is wrong with which tenant.
     async fn refresh<S: SnapshotSource>(
         &self,
         source: &S,
         tenant: &str,
         current: Option<&Rc<Snapshot>>,
-    ) -> Result<Rc<Snapshot>, String> {
+    ) -> Result<(Rc<Snapshot>, usize), Problem> {
+        let failed = Problem::Failed;
         let pointer = source
             .pointer(tenant)
             .await
-            .map_err(|e| format!("cannot read the pointer of tenant {tenant:?}: {e}"))?
-            .ok_or_else(|| format!("tenant {tenant:?} has no published snapshot"))?;
+            .map_err(|e| failed(format!("cannot read the pointer of tenant {tenant:?}: {e}")))?
+            .ok_or_else(|| Problem::Gone(format!("tenant {tenant:?} has no published snapshot")))?;
         let digest = &pointer.current.digest;
         // The same rules republished under a new version keep their digest
         // (it covers the body only), so the version must match too.
         if let Some(current) = current
             .filter(|c| &c.info.digest == digest && c.info.version == pointer.current.version)
         {
-            return Ok(current.clone());
+            let bytes = self.tenants.borrow().get(tenant).map_or(0, |e| e.bytes);
+            return Ok((current.clone(), bytes));
         }
         let bytes = source
             .snapshot(tenant, digest)
             .await
-            .map_err(|e| format!("cannot read snapshot {digest} of tenant {tenant:?}: {e}"))?
-            .ok_or_else(|| format!("snapshot {digest} of tenant {tenant:?} is missing from KV"))?;
-        let snapshot = Snapshot::from_bytes(&bytes)
-            .map_err(|e| format!("snapshot {digest} of tenant {tenant:?} is unusable: {e}"))?;
-        snapshot
-            .expect_tenant(tenant)
-            .map_err(|e| format!("snapshot {digest} stored for tenant {tenant:?}: {e}"))?;
+            .map_err(|e| {
+                failed(format!(
+                    "cannot read snapshot {digest} of tenant {tenant:?}: {e}"
+                ))
+            })?
+            .ok_or_else(|| {
+                failed(format!(
+                    "snapshot {digest} of tenant {tenant:?} is missing from KV"
+                ))
+            })?;
+        let snapshot = Snapshot::from_bytes(&bytes).map_err(|e| {
+            failed(format!(
+                "snapshot {digest} of tenant {tenant:?} is unusable: {e}"
+            ))
+        })?;
+        snapshot.expect_tenant(tenant).map_err(|e| {
+            failed(format!(
+                "snapshot {digest} stored for tenant {tenant:?}: {e}"
+            ))
+        })?;
         if &snapshot.info.digest != digest {
-            return Err(format!(
+            return Err(failed(format!(
                 "snapshot stored as {digest} for tenant {tenant:?} has digest {}",
                 snapshot.info.digest
-            ));
+            )));
         }
-        Ok(Rc::new(snapshot))
+        Ok((Rc::new(snapshot), bytes.len()))
     }
 }
 
@@ -203,7 +386,9 @@ mod tests {
     use crate::admin::publish;
     use crate::auth::key_digest;
     use crate::store::{pointer_key, snapshot_key};
-    use crate::testutil::{block_on, client_key, snapshot_bytes, MemoryStore, SHOP};
+    use crate::testutil::{
+        block_on, client_key, run_all, snapshot_bytes, MemoryStore, MEDIA, SHOP,
+    };
 
     fn published(versions: &[u64]) -> MemoryStore {
         let store = MemoryStore::default();
@@ -370,5 +555,110 @@ mod tests {
             block_on(cache.key_owner(&store, &unknown, 0, 30_000)),
             Ok(None)
         );
+    }
+
+    #[test]
+    fn a_deleted_pointer_drops_the_cached_snapshot() {
+        let store = published(&[1]);
+        let cache = Cache::new();
+        assert_eq!(
+            version(&block_on(cache.snapshot(&store, SHOP, 0, 0))),
+            Some(1)
+        );
+        store.remove(&pointer_key(SHOP));
+        let l = block_on(cache.snapshot(&store, SHOP, 1, 0));
+        assert_eq!(version(&l), None);
+        assert_eq!(
+            l.warning.as_deref(),
+            Some("tenant \"shop\" has no published snapshot")
+        );
+        assert_eq!(cache.used_bytes(), 0);
+        // A transient failure, by contrast, keeps it (see above).
+    }
+
+    #[test]
+    fn unknown_keys_are_cached_for_the_ttl() {
+        let store = published(&[1]);
+        let cache = Cache::new();
+        let nobody = key_digest("nobody");
+        let before = store.reads();
+        for now in [0, 10, 29_999] {
+            assert_eq!(
+                block_on(cache.key_owner(&store, &nobody, now, 30_000)),
+                Ok(None)
+            );
+        }
+        assert_eq!(store.reads(), before + 1);
+        assert_eq!(
+            block_on(cache.key_owner(&store, &nobody, 30_000, 30_000)),
+            Ok(None)
+        );
+        assert_eq!(store.reads(), before + 2);
+    }
+
+    #[test]
+    fn key_answers_are_bounded() {
+        let store = MemoryStore::default();
+        let cache = Cache::new();
+        for i in 0..MAX_KEY_ENTRIES + 5 {
+            let d = key_digest(&format!("k{i}"));
+            block_on(cache.key_owner(&store, &d, i as u64, 1_000_000)).unwrap();
+        }
+        assert_eq!(cache.keys.borrow().len(), MAX_KEY_ENTRIES);
+        // The oldest went first.
+        assert!(!cache.keys.borrow().contains_key(&key_digest("k0").0));
+        assert!(cache.keys.borrow().contains_key(&key_digest("k5").0));
+    }
+
+    #[test]
+    fn snapshots_are_held_within_the_budget_least_recently_used_out_first() {
+        let store = MemoryStore::default();
+        let tenants = ["t-a", "t-b", "t-c"];
+        for t in tenants {
+            block_on(publish(&store, t, &snapshot_bytes(t, 1, "x"), 0)).unwrap();
+        }
+        let size = snapshot_bytes("t-a", 1, "x").len();
+        let cache = Cache::with_budget(2 * size);
+        let load = |t: &str, now: u64| block_on(cache.snapshot(&store, t, now, 1_000_000));
+        load("t-a", 0);
+        load("t-b", 0);
+        load("t-a", 0); // t-a used after t-b
+        let before = store.reads();
+        load("t-c", 0); // evicts t-b
+        assert_eq!(cache.used_bytes(), 2 * size);
+        assert_eq!(store.reads(), before + 2);
+        load("t-a", 0);
+        assert_eq!(store.reads(), before + 2, "t-a still held");
+        assert_eq!(version(&load("t-b", 0)), Some(1));
+        assert_eq!(store.reads(), before + 4, "t-b was evicted and read again");
+        // A snapshot over the whole budget is still served and held alone.
+        let tiny = Cache::with_budget(1);
+        assert_eq!(
+            version(&block_on(tiny.snapshot(&store, "t-a", 0, 1))),
+            Some(1)
+        );
+        assert_eq!(tiny.used_bytes(), size);
+        block_on(tiny.snapshot(&store, "t-b", 0, 1));
+        assert_eq!(tiny.used_bytes(), size);
+    }
+
+    #[test]
+    fn concurrent_requests_share_one_refresh() {
+        let store = published(&[1]);
+        block_on(publish(&store, MEDIA, &snapshot_bytes(MEDIA, 1, "m"), 0)).unwrap();
+        store.yield_on_access(true);
+        let cache = Cache::new();
+        let reads = store.reads();
+        let lookups = run_all(
+            (0..10)
+                .map(|i| cache.snapshot(&store, if i % 2 == 0 { SHOP } else { MEDIA }, 0, 30_000))
+                .collect(),
+        );
+        assert!(lookups
+            .iter()
+            .all(|l| version(l) == Some(1) && l.warning.is_none()));
+        // One pointer and one snapshot read per tenant, not per request.
+        assert_eq!(store.reads() - reads, 4);
+        assert!(cache.in_flight.borrow().is_empty());
     }
 }

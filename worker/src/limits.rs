@@ -12,6 +12,13 @@ pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
 /// Fewest distinct characters an `ADMIN_TOKEN` must have.
 pub const MIN_ADMIN_TOKEN_DISTINCT: usize = 8;
 
+/// Budget of the isolate's snapshot cache, in encoded snapshot bytes
+/// (32 MiB); least recently used tenants are evicted beyond it.
+pub const SNAPSHOT_CACHE_BYTES: usize = 32 * 1024 * 1024;
+
+/// Most client-key answers (known and unknown keys) an isolate caches.
+pub const MAX_KEY_ENTRIES: usize = 10_000;
+
 /// How many earlier snapshots a tenant's pointer remembers for rollback.
 pub const HISTORY_LEN: usize = 10;
 

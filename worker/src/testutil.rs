@@ -81,6 +81,41 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// A future that is pending once, then ready.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
+
+/// Runs futures concurrently on one thread, polling each in turn until all
+/// are done (futures that wait on [`MemoryStore::yield_on_access`] then
+/// interleave as requests of one isolate do).
+pub fn run_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<_> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    let mut cx = TaskContext::from_waker(Waker::noop());
+    while outputs.iter().any(Option::is_none) {
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+                    *output = Some(out);
+                }
+            }
+        }
+    }
+    outputs.into_iter().flatten().collect()
+}
+
 /// An in-memory KV namespace with the worker's layout (see
 /// [`crate::store`]), whose reads or writes can be made to fail, and whose
 /// values can be overwritten to simulate corruption.
@@ -89,6 +124,8 @@ pub struct MemoryStore {
     values: RefCell<HashMap<String, Vec<u8>>>,
     failing_reads: Cell<bool>,
     failing_writes: Cell<bool>,
+    reads: Cell<usize>,
+    yielding: Cell<bool>,
 }
 
 impl MemoryStore {
@@ -124,7 +161,25 @@ impl MemoryStore {
         self.values.borrow().is_empty()
     }
 
+    /// How many reads were made.
+    pub fn reads(&self) -> usize {
+        self.reads.get()
+    }
+
+    /// Makes every read and write wait once (`true`), as real storage
+    /// does, so that concurrent futures interleave (see [`run_all`]).
+    pub fn yield_on_access(&self, on: bool) {
+        self.yielding.set(on);
+    }
+
+    async fn access(&self) {
+        if self.yielding.get() {
+            YieldOnce(false).await;
+        }
+    }
+
     fn read(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.reads.set(self.reads.get() + 1);
         if self.failing_reads.get() {
             return Err(StoreError("KV unreachable".into()));
         }
@@ -142,6 +197,7 @@ impl MemoryStore {
 
 impl SnapshotSource for MemoryStore {
     async fn pointer(&self, tenant: &str) -> Result<Option<Pointer>, StoreError> {
+        self.access().await;
         match self.read(&pointer_key(tenant))? {
             Some(bytes) => Pointer::from_json(tenant, &bytes).map(Some),
             None => Ok(None),
@@ -149,10 +205,12 @@ impl SnapshotSource for MemoryStore {
     }
 
     async fn snapshot(&self, tenant: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.access().await;
         self.read(&snapshot_key(tenant, digest))
     }
 
     async fn key_owner(&self, digest: &str) -> Result<Option<String>, StoreError> {
+        self.access().await;
         Ok(self
             .read(&key_index_key(digest))?
             .map(|b| String::from_utf8_lossy(&b).into_owned()))

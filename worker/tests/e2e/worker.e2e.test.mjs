@@ -667,10 +667,12 @@ test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps s
   await servesVersion(3);
 });
 
-test('a tenant with a client key but no snapshot pointer answers 503, naming the tenant only in the log', async () => {
-  // Published (snapshot, key index, pointer), then the pointer removed
-  // before any OFREP request could load the snapshot into the worker.
+test('a tenant whose pointer is deleted answers 503 at once, naming the tenant only in the log', async () => {
+  // Published (snapshot, key index, pointer) and served, so the isolate
+  // holds the snapshot; then the pointer removed (an offboarding): a
+  // definite "not found", which must drop what the isolate holds.
   assert.equal(publish(built[`${ORPHAN}@1`]).status, 0);
+  assert.equal((await bulk({ targetingKey: 'o-0' }, ORPHAN_KEY)).status, 200);
   kvDelete(`tenant/${ORPHAN}`);
   const mark = logEnd();
   const origin = 'https://app.e2e.example';
