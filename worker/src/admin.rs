@@ -1,7 +1,8 @@
 //! The admin API's logic: publish, rollback and status of one tenant,
 //! against an [`AdminStore`]. Every check runs before the first write, and
-//! the pointer is written last, so a refused or failed request leaves the
-//! tenant serving what it served before.
+//! the writes follow the order of [`crate::store`] (snapshot, key claims,
+//! authoritative pointer, edge copy), so a refused or failed request leaves
+//! either the old state or the new one, and says which.
 //!
 //! These functions assume they are the only writer for the tenant while
 //! they run; the Durable Object in `runtime` guarantees that by running one
@@ -19,7 +20,7 @@ use vane_resolver::Snapshot;
 use crate::error::ApiError;
 use crate::limits::HISTORY_LEN;
 use crate::reply::Reply;
-use crate::store::{AdminStore, Entry, Pointer, SnapshotSource, StoreError, Via};
+use crate::store::{AdminStore, Claim, Entry, Pointer, StoreError, Via};
 
 /// `PUT /admin/v1/tenants/{tenant}/snapshot`: verifies `bytes` fully
 /// (envelope, format, digest, body; tenant equals the path; version newer
@@ -48,7 +49,7 @@ pub async fn publish<S: AdminStore>(
         .expect_tenant(tenant)
         .map_err(|e| ApiError::TenantMismatch { why: e.to_string() })?;
     let info = &snapshot.info;
-    let pointer = store.pointer(tenant).await.map_err(unavailable)?;
+    let pointer = store.current(tenant).await.map_err(unavailable)?;
     if let Some(p) = &pointer {
         let current = &p.current;
         if current.digest == info.digest {
@@ -77,13 +78,10 @@ pub async fn publish<S: AdminStore>(
             });
         }
     }
-    check_key_owners(store, tenant, &snapshot.body).await?;
-
     store
         .put_snapshot(tenant, &info.digest, bytes)
         .await
         .map_err(unavailable)?;
-    index_keys(store, tenant, &snapshot.body).await?;
     let entry = Entry {
         digest: info.digest.clone(),
         version: info.version,
@@ -92,7 +90,7 @@ pub async fn publish<S: AdminStore>(
     };
     let previous = pointer.as_ref().map(|p| p.current.clone());
     let next = advance(tenant, pointer, entry);
-    store.put_pointer(&next).await.map_err(unavailable)?;
+    make_current(store, &next, &snapshot.body).await?;
     Ok(Reply::json(
         201,
         &json!({
@@ -122,7 +120,7 @@ pub async fn rollback<S: AdminStore>(
     now: u64,
 ) -> Result<Reply, ApiError> {
     let pointer = store
-        .pointer(tenant)
+        .current(tenant)
         .await
         .map_err(unavailable)?
         .ok_or_else(|| no_snapshot(tenant))?;
@@ -148,8 +146,6 @@ pub async fn rollback<S: AdminStore>(
             snapshot.info.digest
         )));
     }
-    check_key_owners(store, tenant, &snapshot.body).await?;
-    index_keys(store, tenant, &snapshot.body).await?;
     let from = pointer.current.clone();
     let entry = Entry {
         digest: digest.clone(),
@@ -158,7 +154,7 @@ pub async fn rollback<S: AdminStore>(
         via: Via::Rollback,
     };
     let next = advance(tenant, Some(pointer), entry);
-    store.put_pointer(&next).await.map_err(unavailable)?;
+    make_current(store, &next, &snapshot.body).await?;
     Ok(Reply::json(
         200,
         &json!({
@@ -213,8 +209,8 @@ fn rollback_target<'p>(
 /// `GET /admin/v1/tenants/{tenant}`: 200 with the tenant's [`Pointer`]
 /// (`{tenant, current, history}`); errors `NO_SNAPSHOT` (404),
 /// `STORE_UNAVAILABLE` (503).
-pub async fn status<S: SnapshotSource>(store: &S, tenant: &str) -> Result<Reply, ApiError> {
-    match store.pointer(tenant).await {
+pub async fn status<S: AdminStore>(store: &S, tenant: &str) -> Result<Reply, ApiError> {
+    match store.current(tenant).await {
         Ok(Some(pointer)) => Ok(Reply::json(200, &pointer)),
         Ok(None) => Err(no_snapshot(tenant)),
         Err(e) => Err(unavailable(e)),
@@ -240,41 +236,99 @@ fn advance(tenant: &str, pointer: Option<Pointer>, entry: Entry) -> Pointer {
     }
 }
 
-/// Refuses a snapshot that claims a client key digest indexed to another
-/// tenant.
-async fn check_key_owners<S: SnapshotSource>(
-    store: &S,
-    tenant: &str,
-    body: &Body,
-) -> Result<(), ApiError> {
-    for client in &body.clients {
-        for digest in &client.key_digests {
-            let digest = hex(&digest.0);
-            match store.key_owner(&digest).await.map_err(unavailable)? {
-                Some(owner) if owner != tenant => {
-                    return Err(ApiError::KeyConflict {
-                        client: client.name.clone(),
-                        digest,
-                        owner,
-                    })
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
+/// The client key digests of a body, hex.
+fn key_digests(body: &Body) -> Vec<String> {
+    body.clients
+        .iter()
+        .flat_map(|c| &c.key_digests)
+        .map(|d| hex(&d.0))
+        .collect()
 }
 
-/// Binds every client key digest of `body` to `tenant` in the key index.
-async fn index_keys<S: AdminStore>(store: &S, tenant: &str, body: &Body) -> Result<(), ApiError> {
-    for digest in body.clients.iter().flat_map(|c| &c.key_digests) {
-        store
-            .put_key_owner(&hex(&digest.0), tenant)
-            .await
-            .map_err(unavailable)?;
+/// Makes `next` (whose current snapshot has `body` and is already stored)
+/// the tenant's pointer: claims the body's keys, writes the authority, then
+/// the edge copy (the order of [`crate::store`]). Each failure says what it
+/// left behind.
+///
+/// Errors: `KEY_CONFLICT` (nothing changed), `STORE_UNAVAILABLE`.
+async fn make_current<S: AdminStore>(
+    store: &S,
+    next: &Pointer,
+    body: &Body,
+) -> Result<(), ApiError> {
+    let digests = key_digests(body);
+    let claim = store
+        .claim_keys(&next.tenant, &digests)
+        .await
+        .map_err(|e| ApiError::StoreUnavailable {
+            what: e.to_string(),
+            state: NOT_CURRENT,
+        })?;
+    if let Claim::Conflict { digest, owner } = claim {
+        let client = body
+            .clients
+            .iter()
+            .find(|c| c.key_digests.iter().any(|d| hex(&d.0) == digest))
+            .map(|c| c.name.clone())
+            .unwrap_or_default();
+        return Err(ApiError::KeyConflict {
+            client,
+            digest,
+            owner,
+        });
     }
-    Ok(())
+    store
+        .put_pointer(next)
+        .await
+        .map_err(|e| ApiError::StoreUnavailable {
+            what: e.to_string(),
+            state: NOT_CURRENT_KEYS_RESERVED,
+        })?;
+    store
+        .put_edge_copy(next, &digests)
+        .await
+        .map_err(|e| ApiError::StoreUnavailable {
+            what: e.to_string(),
+            state: EDGE_BEHIND,
+        })
 }
+
+/// Brings the edge copy of `tenant` up to its authoritative pointer when
+/// they differ (an earlier request failed after its commit point): writes
+/// the current snapshot's key entries and the pointer to KV. Every admin
+/// request runs it first, so any of them completes an interrupted one.
+///
+/// Errors: the store's message, for the log (the request goes on).
+pub async fn sync_edge<S: AdminStore>(store: &S, tenant: &str) -> Result<(), String> {
+    let Some(current) = store.current(tenant).await.map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    if store.pointer(tenant).await.ok().flatten().as_ref() == Some(&current) {
+        return Ok(());
+    }
+    let digest = &current.current.digest;
+    let bytes = store
+        .snapshot(tenant, digest)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("snapshot {digest} of tenant {tenant:?} is missing from KV"))?;
+    let snapshot = Snapshot::from_bytes(&bytes).map_err(|e| e.to_string())?;
+    store
+        .put_edge_copy(&current, &key_digests(&snapshot.body))
+        .await
+        .map_err(|e| format!("the edge copy of tenant {tenant:?} is behind: {e}"))
+}
+
+/// What a failure before the claims or the pointer left: nothing served
+/// changed.
+const NOT_CURRENT: &str =
+    "nothing was made current: the tenant serves what it served before; retry";
+
+/// What a failure writing the pointer left.
+const NOT_CURRENT_KEYS_RESERVED: &str = "nothing was made current: the tenant serves what it served before, and the snapshot's client keys are reserved to it; retry";
+
+/// What a failure writing the edge copy left.
+const EDGE_BEHIND: &str = "the snapshot is current in the tenant's Durable Object, but its copy in KV, which the edge reads, was not written: the edge serves the previous snapshot until the next admin request for the tenant (a retry, `vane status`) writes it";
 
 fn no_snapshot(tenant: &str) -> ApiError {
     ApiError::NoSnapshot {
@@ -285,15 +339,16 @@ fn no_snapshot(tenant: &str) -> ApiError {
 fn unavailable(e: StoreError) -> ApiError {
     ApiError::StoreUnavailable {
         what: e.to_string(),
-        state: "nothing was changed, retry later",
+        state: NOT_CURRENT,
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::SnapshotSource;
     use crate::store::{pointer_key, snapshot_key};
-    use crate::testutil::{block_on, snapshot_bytes, MemoryStore, MEDIA, SHOP};
+    use crate::testutil::{block_on, run_all, snapshot_bytes, MemoryStore, MEDIA, SHOP};
     use vane_resolver::model::Client;
 
     fn put(store: &MemoryStore, tenant: &str, version: u64, banner: &str) -> Reply {
@@ -523,5 +578,138 @@ mod tests {
         assert_eq!(body["current"]["version"], 2);
         assert_eq!(body["current"]["via"], "publish");
         assert_eq!(body["history"][0]["version"], 1);
+    }
+
+    /// A snapshot of `tenant` whose one client has the key `key`.
+    fn with_key(tenant: &str, version: u64, key: &str) -> Vec<u8> {
+        let body = Body {
+            flags: vec![],
+            clients: vec![Client {
+                name: "web".into(),
+                key_digests: vec![crate::auth::key_digest(key)],
+            }],
+            cors_origins: vec![],
+            metadata: Default::default(),
+            spaces: Vec::new(),
+        };
+        Snapshot::encode(tenant, version, 0, "test", &body)
+    }
+
+    #[test]
+    fn two_tenants_racing_for_one_key_exactly_one_wins() {
+        // Every store access waits once, so the two publishes (each in its
+        // own tenant's object) interleave at every step.
+        let store = MemoryStore::default();
+        store.yield_on_access(true);
+        let (a, b) = (with_key(SHOP, 1, "shared"), with_key(MEDIA, 1, "shared"));
+        let answers = run_all(vec![
+            Box::pin(publish(&store, SHOP, &a, 0))
+                as std::pin::Pin<Box<dyn std::future::Future<Output = _>>>,
+            Box::pin(publish(&store, MEDIA, &b, 0)),
+        ]);
+        let codes: Vec<_> = answers
+            .into_iter()
+            .map(|r| r.map(|r| r.status).map_err(|e| e.code().as_str()))
+            .collect();
+        assert_eq!(codes, vec![Ok(201), Err("KEY_CONFLICT")]);
+        let digest = hex(&crate::auth::key_digest("shared").0);
+        assert_eq!(block_on(store.key_owner(&digest)), Ok(Some(SHOP.into())));
+        assert_eq!(block_on(store.pointer(MEDIA)), Ok(None));
+    }
+
+    #[test]
+    fn a_publish_failing_at_any_write_leaves_old_or_new_and_a_retry_converges() {
+        let v2 = Snapshot::from_bytes(&snapshot_bytes(SHOP, 2, "b")).unwrap();
+        let key = hex(&crate::auth::key_digest("key-shop").0);
+        // Writes of a publish: snapshot, claim, pointer, key entry, edge pointer.
+        for n in 1..=5 {
+            let store = MemoryStore::default();
+            put(&store, SHOP, 1, "a");
+            store.fail_write_number(n);
+            let r = put(&store, SHOP, 2, "b");
+            let details = r.body_json()["errorDetails"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned();
+            assert_eq!(code(&r), (503, "STORE_UNAVAILABLE".into()), "write {n}");
+            let authority = store.authority(SHOP).unwrap().current.version;
+            let edge = block_on(store.pointer(SHOP))
+                .unwrap()
+                .unwrap()
+                .current
+                .version;
+            // The edge is never ahead of the authority, each names a stored
+            // snapshot, and the message says which state was left.
+            assert!(
+                edge <= authority,
+                "write {n}: edge {edge}, authority {authority}"
+            );
+            if authority == 1 {
+                assert!(
+                    details.contains("nothing was made current"),
+                    "write {n}: {details}"
+                );
+            } else {
+                assert!(
+                    details.contains("the edge serves the previous snapshot"),
+                    "write {n}: {details}"
+                );
+            }
+            assert!(
+                store
+                    .get(&crate::store::snapshot_key(SHOP, &v2.info.digest))
+                    .is_some()
+                    || authority == 1
+            );
+            // Retrying (through the admin pipeline, as the Durable Object
+            // does) converges: authority and edge on version 2.
+            let retry = block_on(crate::pipeline::admin::serve_admin(
+                &store,
+                &crate::route::AdminRoute::Publish {
+                    tenant: SHOP.into(),
+                },
+                &snapshot_bytes(SHOP, 2, "b"),
+                &Default::default(),
+                0,
+                "retry",
+            ));
+            let expected = if authority == 2 { 409 } else { 201 };
+            assert_eq!(
+                retry.reply.status,
+                expected,
+                "write {n}: {:?}",
+                retry.reply.body_json()
+            );
+            assert_eq!(store.authority(SHOP).unwrap().current.version, 2);
+            assert_eq!(
+                block_on(store.pointer(SHOP)).unwrap(),
+                store.authority(SHOP)
+            );
+            assert_eq!(block_on(store.key_owner(&key)), Ok(Some(SHOP.into())));
+        }
+    }
+
+    #[test]
+    fn any_admin_request_brings_a_lagging_edge_copy_up() {
+        let store = MemoryStore::default();
+        put(&store, SHOP, 1, "a");
+        store.fail_write_number(5); // the edge pointer of v2
+        assert_eq!(put(&store, SHOP, 2, "b").status, 503);
+        assert_eq!(
+            block_on(store.pointer(SHOP))
+                .unwrap()
+                .unwrap()
+                .current
+                .version,
+            1
+        );
+        assert_eq!(block_on(sync_edge(&store, SHOP)), Ok(()));
+        assert_eq!(
+            block_on(store.pointer(SHOP)).unwrap(),
+            store.authority(SHOP)
+        );
+        let reads = store.reads();
+        assert_eq!(block_on(sync_edge(&store, SHOP)), Ok(()));
+        assert_eq!(store.reads(), reads + 2, "in step: two reads, no writes");
     }
 }

@@ -8,7 +8,8 @@
 //! 500 `INTERNAL` whose cause goes only to the log.
 //!
 //! Bindings (see `wrangler.toml`): KV namespace `SNAPSHOTS`, Durable Object
-//! namespace `PUBLISHER` (class [`TenantPublisher`]), variables
+//! namespaces `PUBLISHER` (class [`TenantPublisher`], one per tenant) and
+//! `KEYS` (class [`KeyRegistry`], one instance), variables
 //! `SNAPSHOT_TTL_SECONDS` and `METRICS_FLUSH_SECONDS`, secret `ADMIN_TOKEN`.
 
 use std::rc::Rc;
@@ -30,7 +31,8 @@ use crate::pipeline::{refused, BodyStream, Clock, Effect, Outcome, RequestHead, 
 use crate::reply::Reply;
 use crate::route::{query_of, route, AdminRoute, Route};
 use crate::store::{
-    key_index_key, pointer_key, snapshot_key, AdminStore, Pointer, SnapshotSource, StoreError,
+    key_index_key, pointer_key, snapshot_key, AdminStore, Claim, Pointer, SnapshotSource,
+    StoreError,
 };
 
 const KV_BINDING: &str = "SNAPSHOTS";
@@ -41,6 +43,11 @@ const DO_POINTER_KEY: &str = "pointer";
 const DO_METRICS_KEY: &str = "metrics";
 /// Header carrying the request id from the fetch handler to the object.
 const REQUEST_ID_HEADER: &str = "x-request-id";
+/// Binding and instance name of the key registry object.
+const REGISTRY_BINDING: &str = "KEYS";
+const REGISTRY_NAME: &str = "registry";
+/// Path of the registry's claim endpoint.
+const CLAIM_PATH: &str = "/internal/claim";
 /// Path of the object's internal counters endpoint (not routable from
 /// outside: the fetch handler forwards only admin routes).
 const METRICS_PATH: &str = "/internal/metrics";
@@ -323,24 +330,19 @@ impl SnapshotSource for KvSource {
     }
 }
 
-/// The admin store of one tenant's Durable Object: KV for what the edge
-/// reads, plus the object's own strongly consistent storage as the
-/// authoritative copy of the pointer (KV reads may lag behind writes).
+/// The admin store of one tenant's Durable Object: KV as the edge's copy
+/// (its [`SnapshotSource`] reads are the edge's), the object's own strongly
+/// consistent storage for the authoritative pointer, and the key registry
+/// object for key claims.
 struct PublisherStore {
     kv: KvSource,
     storage: Storage,
+    env: Env,
 }
 
 impl SnapshotSource for PublisherStore {
     async fn pointer(&self, tenant: &str) -> std::result::Result<Option<Pointer>, StoreError> {
-        let own: Option<String> =
-            self.storage.get(DO_POINTER_KEY).await.map_err(|e| {
-                StoreError(format!("Durable Object storage get {DO_POINTER_KEY}: {e}"))
-            })?;
-        match own {
-            Some(json) => Pointer::from_json(tenant, json.as_bytes()).map(Some),
-            None => self.kv.pointer(tenant).await,
-        }
+        self.kv.pointer(tenant).await
     }
 
     async fn snapshot(
@@ -356,7 +358,24 @@ impl SnapshotSource for PublisherStore {
     }
 }
 
+fn do_error(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError(format!("Durable Object {what}: {e}"))
+}
+
 impl AdminStore for PublisherStore {
+    async fn current(&self, tenant: &str) -> std::result::Result<Option<Pointer>, StoreError> {
+        let own: Option<String> = self
+            .storage
+            .get(DO_POINTER_KEY)
+            .await
+            .map_err(|e| do_error("storage get pointer", e))?;
+        match own {
+            Some(json) => Pointer::from_json(tenant, json.as_bytes()).map(Some),
+            // A tenant published before the object kept its pointer: KV's.
+            None => self.kv.pointer(tenant).await,
+        }
+    }
+
     async fn put_snapshot(
         &self,
         tenant: &str,
@@ -366,22 +385,129 @@ impl AdminStore for PublisherStore {
         self.kv.put(&snapshot_key(tenant, digest), bytes).await
     }
 
-    async fn put_key_owner(
+    async fn claim_keys(
         &self,
-        digest: &str,
         tenant: &str,
-    ) -> std::result::Result<(), StoreError> {
-        self.kv.put(&key_index_key(digest), tenant.as_bytes()).await
+        digests: &[String],
+    ) -> std::result::Result<Claim, StoreError> {
+        let claim = || -> Result<Request> {
+            let body = serde_json::json!({"tenant": tenant, "digests": digests}).to_string();
+            let init = RequestInit {
+                method: Method::Post,
+                body: Some(body.into()),
+                ..RequestInit::default()
+            };
+            Request::new_with_init(&format!("https://vane.internal{CLAIM_PATH}"), &init)
+        };
+        let registry = || -> Result<worker::Stub> {
+            self.env
+                .durable_object(REGISTRY_BINDING)?
+                .id_from_name(REGISTRY_NAME)?
+                .get_stub()
+        };
+        let req = claim().map_err(|e| do_error("key registry request", e))?;
+        let mut response = registry()
+            .map_err(|e| do_error("key registry", e))?
+            .fetch_with_request(req)
+            .await
+            .map_err(|e| do_error("key registry claim", e))?;
+        let answer: ClaimAnswer = response
+            .json()
+            .await
+            .map_err(|e| do_error("key registry answer", e))?;
+        Ok(match answer.conflict {
+            None => Claim::Granted,
+            Some((digest, owner)) => Claim::Conflict { digest, owner },
+        })
     }
 
     async fn put_pointer(&self, pointer: &Pointer) -> std::result::Result<(), StoreError> {
-        let json = pointer.to_json();
-        self.kv.put(&pointer_key(&pointer.tenant), &json).await?;
-        let text = String::from_utf8_lossy(&json).into_owned();
+        let text = String::from_utf8_lossy(&pointer.to_json()).into_owned();
         self.storage
             .put(DO_POINTER_KEY, text)
             .await
-            .map_err(|e| StoreError(format!("Durable Object storage put {DO_POINTER_KEY}: {e}")))
+            .map_err(|e| do_error("storage put pointer", e))
+    }
+
+    async fn put_edge_copy(
+        &self,
+        pointer: &Pointer,
+        digests: &[String],
+    ) -> std::result::Result<(), StoreError> {
+        for digest in digests {
+            self.kv
+                .put(&key_index_key(digest), pointer.tenant.as_bytes())
+                .await?;
+        }
+        self.kv
+            .put(&pointer_key(&pointer.tenant), &pointer.to_json())
+            .await
+    }
+}
+
+/// The registry's answer to a claim: the first digest another tenant owns,
+/// with that tenant, if any.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ClaimAnswer {
+    conflict: Option<(String, String)>,
+}
+
+/// A claim sent to the registry.
+#[derive(serde::Deserialize)]
+struct ClaimRequest {
+    tenant: String,
+    digests: Vec<String>,
+}
+
+/// The one owner of every client key digest (a single instance, named
+/// [`REGISTRY_NAME`]): `key/{digest}` → tenant in its storage. A claim runs
+/// with every other event of the object held back, so claims of one digest
+/// by two tenants are ordered and only the first is granted. Digests it has
+/// never seen are looked up in KV's key index too, which tenants published
+/// before the registry existed filled.
+#[durable_object(fetch)]
+pub struct KeyRegistry {
+    state: State,
+    env: Env,
+}
+
+impl DurableObject for KeyRegistry {
+    fn new(state: State, env: Env) -> Self {
+        KeyRegistry { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        if req.path() != CLAIM_PATH {
+            return Response::error("not found", 404);
+        }
+        let claim: ClaimRequest = req.json().await?;
+        let storage = self.state.storage();
+        let kv = KvSource {
+            kv: self.env.kv(KV_BINDING)?,
+        };
+        let work = async move {
+            for digest in &claim.digests {
+                let key = key_index_key(digest);
+                let mut owner: Option<String> = storage.get(&key).await?;
+                if owner.is_none() {
+                    owner = kv
+                        .key_owner(digest)
+                        .await
+                        .map_err(|e| worker::Error::RustError(e.0))?;
+                }
+                if let Some(owner) = owner.filter(|o| *o != claim.tenant) {
+                    return Ok(ClaimAnswer {
+                        conflict: Some((digest.clone(), owner)),
+                    });
+                }
+            }
+            for digest in &claim.digests {
+                storage.put(&key_index_key(digest), &claim.tenant).await?;
+            }
+            Ok(ClaimAnswer { conflict: None })
+        };
+        let answer = self.state.block_concurrency_while(work).await?;
+        Response::from_json(&answer)
     }
 }
 
@@ -447,6 +573,7 @@ impl TenantPublisher {
                 kv: self.env.kv(KV_BINDING)?,
             },
             storage: self.state.storage(),
+            env: self.env.clone(),
         };
         let work = async move {
             let counters = stored_counters(&store.storage).await;

@@ -9,11 +9,24 @@
 //! | `tenant/{tenant}` | [`Pointer`] as JSON: current snapshot and recent history |
 //! | `key/{sha256 of a client key, hex}` | the tenant that owns that key, as text |
 //!
-//! A publish writes the snapshot first, then the key index, then the pointer,
-//! so a reader that sees a pointer always finds the snapshot it names. Key
-//! index entries are never deleted: a key digest stays bound to the tenant
-//! that first claimed it, so no other tenant can take it over, and a rollback
-//! to an older snapshot finds its keys still indexed.
+//! KV is only the edge's read copy. The authorities are strongly consistent
+//! Durable Objects: the tenant's own object holds its pointer, and one
+//! registry object owns every client key digest (a claim of several digests
+//! succeeds or fails whole, so two tenants racing for a key cannot both win).
+//!
+//! A publish or rollback writes, in this order: the snapshot (immutable,
+//! named by its digest; unreferenced until a pointer names it), the key
+//! claims (registry), the pointer (tenant's object: the commit point), then
+//! the edge copy (`key/…` entries, then `tenant/…`). A failure before the
+//! commit point leaves the tenant serving what it served (claimed keys stay
+//! reserved to it); a failure after it leaves the edge on the previous
+//! snapshot until the next admin request of the tenant, which first brings
+//! the edge copy up to the authority ([`crate::admin::sync_edge`]). So a
+//! reader that sees a pointer always finds the snapshot it names, the edge
+//! is never ahead of the authority, and a retried request converges. Key
+//! claims are never released: a key digest stays bound to the tenant that
+//! first claimed it, and a rollback to an older snapshot finds its keys
+//! still its own.
 
 use std::fmt;
 
@@ -110,9 +123,26 @@ pub trait SnapshotSource {
     async fn key_owner(&self, digest: &str) -> Result<Option<String>, StoreError>;
 }
 
-/// Write access for the admin API, in the order a publish uses it.
+/// The answer of the key registry to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Every digest is now the tenant's (some may have been already).
+    Granted,
+    /// This digest belongs to another tenant; nothing was claimed.
+    Conflict {
+        /// Key digest, hex.
+        digest: String,
+        /// Its owner.
+        owner: String,
+    },
+}
+
+/// What the admin API needs beyond the edge's reads ([`SnapshotSource`]
+/// reads the KV copy), in the order a publish uses it.
 #[allow(async_fn_in_trait)]
 pub trait AdminStore: SnapshotSource {
+    /// The tenant's authoritative pointer (its Durable Object's storage).
+    async fn current(&self, tenant: &str) -> Result<Option<Pointer>, StoreError>;
     /// Stores snapshot bytes under `snap/{tenant}/{digest}`.
     async fn put_snapshot(
         &self,
@@ -120,10 +150,14 @@ pub trait AdminStore: SnapshotSource {
         digest: &str,
         bytes: &[u8],
     ) -> Result<(), StoreError>;
-    /// Binds a client key digest (hex) to a tenant in the key index.
-    async fn put_key_owner(&self, digest: &str, tenant: &str) -> Result<(), StoreError>;
-    /// Replaces the tenant's pointer.
+    /// Claims client key digests (hex) for `tenant` in the registry, all or
+    /// none.
+    async fn claim_keys(&self, tenant: &str, digests: &[String]) -> Result<Claim, StoreError>;
+    /// Replaces the tenant's authoritative pointer (the commit point).
     async fn put_pointer(&self, pointer: &Pointer) -> Result<(), StoreError>;
+    /// Writes the edge's copy: `key/{digest}` → tenant for each digest,
+    /// then `tenant/{tenant}` → the pointer.
+    async fn put_edge_copy(&self, pointer: &Pointer, digests: &[String]) -> Result<(), StoreError>;
 }
 
 #[cfg(test)]

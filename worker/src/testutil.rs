@@ -16,7 +16,8 @@ use crate::auth::key_digest;
 use crate::pipeline::Clock;
 use crate::request::BodyStream;
 use crate::store::{
-    key_index_key, pointer_key, snapshot_key, AdminStore, Pointer, SnapshotSource, StoreError,
+    key_index_key, pointer_key, snapshot_key, AdminStore, Claim, Pointer, SnapshotSource,
+    StoreError,
 };
 
 /// Tenant name used by most tests.
@@ -116,14 +117,19 @@ pub fn run_all<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
     outputs.into_iter().flatten().collect()
 }
 
-/// An in-memory KV namespace with the worker's layout (see
-/// [`crate::store`]), whose reads or writes can be made to fail, and whose
-/// values can be overwritten to simulate corruption.
+/// The worker's storage in memory: a KV namespace with the worker's layout
+/// (see [`crate::store`]), the tenants' authoritative pointers and the key
+/// registry. Reads or writes can be made to fail (all, or the n-th write
+/// from now), values overwritten to simulate corruption, and every access
+/// made to wait once so that concurrent requests interleave.
 #[derive(Default)]
 pub struct MemoryStore {
     values: RefCell<HashMap<String, Vec<u8>>>,
+    authority: RefCell<HashMap<String, Pointer>>,
+    registry: RefCell<HashMap<String, String>>,
     failing_reads: Cell<bool>,
     failing_writes: Cell<bool>,
+    failing_write: Cell<Option<usize>>,
     reads: Cell<usize>,
     yielding: Cell<bool>,
 }
@@ -159,6 +165,8 @@ impl MemoryStore {
     /// True when nothing was ever written.
     pub fn is_empty(&self) -> bool {
         self.values.borrow().is_empty()
+            && self.authority.borrow().is_empty()
+            && self.registry.borrow().is_empty()
     }
 
     /// How many reads were made.
@@ -186,10 +194,31 @@ impl MemoryStore {
         Ok(self.get(key))
     }
 
-    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
-        if self.failing_writes.get() {
-            return Err(StoreError("KV write failed".into()));
+    /// Makes the `n`-th write from now (1-based: KV puts, a claim, a
+    /// pointer) fail, once.
+    pub fn fail_write_number(&self, n: usize) {
+        self.failing_write.set(Some(n));
+    }
+
+    /// The authoritative pointer of a tenant.
+    pub fn authority(&self, tenant: &str) -> Option<Pointer> {
+        self.authority.borrow().get(tenant).cloned()
+    }
+
+    /// Counts a write; fails it when told to.
+    fn write_op(&self) -> Result<(), StoreError> {
+        let countdown = self.failing_write.get();
+        if let Some(n) = countdown {
+            self.failing_write.set(n.checked_sub(1).filter(|&n| n > 0));
         }
+        if self.failing_writes.get() || countdown == Some(1) {
+            return Err(StoreError("write failed".into()));
+        }
+        Ok(())
+    }
+
+    fn write(&self, key: &str, value: &[u8]) -> Result<(), StoreError> {
+        self.write_op()?;
         self.set(key, value);
         Ok(())
     }
@@ -218,20 +247,59 @@ impl SnapshotSource for MemoryStore {
 }
 
 impl AdminStore for MemoryStore {
+    async fn current(&self, tenant: &str) -> Result<Option<Pointer>, StoreError> {
+        self.access().await;
+        self.reads.set(self.reads.get() + 1);
+        if self.failing_reads.get() {
+            return Err(StoreError("Durable Object storage unreachable".into()));
+        }
+        Ok(self.authority(tenant))
+    }
+
     async fn put_snapshot(
         &self,
         tenant: &str,
         digest: &str,
         bytes: &[u8],
     ) -> Result<(), StoreError> {
+        self.access().await;
         self.write(&snapshot_key(tenant, digest), bytes)
     }
 
-    async fn put_key_owner(&self, digest: &str, tenant: &str) -> Result<(), StoreError> {
-        self.write(&key_index_key(digest), tenant.as_bytes())
+    async fn claim_keys(&self, tenant: &str, digests: &[String]) -> Result<Claim, StoreError> {
+        self.access().await;
+        self.write_op()?;
+        let mut registry = self.registry.borrow_mut();
+        let taken = digests
+            .iter()
+            .find_map(|d| registry.get(d).filter(|o| *o != tenant).map(|o| (d, o)));
+        if let Some((digest, owner)) = taken {
+            return Ok(Claim::Conflict {
+                digest: digest.clone(),
+                owner: owner.clone(),
+            });
+        }
+        for d in digests {
+            registry.insert(d.clone(), tenant.to_owned());
+        }
+        Ok(Claim::Granted)
     }
 
     async fn put_pointer(&self, pointer: &Pointer) -> Result<(), StoreError> {
+        self.access().await;
+        self.write_op()?;
+        self.authority
+            .borrow_mut()
+            .insert(pointer.tenant.clone(), pointer.clone());
+        Ok(())
+    }
+
+    async fn put_edge_copy(&self, pointer: &Pointer, digests: &[String]) -> Result<(), StoreError> {
+        for d in digests {
+            self.access().await;
+            self.write(&key_index_key(d), pointer.tenant.as_bytes())?;
+        }
+        self.access().await;
         self.write(&pointer_key(&pointer.tenant), &pointer.to_json())
     }
 }

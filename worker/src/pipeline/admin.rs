@@ -5,7 +5,7 @@
 
 use vane_resolver::limits::MAX_SNAPSHOT_BYTES;
 
-use crate::admin::{publish, rollback, status};
+use crate::admin::{publish, rollback, status, sync_edge};
 use crate::auth;
 use crate::error::ApiError;
 use crate::limits::{MIN_ADMIN_TOKEN_BYTES, MIN_ADMIN_TOKEN_DISTINCT};
@@ -88,11 +88,14 @@ pub async fn serve_admin<S: AdminStore>(
     now_s: u64,
     request_id: &str,
 ) -> Outcome {
-    let log = RequestLog {
+    let mut log = RequestLog {
         route: route.name(),
         tenant: Some(route.tenant().to_owned()),
         ..RequestLog::default()
     };
+    if let Err(why) = sync_edge(store, route.tenant()).await {
+        log.warnings.push(why);
+    }
     let answer: Result<Reply, ApiError> = match route {
         AdminRoute::Publish { tenant } => publish(store, tenant, body, now_s).await,
         AdminRoute::Rollback { tenant, to } => rollback(store, tenant, to.as_deref(), now_s).await,

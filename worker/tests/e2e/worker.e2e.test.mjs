@@ -618,6 +618,31 @@ test('concurrent publishes of two versions end with the newer one current', asyn
   }
 });
 
+test('two tenants racing for one client key: exactly one wins, and only its flags reach that key', async () => {
+  for (let round = 0; round < 5; round += 1) {
+    const key = `e2e-race-key-${round}-5b1d`;
+    const tenants = [`e2e-race-a${round}`, `e2e-race-b${round}`];
+    const snapshots = tenants.map((tenant) => {
+      const rules = join(DIR, `${tenant}.yaml`);
+      writeFileSync(rules, tenantRules(tenant, key, 1));
+      return build(rules, join(DIR, `${tenant}.cbor`), ['--version', '1']);
+    });
+    const results = await Promise.all(snapshots.map((s) => vaneAsync(['publish', s, '--url', URL_BASE])));
+    const winners = results.map((r, i) => [r, i]).filter(([r]) => r.status === 0).map(([, i]) => i);
+    assert.equal(winners.length, 1, `round ${round}: ${results.map((r) => r.stderr).join(' | ')}`);
+    const [winner] = winners;
+    const loser = 1 - winner;
+    assert.match(results[loser].stderr, /HTTP 409 KEY_CONFLICT: .*belongs to tenant "e2e-race-/);
+    const answer = await bulk({ targetingKey: 'racer' }, key);
+    assert.equal(answer.status, 200);
+    assert.equal(answer.headers.get('x-vane-snapshot'), snapshotHeader(inspect(snapshots[winner])));
+    const scoped = await http('POST', `/tenants/${tenants[loser]}/ofrep/v1/evaluate/flags`, { key, body: {} });
+    assert.equal(scoped.status, 401);
+    const lost = vaneRun(['status', '--tenant', tenants[loser], '--url', URL_BASE]);
+    assert.match(lost.stderr, /HTTP 404 NO_SNAPSHOT/);
+  }
+});
+
 test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps serving, the failure is logged', async () => {
   const snap = (n) => built[`${DAMAGED}@${n}`];
   const [v1, v2] = [inspect(snap(1)), inspect(snap(2))];
