@@ -39,6 +39,15 @@
 //!   tenant's Durable Object.
 //! - [`reply`]: the runtime-independent response every module returns.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 #![warn(missing_docs)]
 
 pub mod admin;

@@ -210,20 +210,22 @@ impl TokenKey {
                 bytes.len()
             )));
         }
-        if bytes[0] != VERSION {
+        let Some((&version, rest)) = bytes.split_first() else {
+            return Err(TokenError::Malformed("empty".into()));
+        };
+        if version != VERSION {
             return Err(TokenError::Malformed(format!(
-                "format version {} is not {VERSION}",
-                bytes[0]
+                "format version {version} is not {VERSION}"
             )));
         }
-        let (nonce, sealed) = bytes[1..].split_at(NONCE_BYTES);
+        let (nonce, sealed) = rest.split_at(NONCE_BYTES);
         let plain = self
             .0
             .decrypt(
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: sealed,
-                    aad: &bytes[..1],
+                    aad: &[version],
                 },
             )
             .map_err(|_| TokenError::Forged)?;

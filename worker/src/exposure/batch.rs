@@ -169,7 +169,8 @@ fn batch_id(sorted_ids: &[String]) -> String {
         hasher.update(id.as_bytes());
         hasher.update(b"\n");
     }
-    vane_resolver::snapshot::hex(&hasher.finalize()[..16])
+    let hash = hasher.finalize();
+    vane_resolver::snapshot::hex(hash.get(..16).unwrap_or_default())
 }
 
 /// Date and hour partition values of an RFC 3339 UTC time

@@ -195,7 +195,8 @@ pub fn event_id(
         hasher.update((field.len() as u32).to_be_bytes());
         hasher.update(field.as_bytes());
     }
-    vane_resolver::snapshot::hex(&hasher.finalize()[..16])
+    let hash = hasher.finalize();
+    vane_resolver::snapshot::hex(hash.get(..16).unwrap_or_default())
 }
 
 /// The time an app used a Confidence value, on the edge's clock: the

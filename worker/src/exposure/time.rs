@@ -80,7 +80,8 @@ pub fn parse_unix_ms(text: &str) -> Option<u64> {
             .all(|c| c.is_ascii_digit())
             .then(|| s.parse().ok())?
     };
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+    let at = |i: usize| b.get(i).copied();
+    if b.len() < 10 || at(4) != Some(b'-') || at(7) != Some(b'-') {
         return None;
     }
     let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
@@ -89,17 +90,17 @@ pub fn parse_unix_ms(text: &str) -> Option<u64> {
     }
     let (mut hh, mut mm, mut ss, mut ms) = (0, 0, 0, 0);
     if b.len() > 10 {
-        let rest = &text[10..];
+        let rest = text.get(10..)?;
         if !rest.starts_with('T') || !rest.ends_with('Z') || rest.len() < 10 {
             return None;
         }
         hh = num(11..13)?;
         mm = num(14..16)?;
         ss = num(17..19)?;
-        if b[13] != b':' || b[16] != b':' || hh > 23 || mm > 59 || ss > 59 {
+        if at(13) != Some(b':') || at(16) != Some(b':') || hh > 23 || mm > 59 || ss > 59 {
             return None;
         }
-        match &rest[9..rest.len() - 1] {
+        match rest.get(9..rest.len() - 1)? {
             "" => {}
             frac if frac.len() == 4 && frac.starts_with('.') => ms = num(20..23)?,
             _ => return None,
@@ -113,7 +114,9 @@ pub fn parse_unix_ms(text: &str) -> Option<u64> {
     let doy = (153 * mp + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    let days_in_month = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][(m - 1) as usize];
+    let days_in_month = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+        .get((m - 1) as usize)
+        .copied()?;
     let leap = (y + i64::from(m <= 2)) % 4 == 0
         && ((y + i64::from(m <= 2)) % 100 != 0 || (y + i64::from(m <= 2)) % 400 == 0);
     if d > days_in_month + i64::from(m == 2 && leap) {
