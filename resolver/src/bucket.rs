@@ -93,9 +93,14 @@ fn fmix32(mut h: u32) -> u32 {
 
 /// MurmurHash3 x64 128-bit of the concatenation of `parts`, seed 0: the low
 /// 64 bits (`h1`, the first eight bytes of the digest read little-endian).
-///
-/// The high half is computed too (the final mix combines both) but dropped.
 pub fn murmur3_x64_128_low(parts: &[&[u8]]) -> u64 {
+    murmur3_x64_128(parts).0
+}
+
+/// MurmurHash3 x64 128-bit of the concatenation of `parts`, seed 0, as its
+/// two halves `(h1, h2)` (the digest's first and last eight bytes read
+/// little-endian). Guava's bloom filters probe with both.
+pub fn murmur3_x64_128(parts: &[&[u8]]) -> (u64, u64) {
     let (mut h1, mut h2) = (0u64, 0u64);
     let (tail, tail_len, len) = blocks::<16>(parts, |b| (h1, h2) = mix_block_128(h1, h2, b));
     if tail_len > 0 {
@@ -111,7 +116,8 @@ pub fn murmur3_x64_128_low(parts: &[&[u8]]) -> u64 {
     h2 = h2.wrapping_add(h1);
     h1 = fmix64(h1);
     h2 = fmix64(h2);
-    h1.wrapping_add(h2)
+    let h1 = h1.wrapping_add(h2);
+    (h1, h2.wrapping_add(h1))
 }
 
 /// A 16-byte block as two little-endian `u64`s.
@@ -340,6 +346,34 @@ mod tests {
         ] {
             assert_eq!(murmur3_x64_128_low(&[text.as_bytes()]), h1, "{text:?}");
         }
+    }
+
+    #[test]
+    fn x64_128_high_half_vectors() {
+        // (h1, h2) of MurmurHash3_x64_128, seed 0, from the Python mmh3
+        // package (`mmh3.hash64(text, signed=False)`); Guava's bloom filters
+        // probe with both halves.
+        for (text, h1, h2) in [
+            ("", 0u64, 0u64),
+            ("hello", 0xcbd8_a7b3_41bd_9b02, 0x5b1e_906a_48ae_1d19),
+            (
+                "The quick brown fox jumps over the lazy dog",
+                0xe34b_bc7b_bc07_1b6c,
+                0x7a43_3ca9_c49a_9347,
+            ),
+            (
+                "country-se|user1",
+                0xe024_e08a_070f_55fb,
+                0x743a_1c75_47d0_d959,
+            ),
+        ] {
+            assert_eq!(murmur3_x64_128(&[text.as_bytes()]), (h1, h2), "{text:?}");
+        }
+        // Parts hash like their concatenation.
+        assert_eq!(
+            murmur3_x64_128(&[b"MegaSalt-confidence-test", b"|", b"roug"]),
+            murmur3_x64_128(&[b"MegaSalt-confidence-test|roug"])
+        );
     }
 
     #[test]

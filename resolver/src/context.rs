@@ -110,6 +110,30 @@ impl Context {
         })
     }
 
+    /// A Confidence evaluation context: an object within the depth limit,
+    /// whose targeting key is the `targeting_key` attribute when that is a
+    /// string or a whole number (spelled without a fraction). Any other
+    /// `targeting_key` is kept as an attribute, not refused: Confidence
+    /// reports it per flag, and only for rules that need a unit.
+    ///
+    /// Errors: not an object, or too deep.
+    pub fn from_attributes(value: Value, now: i64) -> Result<Context, ContextError> {
+        let Value::Object(map) = value else {
+            return Err(ContextError::NotAnObject(json_type(&value)));
+        };
+        if depth_exceeds(&map) {
+            return Err(ContextError::TooDeep);
+        }
+        let mut context = Context {
+            root: Value::Object(map),
+            now,
+            targeting_key: None,
+        };
+        context.targeting_key =
+            crate::assign::unit_of(&context, Some(&[crate::assign::TARGETING_KEY.to_owned()])).ok();
+        Ok(context)
+    }
+
     /// An empty context (`{}`) at time `now` (Unix seconds).
     pub fn empty(now: i64) -> Context {
         Context {

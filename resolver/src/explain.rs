@@ -62,6 +62,8 @@ pub enum TargetingKind {
     Invalid,
     /// Vane ordered rules.
     Rules,
+    /// Ordered assignment rules (Confidence).
+    Assigned,
 }
 
 impl TargetingKind {
@@ -72,6 +74,7 @@ impl TargetingKind {
             Targeting::JsonLogic(_) => TargetingKind::JsonLogic,
             Targeting::Invalid(_) => TargetingKind::Invalid,
             Targeting::Rules(_) => TargetingKind::Rules,
+            Targeting::Assigned(_) => TargetingKind::Assigned,
         }
     }
 }
@@ -358,7 +361,7 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Path>) {
         }
     };
     match expr {
-        Expr::Var(path) | Expr::Test(path, _) => push(path),
+        Expr::Var(path) | Expr::Test(path, _) | Expr::Criterion(path, _) => push(path),
         Expr::VarOr(path, default) => {
             push(path);
             collect_paths(default, out);
@@ -376,7 +379,12 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Path>) {
                 collect_paths(arg, out);
             }
         }
-        Expr::Lit(_) | Expr::FlagKey | Expr::Timestamp | Expr::InBuckets(_) => {}
+        Expr::Lit(_)
+        | Expr::FlagKey
+        | Expr::Timestamp
+        | Expr::InBuckets(_)
+        | Expr::InBitmap(_)
+        | Expr::Member(_) => {}
     }
 }
 

@@ -24,7 +24,9 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod assign;
 pub mod bucket;
+pub mod confidence;
 pub mod context;
 pub mod explain;
 pub mod expr;

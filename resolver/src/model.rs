@@ -134,6 +134,11 @@ impl Flag {
                 .iter()
                 .filter_map(|r| r.when.as_ref())
                 .for_each(|e| e.visit(f)),
+            Targeting::Assigned(a) => a
+                .rules
+                .iter()
+                .flat_map(|r| r.when.iter().chain(&r.allocation))
+                .for_each(|e| e.visit(f)),
             Targeting::Static | Targeting::Invalid(_) => {}
         }
     }
@@ -168,6 +173,100 @@ pub enum Targeting {
     /// holds serves; none → default variant with reason `DEFAULT`.
     #[serde(rename = "r")]
     Rules(Vec<Rule>),
+    /// Ordered assignment rules (the Confidence model, see
+    /// [`crate::assign`]): the first rule whose clients, unit, condition and
+    /// bucket ranges admit the request assigns a variant, the client's
+    /// default, or falls through to the next rule.
+    #[serde(rename = "a")]
+    Assigned(Box<Assigned>),
+}
+
+/// A flag resolved by ordered assignment rules: who may resolve it and its rules.
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct Assigned {
+    /// Names of the clients that may resolve the flag, sorted; a request by
+    /// any other client does not see the flag.
+    pub clients: Vec<String>,
+    /// The rules, in order.
+    pub rules: Vec<AssignRule>,
+    /// The schema of the variant values, reported with every value
+    /// (Confidence `flagSchema`, proto3 JSON); `null` when the source has none.
+    pub schema: Value,
+}
+
+/// One assignment rule.
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct AssignRule {
+    /// The rule's name, reported as the assignment's origin.
+    pub name: String,
+    /// The segment the rule targets (its name), reported with assignments.
+    pub segment: String,
+    /// Clients the rule applies to, sorted; `None` = every client (a
+    /// Confidence environment filter becomes the clients whose credentials
+    /// are in one of the rule's environments).
+    pub clients: Option<Vec<String>>,
+    /// The attribute path of the bucketing unit (Confidence
+    /// `targetingKeySelector`, dotted); `None` = the targeting key
+    /// (`targeting_key`). A rule with a path is skipped when the attribute
+    /// is missing; with the targeting key, a rule that needs no unit (one
+    /// assignment over every bucket) still applies.
+    pub unit: Option<Path>,
+    /// The segment's targeting (referenced segments' allocations inside);
+    /// `None` = everyone.
+    pub when: Option<Expr>,
+    /// The segment's own allocation (Confidence bitset) as a bucket-set
+    /// test on the rule's unit ([`Expr::InBuckets`] or [`Expr::InBitmap`]);
+    /// `None` = everyone. A sticky assignment applies whatever the allocation.
+    pub allocation: Option<Expr>,
+    /// The bucket space of the assignments (salt = the segment's id, the
+    /// rule's unit).
+    pub space: u32,
+    /// Number of assignment buckets (Confidence `bucketCount`), at least 1.
+    pub bucket_count: u32,
+    /// The assignments; their ranges are disjoint.
+    pub assignments: Vec<Assignment>,
+    /// Sticky assignments read and written by this rule.
+    pub sticky: Option<Sticky>,
+}
+
+/// A range of buckets and what it assigns.
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct Assignment {
+    /// Opaque identifier reported with the assignment.
+    pub id: String,
+    /// What the assignment gives.
+    pub outcome: Outcome,
+    /// Sorted, disjoint, half-open `[start, end)` bucket ranges.
+    pub ranges: Vec<(u32, u32)>,
+}
+
+/// What an assignment gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// A variant (index into the flag's variants).
+    #[serde(rename = "v")]
+    Variant(u32),
+    /// Nothing here: the next rule decides; the unit is recorded as having
+    /// fallen through (it counts as an exposure).
+    #[serde(rename = "f")]
+    Fallthrough,
+    /// A match without a value: the client's own default applies.
+    #[serde(rename = "d")]
+    ClientDefault,
+}
+
+/// How a rule uses sticky assignments (Confidence materializations).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct Sticky {
+    /// Materialization read before bucketing; `None` = none.
+    pub read: Option<String>,
+    /// Materialization a new assignment is written to; `None` = none.
+    pub write: Option<String>,
+    /// Units without a stored assignment skip the rule (paused intake).
+    pub must_match: bool,
+    /// A stored assignment applies even when the segment's targeting no
+    /// longer matches.
+    pub ignore_targeting: bool,
 }
 
 /// A Vane rule.
@@ -225,16 +324,19 @@ impl Body {
         for flag in &self.flags {
             let mut error = None;
             flag.visit_exprs(&mut |e| {
-                if let (None, Expr::InBuckets(t)) = (&error, e) {
-                    error = match self.spaces.get(t.space as usize) {
+                let (space, count) = match e {
+                    Expr::InBuckets(t) => (t.space, t.count),
+                    Expr::InBitmap(t) => (t.space, t.count),
+                    _ => return,
+                };
+                if error.is_none() {
+                    error = match self.spaces.get(space as usize) {
                         None => Some(format!(
-                            "a bucket-range test refers to space {} of {}",
-                            t.space,
+                            "a bucket-range test refers to space {space} of {}",
                             self.spaces.len()
                         )),
-                        Some(s) if t.count > s.scheme.max_count() => Some(format!(
-                            "a bucket-range test over {} buckets exceeds {}'s {}",
-                            t.count,
+                        Some(s) if count > s.scheme.max_count() => Some(format!(
+                            "a bucket-range test over {count} buckets exceeds {}'s {}",
                             s.scheme.name(),
                             s.scheme.max_count()
                         )),
@@ -242,8 +344,45 @@ impl Body {
                     };
                 }
             });
+            if let Targeting::Assigned(a) = &flag.targeting {
+                for rule in &a.rules {
+                    error = error.or_else(|| self.check_rule_spaces(rule).err());
+                }
+            }
             if let Some(e) = error {
                 return Err(format!("flag '{}': {e}", flag.key));
+            }
+        }
+        Ok(())
+    }
+
+    /// An assignment rule's spaces exist, its counts fit their schemes and
+    /// its assignments' variants and ranges are within bounds.
+    fn check_rule_spaces(&self, rule: &AssignRule) -> Result<(), String> {
+        let fits = |space: u32, count: u64| match self.spaces.get(space as usize) {
+            None => Err(format!(
+                "rule '{}' refers to space {space} of {}",
+                rule.name,
+                self.spaces.len()
+            )),
+            Some(s) if count > s.scheme.max_count() || count == 0 => Err(format!(
+                "rule '{}' has {count} buckets, outside 1..={} of {}",
+                rule.name,
+                s.scheme.max_count(),
+                s.scheme.name()
+            )),
+            Some(_) => Ok(()),
+        };
+        fits(rule.space, u64::from(rule.bucket_count))?;
+        for a in &rule.assignments {
+            if a.ranges
+                .iter()
+                .any(|&(lo, hi)| lo >= hi || hi > rule.bucket_count)
+            {
+                return Err(format!(
+                    "rule '{}' assignment '{}' has a range outside 0..{}",
+                    rule.name, a.id, rule.bucket_count
+                ));
             }
         }
         Ok(())

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
+use crate::assign::{resolve_assigned, AssignReason};
 use crate::bucket::{murmur3_32, place, Slot};
 use crate::context::Context;
 use crate::expr::{number_to_js_string, truthy, Env};
@@ -141,6 +142,21 @@ pub(crate) fn resolve<'a, T: Trace>(
             None => ok(None, Reason::Default),
         },
         Targeting::Invalid(message) => fail(ErrorCode::ParseError, message.clone()),
+        // Over OFREP an assigned flag serves the variant's value; the
+        // client's default and no match leave the caller's code default.
+        Targeting::Assigned(assigned) => {
+            let env = Env::new(buckets, &flag.key);
+            let result = resolve_assigned(assigned, &flag.variants, None, &env, &mut Vec::new());
+            match (result.reason, result.variant) {
+                (AssignReason::Match, Some(i)) => ok(Some(i), Reason::TargetingMatch),
+                (AssignReason::TargetingKeyError, _) => fail(
+                    ErrorCode::TargetingKeyMissing,
+                    "the bucketing unit is not a string or a whole number of at most 100 bytes"
+                        .to_owned(),
+                ),
+                _ => ok(None, Reason::Default),
+            }
+        }
         Targeting::JsonLogic(expr) => {
             let env = Env::new(buckets, &flag.key);
             let result = expr.eval(&env);

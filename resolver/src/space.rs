@@ -158,6 +158,68 @@ impl BucketRanges {
     }
 }
 
+/// A bucket-set test stored as a bitmap: holds when bit `b` of `bits` is set
+/// for the unit's bucket `b` in space `space` over `count` buckets (bit `b`
+/// is bit `b % 8`, least significant first, of byte `b / 8`). The same test
+/// as [`BucketRanges`] in the encoding that is smaller for scattered sets: a
+/// random half of 1,000,000 buckets is ~190,000 ranges but 125,000 bytes
+/// here (a Confidence allocation bitset, as its backend ships it). Without
+/// a unit it fails.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple)]
+pub struct BucketBitmap {
+    /// Index into the snapshot's space table.
+    pub space: u32,
+    /// Number of buckets, at least 1.
+    pub count: u64,
+    /// `ceil(count / 8)` bytes.
+    #[serde(with = "serde_bytes")]
+    pub bits: Vec<u8>,
+}
+
+#[derive(Deserialize_tuple)]
+struct RawBitmap {
+    space: u32,
+    count: u64,
+    #[serde(with = "serde_bytes")]
+    bits: Vec<u8>,
+}
+
+impl<'de> Deserialize<'de> for BucketBitmap {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let RawBitmap { space, count, bits } = RawBitmap::deserialize(d)?;
+        BucketBitmap::new(space, count, bits).map_err(D::Error::custom)
+    }
+}
+
+impl BucketBitmap {
+    /// A bitmap test, checked: `count >= 1` and `bits` holds exactly
+    /// `ceil(count / 8)` bytes.
+    pub fn new(space: u32, count: u64, bits: Vec<u8>) -> Result<BucketBitmap, String> {
+        if count == 0 || bits.len() as u64 != count.div_ceil(8) {
+            return Err(format!(
+                "a bucket bitmap over {count} buckets needs {} bytes, has {}",
+                count.div_ceil(8),
+                bits.len()
+            ));
+        }
+        Ok(BucketBitmap { space, count, bits })
+    }
+
+    /// True when `bucket`'s bit is set.
+    pub fn contains(&self, bucket: u64) -> bool {
+        self.bits
+            .get((bucket / 8) as usize)
+            .is_some_and(|b| b & (1 << (bucket % 8)) != 0)
+    }
+
+    /// True when the unit's bucket is set; a missing or unusable unit fails.
+    pub fn holds(&self, cache: &BucketCache<'_>) -> bool {
+        cache
+            .bucket(self.space, self.count)
+            .is_ok_and(|b| self.contains(b))
+    }
+}
+
 /// The outcome of a bucket-range test for one request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RangeCheck {

@@ -6,7 +6,7 @@ use vane_resolver::Snapshot;
 
 use crate::compiled::Compiled;
 use crate::diagnostic::Diagnostic;
-use crate::{flagd, vane};
+use crate::{confidence, flagd, vane};
 
 /// Builder name and version recorded in every snapshot.
 pub const BUILDER: &str = concat!("vane-snapshot-builder ", env!("CARGO_PKG_VERSION"));
@@ -18,16 +18,27 @@ pub enum Format {
     Vane,
     /// OpenFeature flagd flag-definition JSON.
     Flagd,
+    /// A Spotify Confidence resolver state ([`crate::confidence`]).
+    Confidence,
 }
 
 impl Format {
-    /// Detects the dialect: `.yaml`/`.yml` files are Vane, `.json` files are
-    /// flagd; otherwise text that starts with `{` (after a byte order mark
-    /// and whitespace) is flagd.
-    pub fn detect(file_name: &str, text: &str) -> Format {
+    /// Detects the dialect: `.pb` files, bytes that are not UTF-8 and JSON
+    /// that looks like a Confidence state
+    /// ([`crate::confidence::looks_like_state`]) are Confidence;
+    /// `.yaml`/`.yml` files are Vane, other `.json` files are flagd;
+    /// otherwise text that starts with `{` (after a byte order mark and
+    /// whitespace) is flagd.
+    pub fn detect(file_name: &str, bytes: &[u8]) -> Format {
         let lower = file_name.to_ascii_lowercase();
+        let Ok(text) = std::str::from_utf8(bytes) else {
+            return Format::Confidence;
+        };
         let start = text.trim_start_matches('\u{FEFF}').trim_start();
-        if lower.ends_with(".yaml") || lower.ends_with(".yml") {
+        if lower.ends_with(".pb") || (start.starts_with('{') && confidence::looks_like_state(text))
+        {
+            Format::Confidence
+        } else if lower.ends_with(".yaml") || lower.ends_with(".yml") {
             Format::Vane
         } else if lower.ends_with(".json") || start.starts_with('{') {
             Format::Flagd
@@ -37,15 +48,42 @@ impl Format {
     }
 }
 
-/// Compiles a rule source to the IR.
+/// Compiles a rule source to the IR. A Confidence state compiles with
+/// default [`confidence::Options`] (it must name its account); use
+/// [`build_sources`] to pass an account or a state key.
 ///
 /// `file` names the source in diagnostics. Errors: every problem found, each
 /// located (file, line and column where the dialect has them, flag, path),
 /// warnings included.
 pub fn compile(file: &str, text: &str, format: Format) -> Result<Compiled, Vec<Diagnostic>> {
+    compile_bytes(
+        file,
+        text.as_bytes(),
+        format,
+        &confidence::Options::default(),
+    )
+}
+
+/// [`compile`] of raw bytes: a Confidence state may be binary.
+fn compile_bytes(
+    file: &str,
+    bytes: &[u8],
+    format: Format,
+    options: &confidence::Options,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let text = || {
+        std::str::from_utf8(bytes).map_err(|e| {
+            vec![Diagnostic::error(
+                file,
+                "",
+                format!("not UTF-8 text (at byte {})", e.valid_up_to()),
+            )]
+        })
+    };
     let mut compiled = match format {
-        Format::Vane => vane::compile(file, text)?,
-        Format::Flagd => flagd::compile(file, text)?,
+        Format::Vane => vane::compile(file, text()?)?,
+        Format::Flagd => flagd::compile(file, text()?)?,
+        Format::Confidence => confidence::compile(file, bytes, options)?,
     };
     compiled.body.flags.sort_by(|a, b| a.key.cmp(&b.key));
     Ok(compiled)
@@ -80,10 +118,12 @@ pub struct Built {
 pub struct Sources<'a> {
     /// Names the rule source in diagnostics.
     pub file: &'a str,
-    /// The rule source.
-    pub text: &'a str,
+    /// The rule source (text, or a binary Confidence state).
+    pub bytes: &'a [u8],
     /// Its dialect.
     pub format: Format,
+    /// What a Confidence state may need besides itself (account, key).
+    pub confidence: &'a confidence::Options,
     /// The access file's name and text (`vane build --access FILE`), if any.
     pub access: Option<(&'a str, &'a str)>,
     /// Every warning is an error (`--strict`, [`Compiled::strict`]).
@@ -100,7 +140,16 @@ pub struct Sources<'a> {
 ///
 /// Errors: every problem found, each located, warnings included.
 pub fn build_sources(sources: &Sources, options: &BuildOptions) -> Result<Built, Vec<Diagnostic>> {
-    let mut compiled = compile(sources.file, sources.text, sources.format)?;
+    let mut compiled = compile_bytes(
+        sources.file,
+        sources.bytes,
+        sources.format,
+        sources.confidence,
+    )?;
+    // A Confidence state's account is the default tenant, not a claim.
+    if sources.format == Format::Confidence && options.tenant.is_some() {
+        compiled.tenant = None;
+    }
     if let Some((file, text)) = sources.access {
         compiled = compiled.with_access(vane::access(file, text)?)?;
     }
@@ -125,8 +174,9 @@ pub fn build(
     build_sources(
         &Sources {
             file,
-            text,
+            bytes: text.as_bytes(),
             format,
+            confidence: &confidence::Options::default(),
             access: None,
             strict: false,
         },
@@ -144,6 +194,7 @@ fn no_clients(file: &str, format: Format) -> Diagnostic {
         Format::Vane => {
             "add `clients:` with the sha256 of each client key (docs/rules.md, \"Clients\")"
         }
+        Format::Confidence => "the state has no client credential with a secret",
     };
     Diagnostic::warning(
         file,

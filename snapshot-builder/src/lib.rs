@@ -6,7 +6,7 @@
 //! the browser playground; the `vane` binary is a thin CLI over it.
 //!
 //! ```text
-//! source text ─► front end (vane YAML | flagd JSON) ─► validate (all problems, located)
+//! source text ─► front end (vane YAML | flagd JSON | Confidence state) ─► validate (all problems, located)
 //!             ─► IR (vane_resolver::Body) ─► Snapshot::encode ─► bytes + sha256
 //! ```
 //!
@@ -17,6 +17,7 @@
 
 mod compile;
 mod compiled;
+pub mod confidence;
 pub mod diagnostic;
 pub mod flagd;
 pub mod jsonlogic;

@@ -71,7 +71,7 @@ pub fn compile_rules(
     let options: CompileOptions = js::from_js(&options, "compile options")?.unwrap_or_default();
     let file = options.file_name.as_deref().unwrap_or("rules");
     let format = match options.format.as_deref() {
-        None => Format::detect(file, source),
+        None => Format::detect(file, source.as_bytes()),
         Some("vane") => Format::Vane,
         Some("flagd") => Format::Flagd,
         Some(other) => {
@@ -87,10 +87,12 @@ pub fn compile_rules(
         created_at,
     };
     let access_file = options.access_file_name.as_deref().unwrap_or("access.yaml");
+    let confidence = crate::confidence::Options::default();
     let sources = Sources {
         file,
-        text: source,
+        bytes: source.as_bytes(),
         format,
+        confidence: &confidence,
         access: options.access.as_deref().map(|text| (access_file, text)),
         strict: options.strict,
     };

@@ -23,6 +23,7 @@ use std::borrow::Cow;
 use serde_json::{Map, Value};
 
 use super::{Expr, Op};
+use crate::assign::Materializations;
 use crate::context::{self, Context};
 use crate::space::BucketCache;
 
@@ -51,6 +52,9 @@ pub struct Env<'a> {
     /// The request's context and bucket hashes, for bucket-range tests
     /// (which read the unit from the context, not from `root`).
     pub buckets: &'a BucketCache<'a>,
+    /// The request's sticky-assignment store, for membership tests
+    /// ([`crate::expr::Member`]); `None` = empty.
+    pub sticky: Option<&'a Materializations>,
 }
 
 impl<'a> Env<'a> {
@@ -63,7 +67,13 @@ impl<'a> Env<'a> {
             now: context.now(),
             flag_key,
             buckets,
+            sticky: None,
         }
+    }
+
+    /// The same environment with a sticky-assignment store.
+    pub fn with_sticky(self, sticky: Option<&'a Materializations>) -> Env<'a> {
+        Env { sticky, ..self }
     }
 
     /// The same environment with other data (for `map` and friends).
@@ -76,6 +86,7 @@ impl<'a> Env<'a> {
             now: self.now,
             flag_key: self.flag_key,
             buckets: self.buckets,
+            sticky: self.sticky,
         }
     }
 }
@@ -128,6 +139,9 @@ impl Expr {
                 boolean(test.matches(context::lookup(env.root, path), env.now))
             }
             Expr::InBuckets(test) => boolean(test.holds(env.buckets)),
+            Expr::InBitmap(test) => boolean(test.holds(env.buckets)),
+            Expr::Criterion(path, c) => boolean(c.matches(context::lookup(env.root, path))),
+            Expr::Member(m) => boolean(m.holds(env.buckets.context(), env.sticky)),
         }
     }
 }

@@ -11,14 +11,18 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::space::BucketRanges;
+use crate::space::{BucketBitmap, BucketRanges};
 
+pub mod criterion;
 mod eval;
+mod member;
 mod strset;
 pub mod typed;
 
+pub use criterion::Criterion;
 pub(crate) use eval::number_to_js_string;
 pub use eval::{truthy, Env};
+pub use member::{Bloom, Member};
 pub use strset::StrSet;
 pub use typed::Test;
 
@@ -75,6 +79,15 @@ pub enum Expr {
     /// gives `false`, unless the ranges cover every bucket.
     #[serde(rename = "b")]
     InBuckets(BucketRanges),
+    /// The same test with the bucket set as a bitmap ([`BucketBitmap`]).
+    #[serde(rename = "bm")]
+    InBitmap(BucketBitmap),
+    /// A converting criterion ([`criterion`]) on the attribute at a path.
+    #[serde(rename = "cr")]
+    Criterion(Path, Box<Criterion>),
+    /// The unit is a member of a named set ([`Member`]).
+    #[serde(rename = "m")]
+    Member(Box<Member>),
 }
 
 impl Expr {
@@ -91,7 +104,10 @@ impl Expr {
             | Expr::FlagKey
             | Expr::Timestamp
             | Expr::Test(..)
-            | Expr::InBuckets(_) => {}
+            | Expr::Criterion(..)
+            | Expr::Member(_)
+            | Expr::InBuckets(_)
+            | Expr::InBitmap(_) => {}
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `vane build RULES -o OUT.cbor [--tenant T] [--version N] [--format vane|flagd] [--sign KEY]`.
+//! `vane build RULES -o OUT.cbor [--tenant T] [--version N] [--format vane|flagd|confidence]
+//! [--account ID] [--state-key FILE] [--sign KEY]`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,7 +9,7 @@ use anyhow::Context as _;
 use vane_resolver::Snapshot;
 
 use super::keys::{public_key, read_signing_key};
-use super::source::{build_rules, print_diagnostics, read_rules, FormatArg};
+use super::source::{build_rules, print_diagnostics, read_rules, ConfidenceArgs, FormatArg};
 
 /// Arguments of `vane build`.
 #[derive(Debug, clap::Args)]
@@ -31,6 +32,8 @@ pub struct BuildArgs {
     /// Force the dialect instead of detecting it from the file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+    #[command(flatten)]
+    confidence: ConfidenceArgs,
     /// Treat every warning as an error: nothing is written when there is any.
     #[arg(long)]
     strict: bool,
@@ -42,18 +45,10 @@ pub struct BuildArgs {
 
 /// Runs `vane build`; prints a one-line summary to stderr.
 pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
-    let (name, text, format) = read_rules(&a.rules, a.format)?;
+    let source = read_rules(&a.rules, a.format, &a.confidence)?;
     // Read the key first: a bad key file fails before anything is built.
     let key = a.sign.as_deref().map(read_signing_key).transpose()?;
-    let built = match build_rules(
-        &name,
-        &text,
-        format,
-        a.access.as_deref(),
-        a.strict,
-        a.tenant,
-        a.version,
-    )? {
+    let built = match build_rules(&source, a.access.as_deref(), a.strict, a.tenant, a.version)? {
         Ok(built) => built,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics);

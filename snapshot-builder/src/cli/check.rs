@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::source::{build_rules, print_diagnostics, read_rules, FormatArg};
+use super::source::{build_rules, print_diagnostics, read_rules, ConfidenceArgs, FormatArg};
 
 /// Arguments of `vane check`.
 #[derive(Debug, clap::Args)]
@@ -23,6 +23,8 @@ pub struct CheckArgs {
     /// Force the dialect instead of detecting it from the file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+    #[command(flatten)]
+    confidence: ConfidenceArgs,
     /// Treat every warning as an error (exit 1 when there is any).
     #[arg(long)]
     strict: bool,
@@ -30,16 +32,9 @@ pub struct CheckArgs {
 
 /// Runs `vane check`.
 pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
-    let (name, text, format) = read_rules(&a.rules, a.format)?;
-    match build_rules(
-        &name,
-        &text,
-        format,
-        a.access.as_deref(),
-        a.strict,
-        a.tenant,
-        None,
-    )? {
+    let source = read_rules(&a.rules, a.format, &a.confidence)?;
+    let name = &source.name;
+    match build_rules(&source, a.access.as_deref(), a.strict, a.tenant, None)? {
         Ok(built) => {
             print_diagnostics(&built.warnings);
             eprintln!(

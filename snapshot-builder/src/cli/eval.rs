@@ -6,11 +6,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use vane_resolver::Context;
 
-use vane_snapshot_builder::Format;
-
-use super::source::{
-    build_rules, is_snapshot_file, now, print_diagnostics, read_rules, read_snapshot, FormatArg,
-};
+use super::source::{load_snapshot, now, ConfidenceArgs, FormatArg};
 
 /// Arguments of `vane eval`.
 #[derive(Debug, clap::Args)]
@@ -30,27 +26,15 @@ pub struct EvalArgs {
     /// Force the dialect of a rule file.
     #[arg(long, value_enum)]
     format: Option<FormatArg>,
+    #[command(flatten)]
+    confidence: ConfidenceArgs,
 }
 
 /// Runs `vane eval`. Flag-level failures are data (exit 0); an unreadable
 /// input or an invalid context exits 2 with a message.
 pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
-    let snapshot = if is_snapshot_file(&a.input)? {
-        read_snapshot(&a.input)?
-    } else {
-        // Rules evaluated directly: a flagd file names no tenant, so use a placeholder.
-        let (name, text, format) = read_rules(&a.input, a.format)?;
-        let tenant = (format == Format::Flagd).then(|| "local".to_owned());
-        match build_rules(&name, &text, format, None, false, tenant, Some(0))? {
-            Ok(built) => {
-                print_diagnostics(&built.warnings);
-                built.snapshot
-            }
-            Err(diagnostics) => {
-                print_diagnostics(&diagnostics);
-                return Ok(ExitCode::from(1));
-            }
-        }
+    let Some(snapshot) = load_snapshot(&a.input, a.format, &a.confidence)? else {
+        return Ok(ExitCode::from(1));
     };
     let text = match a.context.strip_prefix('@') {
         Some(file) => std::fs::read_to_string(file)

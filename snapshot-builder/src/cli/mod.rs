@@ -9,6 +9,7 @@ mod eval;
 mod inspect;
 mod keys;
 mod publish;
+mod resolve;
 mod source;
 
 use std::process::ExitCode;
@@ -35,6 +36,8 @@ enum Command {
     Inspect(inspect::InspectArgs),
     /// Evaluate flags of a snapshot (or of rules) for a context; prints OFREP JSON.
     Eval(eval::EvalArgs),
+    /// Resolve flags like Confidence's `flags:resolve` (prints its response body).
+    Resolve(resolve::ResolveArgs),
     /// Publish a snapshot to a Vane worker through its admin API.
     Publish(publish::PublishArgs),
     /// Make an earlier snapshot of a tenant current again.
@@ -51,6 +54,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Keygen(a) => keys::keygen(a),
         Command::Inspect(a) => inspect::run(a),
         Command::Eval(a) => eval::run(a),
+        Command::Resolve(a) => resolve::run(a),
         Command::Publish(a) => publish::publish(a),
         Command::Rollback(a) => publish::rollback(a),
         Command::Status(a) => publish::status(a),

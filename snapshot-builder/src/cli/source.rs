@@ -5,7 +5,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use vane_resolver::Snapshot;
-use vane_snapshot_builder::{build_sources, BuildOptions, Built, Diagnostic, Format, Sources};
+use vane_snapshot_builder::{
+    build_sources, confidence, BuildOptions, Built, Diagnostic, Format, Sources,
+};
 
 /// Dialect choice on the command line.
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -14,22 +16,79 @@ pub enum FormatArg {
     Vane,
     /// flagd JSON.
     Flagd,
+    /// A Spotify Confidence resolver state (protobuf, encrypted protobuf,
+    /// proto3 JSON, or the resolver specification's test form).
+    Confidence,
 }
 
-/// Reads a rule file and picks its dialect (`--format` wins over detection).
+/// What a Confidence state may need besides the file.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct ConfidenceArgs {
+    /// Confidence account id, when the state does not name it (binary and
+    /// proto3-JSON states never do); also the default tenant.
+    #[arg(long)]
+    account: Option<String>,
+    /// File holding the hex AES-256 key of an encrypted Confidence state.
+    #[arg(long, value_name = "KEY_FILE")]
+    state_key: Option<std::path::PathBuf>,
+}
+
+impl ConfidenceArgs {
+    /// The front end's options: the account and the key read from its file.
+    pub fn options(&self) -> anyhow::Result<confidence::Options> {
+        let state_key = match &self.state_key {
+            None => None,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                Some(
+                    confidence::parse_key(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?,
+                )
+            }
+        };
+        Ok(confidence::Options {
+            account: self.account.clone(),
+            state_key,
+        })
+    }
+}
+
+/// A rule source read from disk.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// The file name as given.
+    pub name: String,
+    /// Its bytes.
+    pub bytes: Vec<u8>,
+    /// Its dialect.
+    pub format: Format,
+    /// Options of a Confidence state.
+    pub confidence: confidence::Options,
+}
+
+/// Reads a rule file and picks its dialect (`--format` wins over detection;
+/// `--state-key` means a Confidence state).
 pub fn read_rules(
     path: &Path,
     format: Option<FormatArg>,
-) -> anyhow::Result<(String, String, Format)> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    confidence: &ConfidenceArgs,
+) -> anyhow::Result<Source> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let name = path.display().to_string();
     let format = match format {
         Some(FormatArg::Vane) => Format::Vane,
         Some(FormatArg::Flagd) => Format::Flagd,
-        None => Format::detect(&name, &text),
+        Some(FormatArg::Confidence) => Format::Confidence,
+        None if confidence.state_key.is_some() => Format::Confidence,
+        None => Format::detect(&name, &bytes),
     };
-    Ok((name, text, format))
+    Ok(Source {
+        name,
+        bytes,
+        format,
+        confidence: confidence.options()?,
+    })
 }
 
 /// Prints diagnostics to stderr, one per line.
@@ -64,9 +123,7 @@ pub fn build_time() -> anyhow::Result<u64> {
 /// version defaults to the build time. Read errors are `Err`; rule problems
 /// are the inner `Err`.
 pub fn build_rules(
-    name: &str,
-    text: &str,
-    format: Format,
+    source: &Source,
     access: Option<&Path>,
     strict: bool,
     tenant: Option<String>,
@@ -87,15 +144,42 @@ pub fn build_rules(
         created_at,
     };
     let sources = Sources {
-        file: name,
-        text,
-        format,
+        file: &source.name,
+        bytes: &source.bytes,
+        format: source.format,
+        confidence: &source.confidence,
         access: access
             .as_ref()
             .map(|(file, text)| (file.as_str(), text.as_str())),
         strict,
     };
     Ok(build_sources(&sources, &options))
+}
+
+/// A snapshot file, or rules compiled on the fly (version 0; flagd files and
+/// Confidence states get the placeholder tenant `local`). Rule problems are
+/// printed; `None` when there are errors.
+pub fn load_snapshot(
+    input: &Path,
+    format: Option<FormatArg>,
+    confidence: &ConfidenceArgs,
+) -> anyhow::Result<Option<Snapshot>> {
+    // An encrypted state may start with any byte, a snapshot's included.
+    if confidence.state_key.is_none() && format.is_none() && is_snapshot_file(input)? {
+        return read_snapshot(input).map(Some);
+    }
+    let source = read_rules(input, format, confidence)?;
+    let tenant = (source.format != Format::Vane).then(|| "local".to_owned());
+    match build_rules(&source, None, false, tenant, Some(0))? {
+        Ok(built) => {
+            print_diagnostics(&built.warnings);
+            Ok(Some(built.snapshot))
+        }
+        Err(diagnostics) => {
+            print_diagnostics(&diagnostics);
+            Ok(None)
+        }
+    }
 }
 
 /// Loads a snapshot file, verifying it.

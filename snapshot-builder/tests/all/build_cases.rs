@@ -98,10 +98,12 @@ pub fn cases() -> Vec<Case> {
 /// files named `file` and `access_file`: the warnings of a build that
 /// succeeds, or every diagnostic of one that fails, and whether it failed.
 pub fn expected(case: &Case, file: &str, access_file: &str) -> (Vec<Diagnostic>, bool) {
+    let confidence = vane_snapshot_builder::confidence::Options::default();
     let sources = Sources {
         file,
-        text: &case.text,
-        format: Format::detect(file, &case.text),
+        bytes: case.text.as_bytes(),
+        format: Format::detect(file, case.text.as_bytes()),
+        confidence: &confidence,
         access: case.access.as_deref().map(|text| (access_file, text)),
         strict: false,
     };

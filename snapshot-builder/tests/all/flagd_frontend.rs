@@ -71,7 +71,7 @@ fn a_byte_order_mark_is_ignored_and_columns_count_after_it() {
     assert_eq!(compiled(text).body.flags[0].key, "a");
     let d = problems("\u{FEFF}{\"flags\": {\"a\": {\"state\": 1}}}");
     assert_eq!(place(only(&d)), (Error, 1, 18, Some("a"), "flags.a.state"));
-    assert_eq!(Format::detect("flags", text), Format::Flagd);
+    assert_eq!(Format::detect("flags", text.as_bytes()), Format::Flagd);
 }
 
 #[test]
@@ -814,8 +814,9 @@ fn media_example_resolves_as_described() {
     let access = std::fs::read_to_string(format!("{examples}/media.access.yaml")).unwrap();
     let sources = Sources {
         file: "media.flagd.json",
-        text: &text,
+        bytes: text.as_bytes(),
         format: Format::Flagd,
+        confidence: &Default::default(),
         access: Some(("media.access.yaml", &access)),
         strict: false,
     };

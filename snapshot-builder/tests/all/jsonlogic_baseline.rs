@@ -63,6 +63,7 @@ fn all_278_cases_pass() {
             now: 0,
             flag_key: "",
             buckets: &no_buckets,
+            sticky: None,
         };
         let got = expr.eval(&env);
         if !same(&got, expected) {

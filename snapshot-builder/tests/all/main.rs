@@ -5,6 +5,7 @@
 
 mod build_cases;
 mod cli;
+mod confidence;
 mod context_properties;
 mod flagd_conformance;
 mod flagd_frontend;

@@ -21,6 +21,7 @@ fn eval_with(ir: Value, data: &Value, flag: &str) -> Value {
         now: 1_700_000_000,
         flag_key: flag,
         buckets: &buckets,
+        sticky: None,
     };
     expr(ir).eval(&env).into_owned()
 }
