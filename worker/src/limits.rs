@@ -32,37 +32,46 @@ pub const DEFAULT_SNAPSHOT_TTL_SECONDS: u64 = 30;
 /// overrides it; 0 hands them over after every request).
 pub const DEFAULT_METRICS_FLUSH_SECONDS: u64 = 10;
 
+/// A variable of seconds that is not a whole number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadSeconds {
+    /// What is wrong, for the log.
+    pub message: String,
+    /// The default to use instead, milliseconds.
+    pub default_ms: u64,
+}
+
 /// The snapshot TTL in milliseconds from the `SNAPSHOT_TTL_SECONDS` variable
 /// (0 re-checks the pointer on every request).
 ///
 /// Errors: see [`seconds_ms`].
-pub fn snapshot_ttl_ms(var: Option<&str>) -> Result<u64, (String, u64)> {
+pub fn snapshot_ttl_ms(var: Option<&str>) -> Result<u64, BadSeconds> {
     seconds_ms("SNAPSHOT_TTL_SECONDS", var, DEFAULT_SNAPSHOT_TTL_SECONDS)
 }
 
 /// The metrics flush interval in milliseconds from `METRICS_FLUSH_SECONDS`.
 ///
 /// Errors: see [`seconds_ms`].
-pub fn metrics_flush_ms(var: Option<&str>) -> Result<u64, (String, u64)> {
+pub fn metrics_flush_ms(var: Option<&str>) -> Result<u64, BadSeconds> {
     seconds_ms("METRICS_FLUSH_SECONDS", var, DEFAULT_METRICS_FLUSH_SECONDS)
 }
 
 /// A variable `name` holding a whole number of seconds, in milliseconds;
 /// `default_s` when unset or empty.
 ///
-/// Errors: the message for the log and the default (ms) to use instead,
-/// when the variable is set but is not a whole number.
-fn seconds_ms(name: &str, var: Option<&str>, default_s: u64) -> Result<u64, (String, u64)> {
+/// Errors: [`BadSeconds`] when the variable is set but is not a whole
+/// number.
+fn seconds_ms(name: &str, var: Option<&str>, default_s: u64) -> Result<u64, BadSeconds> {
     match var.map(str::trim) {
         None | Some("") => Ok(default_s * 1000),
         Some(v) => v
             .parse::<u64>()
             .map(|s| s.saturating_mul(1000))
-            .map_err(|_| {
-                (
-                    format!("{name}={v:?} is not a whole number of seconds; using {default_s}"),
-                    default_s * 1000,
-                )
+            .map_err(|_| BadSeconds {
+                message: format!(
+                    "{name}={v:?} is not a whole number of seconds; using {default_s}"
+                ),
+                default_ms: default_s * 1000,
             }),
     }
 }
@@ -78,10 +87,11 @@ mod tests {
         assert_eq!(snapshot_ttl_ms(Some(" 5 ")), Ok(5_000));
         assert_eq!(
             snapshot_ttl_ms(Some("5s")),
-            Err((
-                "SNAPSHOT_TTL_SECONDS=\"5s\" is not a whole number of seconds; using 30".into(),
-                30_000
-            ))
+            Err(BadSeconds {
+                message: "SNAPSHOT_TTL_SECONDS=\"5s\" is not a whole number of seconds; using 30"
+                    .into(),
+                default_ms: 30_000
+            })
         );
         assert_eq!(metrics_flush_ms(None), Ok(10_000));
         assert_eq!(metrics_flush_ms(Some("0")), Ok(0));

@@ -16,14 +16,13 @@ use std::rc::Rc;
 
 use futures_util::StreamExt;
 use worker::{
-    console_error, console_log, console_warn, durable_object, event, ByteStream, Context, Date,
-    DurableObject, Env, Headers, KvStore, Method, Request, RequestInit, Response, Result, State,
-    Storage,
+    console_log, console_warn, durable_object, event, ByteStream, Context, Date, DurableObject,
+    Env, Headers, KvStore, Method, Request, RequestInit, Response, Result, State, Storage,
 };
 
 use crate::cache::Cache;
 use crate::error::ApiError;
-use crate::limits::{metrics_flush_ms, snapshot_ttl_ms};
+use crate::limits::{metrics_flush_ms, snapshot_ttl_ms, BadSeconds};
 use crate::metrics::{Metrics, TenantCounters};
 use crate::pipeline::admin::{admin_gate, serve_admin};
 use crate::pipeline::ofrep::{serve_ofrep, Edge};
@@ -152,9 +151,15 @@ fn finish(outcome: Outcome, env: &Env, ctx: &Context, request_id: &str) -> Resul
         match effect {
             Effect::FlushMetrics(counts) => {
                 let env = env.clone();
+                let request_id = request_id.to_owned();
                 ctx.wait_until(async move {
                     if let Err(e) = flush_metrics(&env, counts).await {
-                        console_warn!("vane: counters not flushed: {e}");
+                        let line = serde_json::json!({
+                            "requestId": request_id,
+                            "effect": "flushMetrics",
+                            "warnings": [format!("counters not handed over: {e}")],
+                        });
+                        console_warn!("{line}");
                     }
                 });
             }
@@ -164,15 +169,19 @@ fn finish(outcome: Outcome, env: &Env, ctx: &Context, request_id: &str) -> Resul
 }
 
 /// A runtime failure: 500 with the request's CORS headers, the cause in
-/// the log only.
+/// the request's log line only.
 fn internal(
     head: &RequestHead,
     route: &'static str,
     cause: worker::Error,
     request_id: &str,
 ) -> Outcome {
-    console_error!("vane: {request_id}: internal error: {cause}");
-    refused(head, &ApiError::Internal, route, request_id)
+    let mut outcome = refused(head, &ApiError::Internal, route, request_id);
+    outcome
+        .log
+        .warnings
+        .push(format!("internal error: {cause}"));
+    outcome
 }
 
 async fn ofrep(
@@ -187,17 +196,25 @@ async fn ofrep(
     };
     let cache = CACHE.with(Rc::clone);
     let metrics = METRICS.with(Rc::clone);
+    let mut warnings = Vec::new();
     let edge = Edge {
         store: &store,
         cache: &cache,
         metrics: &metrics,
         clock: &DateClock,
-        ttl_ms: ttl_ms(env),
-        metrics_flush_ms: flush_ms(env),
+        ttl_ms: seconds_var(env, "SNAPSHOT_TTL_SECONDS", snapshot_ttl_ms, &mut warnings),
+        metrics_flush_ms: seconds_var(
+            env,
+            "METRICS_FLUSH_SECONDS",
+            metrics_flush_ms,
+            &mut warnings,
+        ),
     };
     let mut body = WorkerBody::of(req);
     let now_s = (Date::now().as_millis() / 1000) as i64;
-    Ok(serve_ofrep(&edge, route, head, &mut body, now_s, request_id).await)
+    let mut outcome = serve_ofrep(&edge, route, head, &mut body, now_s, request_id).await;
+    outcome.log.warnings.extend(warnings);
+    Ok(outcome)
 }
 
 /// Sends an admitted admin request, with the body the gate read, to its
@@ -249,19 +266,18 @@ async fn flush_metrics(
     Ok(())
 }
 
-fn ttl_ms(env: &Env) -> u64 {
-    let var = env.var("SNAPSHOT_TTL_SECONDS").ok().map(|v| v.to_string());
-    snapshot_ttl_ms(var.as_deref()).unwrap_or_else(|(message, default)| {
-        console_warn!("vane: {message}");
-        default
-    })
-}
-
-fn flush_ms(env: &Env) -> u64 {
-    let var = env.var("METRICS_FLUSH_SECONDS").ok().map(|v| v.to_string());
-    metrics_flush_ms(var.as_deref()).unwrap_or_else(|(message, default)| {
-        console_warn!("vane: {message}");
-        default
+/// A variable of whole seconds as milliseconds, by `parse`; a bad value
+/// gives the default and a warning for the request's log line.
+fn seconds_var(
+    env: &Env,
+    name: &str,
+    parse: fn(Option<&str>) -> std::result::Result<u64, BadSeconds>,
+    warnings: &mut Vec<String>,
+) -> u64 {
+    let var = env.var(name).ok().map(|v| v.to_string());
+    parse(var.as_deref()).unwrap_or_else(|bad| {
+        warnings.push(bad.message);
+        bad.default_ms
     })
 }
 
