@@ -394,4 +394,59 @@ mod tests {
         assert_eq!(due[SHOP].requests, 1);
         assert_eq!(due[SHOP].eval_histogram.iter().sum::<u64>(), 1);
     }
+
+    #[test]
+    fn a_key_removed_by_a_publish_is_refused_once_the_ttl_passed() {
+        let s = store();
+        let cache = Cache::new();
+        let metrics = Metrics::default();
+        let call = |now: f64| {
+            let edge = Edge {
+                store: &s,
+                cache: &cache,
+                metrics: &metrics,
+                clock: &FixedClock(now),
+                ttl_ms: 30_000,
+                metrics_flush_ms: 10_000,
+            };
+            let head = RequestHead {
+                method: "POST".into(),
+                path: "/ofrep/v1/evaluate/flags".into(),
+                headers: vec![(
+                    "authorization".into(),
+                    format!("Bearer {}", client_key(SHOP)),
+                )],
+                ..RequestHead::default()
+            };
+            let route = OfrepRoute::EvaluateAll { scope: None };
+            let mut body = Chunks::sized(&[]);
+            block_on(serve_ofrep(&edge, &route, &head, &mut body, 0, "r"))
+                .reply
+                .status
+        };
+        assert_eq!(call(0.0), 200);
+        // Version 2 gives the web client a new key; the old one is gone.
+        let body = vane_resolver::model::Body {
+            flags: vec![],
+            clients: vec![vane_resolver::model::Client {
+                name: "web".into(),
+                key_digests: vec![auth::key_digest("key-shop-rotated")],
+            }],
+            cors_origins: vec![],
+            metadata: Default::default(),
+            spaces: Vec::new(),
+        };
+        let v2 = vane_resolver::Snapshot::encode(SHOP, 2, 0, "test", &body);
+        block_on(publish(&s, SHOP, &v2, 0)).unwrap();
+        assert_eq!(call(29_999.0), 200, "within the TTL the isolate serves v1");
+        assert_eq!(call(30_000.0), 401);
+    }
+
+    struct FixedClock(f64);
+
+    impl Clock for FixedClock {
+        fn now_ms(&self) -> f64 {
+            self.0
+        }
+    }
 }
