@@ -130,6 +130,7 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
             match admin_gate(token.as_deref(), &head, &r, &mut body, &mut log).await {
                 Err(e) => {
                     let mut outcome = refused(&head, &e, r.name(), &request_id);
+                    outcome.log.tenant = Some(r.tenant().to_owned());
                     outcome.log.warnings = log.warnings;
                     outcome
                 }

@@ -596,6 +596,12 @@ test('rollback restores the previous answers and the history shows it', async ()
   const unknown = vaneRun(['rollback', '--tenant', ROLLOUT, '--to', '0123456789', '--url', URL_BASE]);
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /HTTP 404 UNKNOWN_DIGEST/);
+  // A body on a route that reads none is ignored, not forwarded half-framed.
+  const withBody = await http('POST', `/admin/v1/tenants/${ROLLOUT}/rollback?to=${v3.digest.slice(0, 10)}`, {
+    key: TOKEN, body: 'ignored',
+  });
+  assert.equal(withBody.status, 409, withBody.text);
+  assert.equal(withBody.json.errorCode, 'ALREADY_CURRENT');
 });
 
 test('concurrent publishes of two versions end with the newer one current', async () => {
