@@ -6,7 +6,10 @@
 # 2. Playwright (web/tests/*.test.mjs, playwright-core + /usr/bin/chromium)
 #    against the real worker under `wrangler dev`, with the example tenants
 #    published by `vane publish`: the playground at /playground, and a real
-#    OpenFeature web client (web/ofrep-client) from its own origin.
+#    OpenFeature web client (web/ofrep-client) from its own origin;
+# 3. before those, in Node: the wasm package's TypeScript types checked by
+#    tsc against what the bindings really return
+#    (web/tests/typescript-types.test.mjs).
 #
 # Builds what it needs (vane CLI, worker, wasm package, client bundle),
 # starts wrangler dev on a free loopback port with a fresh local KV and stops
@@ -50,6 +53,9 @@ scripts/build-worker.sh
 scripts/build-web.sh
 ./node_modules/.bin/esbuild web/ofrep-client/client.js --bundle --format=esm \
     --target=es2022 --log-level=warning --outfile=web/ofrep-client/dist/client.js
+
+step "TypeScript: the package's types against what the bindings return (tsc)"
+node --test --test-reporter=spec web/tests/typescript-types.test.mjs
 
 token=$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')
 port=$(free_port)

@@ -46,6 +46,8 @@ const examples = require("./scripts/examples.json").map((e) => {
 });
 fs.writeFileSync(process.argv[2], JSON.stringify(examples, null, 1));
 EOF_NODE
+# vane.js is an ES module; this tells Node so (web/tests/typescript-types.test.mjs).
+printf '{"type": "module"}\n' > "$out/package.json"
 
 wasm=$out/vane_bg.wasm
 printf 'build-web: %s: %s bytes raw, %s bytes gzipped (gzip -9); JS glue %s bytes\n' \

@@ -153,8 +153,11 @@ impl std::fmt::Display for SnapshotError {
 impl std::error::Error for SnapshotError {}
 
 /// Everything about a snapshot except its flags: what `vane inspect` prints
-/// and what the worker reports in `X-Vane-Snapshot`.
+/// and what the worker reports in `X-Vane-Snapshot`. Serialises with
+/// camelCase names (`createdAt`, `bucketingVersion`, `byteSize`), as every
+/// object of the JS API and of explanations does.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SnapshotInfo {
     /// Tenant the snapshot belongs to.
     pub tenant: String,

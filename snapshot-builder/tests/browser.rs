@@ -85,8 +85,9 @@ fn compiles_vane_yaml_and_loads_the_bytes() {
     let info = json(&ok(loaded.info()));
     assert_eq!(info["tenant"], "shop");
     assert_eq!(info["version"], 3);
-    assert_eq!(info["created_at"], 100);
-    assert_eq!(info["byte_size"], bytes.length());
+    assert_eq!(info["createdAt"], 100);
+    assert_eq!(info["byteSize"], bytes.length());
+    assert_eq!(info["bucketingVersion"], 1);
     assert_eq!(info["digest"].as_str().map(str::len), Some(64));
     // The snapshot handed back by compile is the same snapshot.
     assert_eq!(json(&ok(compiled_snapshot(&output).info())), info);

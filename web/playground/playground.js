@@ -223,10 +223,10 @@ function renderInspection(ins, fileName) {
     ["tenant", info.tenant],
     ["version", info.version],
     ["digest", info.digest],
-    ["created", `${isoTime(info.created_at)} (${info.created_at})`],
+    ["created", `${isoTime(info.createdAt)} (${info.createdAt})`],
     ["builder", info.builder],
-    ["bucketing", info.bucketing_version],
-    ["size", `${info.byte_size} bytes`],
+    ["bucketing", info.bucketingVersion],
+    ["size", `${info.byteSize} bytes`],
     ["clients", ins.clients.map((c) => `${c.name} (${c.keys} key${c.keys === 1 ? "" : "s"})`).join(", ") || "none"],
     ["CORS origins", ins.corsOrigins.join(", ") || "any"],
     ["metadata", Object.keys(ins.metadata).length ? compact(ins.metadata) : "none"],
@@ -254,7 +254,7 @@ function renderInspection(ins, fileName) {
 function renderInfo() {
   const info = state.snapshot?.info;
   $("snapshot-info").textContent = info
-    ? `${info.tenant} · v${info.version} · ${info.digest.slice(0, 12)} · ${info.byte_size} B · ${state.snapshot.flagKeys.length} flags`
+    ? `${info.tenant} · v${info.version} · ${info.digest.slice(0, 12)} · ${info.byteSize} B · ${state.snapshot.flagKeys.length} flags`
     : "";
   if (state.stale) setStatus("rules have errors: showing the last good build", "error");
   else setStatus(state.source === "file" ? "snapshot file" : "built", "ok");

@@ -26,6 +26,8 @@ export interface CompileOptions {
   access?: string;
   /** Names the access file in diagnostics. Default "access.yaml". */
   accessFileName?: string;
+  /** Every warning is an error, as `vane build --strict`. Default false. */
+  strict?: boolean;
 }
 
 /** One problem in a rule source; `line`/`column` are 1-based. */
@@ -45,16 +47,19 @@ export type CompileOutput =
   | { ok: true; diagnostics: Diagnostic[]; bytes: Uint8Array; snapshot: Snapshot }
   | { ok: false; diagnostics: Diagnostic[] };
 
-/** Snapshot facts, as `vane inspect` prints them. */
+/** Snapshot facts: what `vane inspect` prints, in camelCase. */
 export interface SnapshotInfo {
   tenant: string;
   version: number;
   /** sha256 of the body, 64 lowercase hex digits: the snapshot's identity. */
   digest: string;
-  created_at: number;
+  /** Build time, Unix seconds. */
+  createdAt: number;
+  /** Builder name and version, e.g. "vane-snapshot-builder 0.1.0". */
   builder: string;
-  bucketing_version: number;
-  byte_size: number;
+  bucketingVersion: number;
+  /** Size of the whole encoded snapshot, bytes. */
+  byteSize: number;
   /** Ed25519 public key (64 lowercase hex digits) of a valid signature; null when unsigned. */
   signer: string | null;
 }
