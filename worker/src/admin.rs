@@ -20,6 +20,7 @@ use vane_resolver::Snapshot;
 use crate::error::ApiError;
 use crate::limits::HISTORY_LEN;
 use crate::reply::Reply;
+use crate::signing;
 use crate::store::{AdminStore, Claim, Entry, Pointer, StoreError, Via};
 
 /// `PUT /admin/v1/tenants/{tenant}/snapshot`: verifies `bytes` fully
@@ -48,6 +49,8 @@ pub async fn publish<S: AdminStore>(
     snapshot
         .expect_tenant(tenant)
         .map_err(|e| ApiError::TenantMismatch { why: e.to_string() })?;
+    signing::admit(store, &snapshot.info)
+        .map_err(|e| ApiError::UntrustedSnapshot { why: e.to_string() })?;
     let info = &snapshot.info;
     let pointer = store.current(tenant).await.map_err(unavailable)?;
     if let Some(p) = &pointer {
@@ -146,6 +149,7 @@ pub async fn rollback<S: AdminStore>(
             snapshot.info.digest
         )));
     }
+    signing::admit(store, &snapshot.info).map_err(|e| unusable(e.to_string()))?;
     let from = pointer.current.clone();
     let entry = Entry {
         digest: digest.clone(),

@@ -32,6 +32,7 @@ use vane_resolver::snapshot::hex;
 use vane_resolver::Snapshot;
 
 use crate::limits::{MAX_KEY_ENTRIES, SNAPSHOT_CACHE_BYTES};
+use crate::signing;
 use crate::store::{SnapshotSource, StoreError};
 
 /// What [`Cache::snapshot`] found.
@@ -250,7 +251,11 @@ impl Cache {
         self.in_flight
             .borrow_mut()
             .insert(tenant.to_owned(), flight.clone());
-        let last_good = cached.map(|(s, _)| s);
+        // A snapshot the trust configuration no longer admits (its signer's
+        // key was removed) is not served, not even as the last good one.
+        let last_good = cached
+            .map(|(s, _)| s)
+            .filter(|s| signing::admit(source, &s.info).is_ok());
         let leader = Leader {
             cache: self,
             tenant: tenant.to_owned(),
@@ -376,6 +381,11 @@ impl Cache {
                 snapshot.info.digest
             )));
         }
+        signing::admit(source, &snapshot.info).map_err(|e| {
+            failed(format!(
+                "snapshot {digest} of tenant {tenant:?} is not admitted: {e}"
+            ))
+        })?;
         Ok((Rc::new(snapshot), bytes.len()))
     }
 }

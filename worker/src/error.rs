@@ -89,6 +89,10 @@ codes! {
     NothingToRollBack = "NOTHING_TO_ROLL_BACK",
     /// The stored snapshot to roll back to is missing or corrupt.
     SnapshotUnusable = "SNAPSHOT_UNUSABLE",
+    /// The tenant requires signed snapshots and this one is unsigned or
+    /// signed by a key it does not trust (or the trust configuration is
+    /// unusable).
+    UntrustedSnapshot = "UNTRUSTED_SNAPSHOT",
 }
 
 /// A refused or failed request: what went wrong, with what the message
@@ -248,6 +252,12 @@ pub enum ApiError {
         /// What is wrong.
         why: String,
     },
+    /// 403: the snapshot is valid but its tenant's signature policy
+    /// ([`crate::signing`]) refuses it.
+    UntrustedSnapshot {
+        /// The refusal, naming tenant and signer.
+        why: String,
+    },
 }
 
 impl ApiError {
@@ -280,6 +290,7 @@ impl ApiError {
             ApiError::UnknownDigest { .. } => Code::UnknownDigest,
             ApiError::NothingToRollBack { .. } => Code::NothingToRollBack,
             ApiError::SnapshotUnusable { .. } => Code::SnapshotUnusable,
+            ApiError::UntrustedSnapshot { .. } => Code::UntrustedSnapshot,
         }
     }
 
@@ -295,6 +306,7 @@ impl ApiError {
             | Code::TenantMismatch
             | Code::AmbiguousDigest => 400,
             Code::Unauthorized => 401,
+            Code::UntrustedSnapshot => 403,
             Code::NotFound | Code::NoSnapshot | Code::UnknownDigest => 404,
             Code::MethodNotAllowed => 405,
             Code::AlreadyCurrent
@@ -400,6 +412,7 @@ impl ApiError {
                 digest,
                 why,
             } => format!("cannot roll tenant {tenant:?} back to snapshot {digest}: {why}"),
+            ApiError::UntrustedSnapshot { why } => why.clone(),
         }
     }
 

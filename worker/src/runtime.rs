@@ -29,6 +29,7 @@ use crate::pipeline::ofrep::{serve_ofrep, Edge};
 use crate::pipeline::{refused, BodyStream, Clock, Effect, Outcome, RequestHead, RequestLog};
 use crate::reply::Reply;
 use crate::route::{query_of, route, AdminRoute, Route};
+use crate::signing::TRUSTED_PUBLISHER_KEYS;
 use crate::store::{
     key_index_key, pointer_key, snapshot_key, AdminStore, Claim, Pointer, SnapshotSource,
     StoreError,
@@ -192,9 +193,7 @@ async fn ofrep(
     route: &crate::route::OfrepRoute,
     request_id: &str,
 ) -> Result<Outcome> {
-    let store = KvSource {
-        kv: env.kv(KV_BINDING)?,
-    };
+    let store = KvSource::new(env)?;
     let cache = CACHE.with(Rc::clone);
     let metrics = METRICS.with(Rc::clone);
     let mut warnings = Vec::new();
@@ -301,9 +300,23 @@ fn kv_error(what: &str, key: &str, e: impl std::fmt::Display) -> StoreError {
 /// Read access to the KV namespace.
 struct KvSource {
     kv: KvStore,
+    /// `TRUSTED_PUBLISHER_KEYS` (a var or a secret), if set.
+    trusted_publisher_keys: Option<String>,
 }
 
 impl KvSource {
+    fn new(env: &Env) -> Result<KvSource> {
+        let trusted = env
+            .var(TRUSTED_PUBLISHER_KEYS)
+            .or_else(|_| env.secret(TRUSTED_PUBLISHER_KEYS))
+            .ok()
+            .map(|v| v.to_string());
+        Ok(KvSource {
+            kv: env.kv(KV_BINDING)?,
+            trusted_publisher_keys: trusted,
+        })
+    }
+
     async fn get(&self, key: &str) -> std::result::Result<Option<Vec<u8>>, StoreError> {
         self.kv
             .get(key)
@@ -336,6 +349,10 @@ impl SnapshotSource for KvSource {
         digest: &str,
     ) -> std::result::Result<Option<Vec<u8>>, StoreError> {
         self.get(&snapshot_key(tenant, digest)).await
+    }
+
+    fn trusted_publisher_keys(&self) -> Option<&str> {
+        self.trusted_publisher_keys.as_deref()
     }
 
     async fn key_owner(&self, digest: &str) -> std::result::Result<Option<String>, StoreError> {
@@ -372,6 +389,10 @@ impl SnapshotSource for PublisherStore {
 
     async fn key_owner(&self, digest: &str) -> std::result::Result<Option<String>, StoreError> {
         self.kv.key_owner(digest).await
+    }
+
+    fn trusted_publisher_keys(&self) -> Option<&str> {
+        self.kv.trusted_publisher_keys()
     }
 }
 
@@ -586,9 +607,7 @@ impl TenantPublisher {
             Err(e) => return Ok(refused(&head, &e, "unrouted", &request_id)),
         };
         let store = PublisherStore {
-            kv: KvSource {
-                kv: self.env.kv(KV_BINDING)?,
-            },
+            kv: KvSource::new(&self.env)?,
             storage: self.state.storage(),
             env: self.env.clone(),
         };

@@ -22,6 +22,8 @@ use vane_resolver::limits::TenantName;
 use vane_resolver::signature::PUBLIC_KEY_BYTES;
 use vane_resolver::snapshot::SnapshotInfo;
 
+use crate::store::SnapshotSource;
+
 /// The name of the variable or secret holding the trusted keys.
 pub const TRUSTED_PUBLISHER_KEYS: &str = "TRUSTED_PUBLISHER_KEYS";
 /// The key of the list that applies to every tenant.
@@ -33,9 +35,27 @@ pub struct TrustedKeys {
     by_tenant: BTreeMap<String, Vec<String>>,
 }
 
+/// Admits a decoded snapshot read from (or about to be written to)
+/// `source` under the trust configuration `source` carries. Every place that
+/// decodes a snapshot to publish, roll back to or serve calls this.
+///
+/// Errors: the refusal; [`SignatureRefusal::Misconfigured`] when the
+/// configuration does not parse (then nothing is admitted, whatever the
+/// tenant: a typo must not switch signatures off).
+pub fn admit<S: SnapshotSource>(source: &S, info: &SnapshotInfo) -> Result<(), SignatureRefusal> {
+    TrustedKeys::parse(source.trusted_publisher_keys())
+        .map_err(|why| SignatureRefusal::Misconfigured { why })?
+        .admit(info)
+}
+
 /// Why a snapshot was refused for its tenant's signature policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignatureRefusal {
+    /// `TRUSTED_PUBLISHER_KEYS` does not parse; carries the parse error.
+    Misconfigured {
+        /// What is wrong with it, located.
+        why: String,
+    },
     /// The tenant requires signatures and the snapshot carries none.
     Unsigned {
         /// The tenant.
@@ -53,6 +73,9 @@ pub enum SignatureRefusal {
 impl std::fmt::Display for SignatureRefusal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            SignatureRefusal::Misconfigured { why } => {
+                write!(f, "{why} (no snapshot is admitted until it is fixed)")
+            }
             SignatureRefusal::Unsigned { tenant } => write!(
                 f,
                 "tenant {tenant:?} requires signed snapshots and this one is unsigned \
@@ -248,6 +271,157 @@ mod tests {
         for (value, expected) in cases {
             let e = TrustedKeys::parse(Some(value)).unwrap_err();
             assert!(e.starts_with(expected), "{value}: {e}");
+        }
+    }
+
+    mod with_stores {
+        use ed25519_dalek::SigningKey;
+        use vane_resolver::snapshot::hex;
+        use vane_resolver::Snapshot;
+
+        use crate::admin::{publish, rollback};
+        use crate::cache::Cache;
+        use crate::store::{pointer_key, snapshot_key, Entry, Pointer, Via};
+        use crate::testutil::{block_on, snapshot_bytes, MemoryStore, MEDIA, SHOP};
+
+        fn key(seed: u8) -> SigningKey {
+            SigningKey::from_bytes(&[seed; 32])
+        }
+
+        fn public(seed: u8) -> String {
+            hex(key(seed).verifying_key().as_bytes())
+        }
+
+        fn signed(tenant: &str, version: u64, seed: u8) -> Vec<u8> {
+            Snapshot::sign(
+                &snapshot_bytes(tenant, version, &format!("v{version}")),
+                &key(seed),
+            )
+            .unwrap()
+        }
+
+        /// Status and error code of a publish or rollback.
+        fn answer(r: Result<crate::reply::Reply, crate::error::ApiError>) -> (u16, String) {
+            match r {
+                Ok(reply) => (reply.status, String::new()),
+                Err(e) => (e.status(), e.code().as_str().to_owned()),
+            }
+        }
+
+        fn put(store: &MemoryStore, tenant: &str, bytes: &[u8]) -> (u16, String) {
+            answer(block_on(publish(store, tenant, bytes, 0)))
+        }
+
+        fn shop_trusting(seeds: &[u8]) -> MemoryStore {
+            let keys: Vec<String> = seeds.iter().map(|s| format!("{:?}", public(*s))).collect();
+            MemoryStore::default().trusting(&format!(r#"{{"shop": [{}]}}"#, keys.join(",")))
+        }
+
+        const REFUSED: (u16, &str) = (403, "UNTRUSTED_SNAPSHOT");
+
+        fn refused(a: (u16, String)) -> bool {
+            (a.0, a.1.as_str()) == REFUSED
+        }
+
+        #[test]
+        fn publish_refuses_unsigned_and_wrongly_signed_snapshots_of_a_signing_tenant() {
+            let store = shop_trusting(&[1]);
+            assert!(refused(put(&store, SHOP, &snapshot_bytes(SHOP, 1, "v1"))));
+            assert!(refused(put(&store, SHOP, &signed(SHOP, 1, 2))));
+            // Tampered after signing: the signature no longer verifies.
+            let mut tampered = signed(SHOP, 1, 1);
+            let at = tampered.len() - 70; // inside the signature
+            tampered[at] ^= 1;
+            assert_eq!(
+                put(&store, SHOP, &tampered),
+                (400, "INVALID_SNAPSHOT".into())
+            );
+            assert_eq!(put(&store, SHOP, &signed(SHOP, 1, 1)).0, 201);
+            // Another tenant does not require signatures.
+            assert_eq!(put(&store, MEDIA, &snapshot_bytes(MEDIA, 1, "m")).0, 201);
+        }
+
+        #[test]
+        fn replaying_an_old_signed_snapshot_is_a_refused_publish() {
+            let store = shop_trusting(&[1]);
+            let v1 = signed(SHOP, 1, 1);
+            assert_eq!(put(&store, SHOP, &v1).0, 201);
+            assert_eq!(put(&store, SHOP, &signed(SHOP, 2, 1)).0, 201);
+            assert_eq!(put(&store, SHOP, &v1), (409, "VERSION_NOT_NEWER".into()));
+        }
+
+        #[test]
+        fn a_rotation_serves_the_old_signer_then_the_new_one() {
+            let store = shop_trusting(&[1, 2]);
+            let cache = Cache::new();
+            assert_eq!(put(&store, SHOP, &signed(SHOP, 1, 1)).0, 201);
+            let first = block_on(cache.snapshot(&store, SHOP, 0, 0));
+            assert_eq!(first.snapshot.unwrap().info.signer, Some(public(1)));
+            assert_eq!(put(&store, SHOP, &signed(SHOP, 2, 2)).0, 201);
+            let second = block_on(cache.snapshot(&store, SHOP, 1, 0));
+            assert_eq!(second.warning, None);
+            assert_eq!(second.snapshot.unwrap().info.signer, Some(public(2)));
+        }
+
+        /// Writes bytes and a pointer to them straight into the store, as a
+        /// KV write that bypasses the admin API would.
+        fn bypass(store: &MemoryStore, tenant: &str, bytes: &[u8]) {
+            let s = Snapshot::from_bytes(bytes).unwrap();
+            store.set(&snapshot_key(tenant, &s.info.digest), bytes);
+            let pointer = Pointer {
+                tenant: tenant.into(),
+                current: Entry {
+                    digest: s.info.digest.clone(),
+                    version: s.info.version,
+                    activated_at: 0,
+                    via: Via::Publish,
+                },
+                history: vec![],
+            };
+            store.set(&pointer_key(tenant), &pointer.to_json());
+        }
+
+        #[test]
+        fn a_kv_write_that_bypasses_the_admin_api_is_not_served() {
+            for bytes in [snapshot_bytes(SHOP, 5, "evil"), signed(SHOP, 5, 9)] {
+                // Cold isolate: nothing to serve.
+                let store = shop_trusting(&[1]);
+                bypass(&store, SHOP, &bytes);
+                let cold = block_on(Cache::new().snapshot(&store, SHOP, 0, 0));
+                assert!(cold.snapshot.is_none());
+                let warning = cold.warning.unwrap();
+                assert!(warning.contains("is not admitted"), "{warning}");
+                // Warm isolate: the trusted snapshot it had stays in service.
+                let store = shop_trusting(&[1]);
+                assert_eq!(put(&store, SHOP, &signed(SHOP, 1, 1)).0, 201);
+                let cache = Cache::new();
+                assert!(block_on(cache.snapshot(&store, SHOP, 0, 0))
+                    .snapshot
+                    .is_some());
+                bypass(&store, SHOP, &bytes);
+                let warm = block_on(cache.snapshot(&store, SHOP, 1, 0));
+                assert_eq!(warm.snapshot.unwrap().info.version, 1);
+                assert!(warm.warning.unwrap().contains("still serving version 1"));
+            }
+        }
+
+        #[test]
+        fn rollback_to_a_snapshot_the_policy_refuses_is_refused() {
+            // Published while shop did not require signatures...
+            let open = MemoryStore::default();
+            assert_eq!(put(&open, SHOP, &snapshot_bytes(SHOP, 1, "v1")).0, 201);
+            assert_eq!(put(&open, SHOP, &signed(SHOP, 2, 1)).0, 201);
+            // ...then the same data under a policy that does.
+            let strict = open.trusting(&format!(r#"{{"shop": ["{}"]}}"#, public(1)));
+            let r = answer(block_on(rollback(&strict, SHOP, None, 0)));
+            assert_eq!(r, (409, "SNAPSHOT_UNUSABLE".into()));
+        }
+
+        #[test]
+        fn an_unusable_configuration_admits_nothing() {
+            let store = MemoryStore::default().trusting(r#"{"shop": ["not-a-key"]}"#);
+            assert!(refused(put(&store, SHOP, &signed(SHOP, 1, 1))));
+            assert!(refused(put(&store, MEDIA, &snapshot_bytes(MEDIA, 1, "m"))));
         }
     }
 }

@@ -121,6 +121,9 @@ pub trait SnapshotSource {
     async fn snapshot(&self, tenant: &str, digest: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// The tenant owning a client key digest (hex); `None` when unknown.
     async fn key_owner(&self, digest: &str) -> Result<Option<String>, StoreError>;
+    /// The raw `TRUSTED_PUBLISHER_KEYS` configuration that snapshots read
+    /// from this source must satisfy ([`crate::signing`]); `None` when unset.
+    fn trusted_publisher_keys(&self) -> Option<&str>;
 }
 
 /// The answer of the key registry to a claim.

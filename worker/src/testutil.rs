@@ -132,9 +132,18 @@ pub struct MemoryStore {
     failing_write: Cell<Option<usize>>,
     reads: Cell<usize>,
     yielding: Cell<bool>,
+    trusted_publisher_keys: Option<String>,
 }
 
 impl MemoryStore {
+    /// The same store (same values) with `TRUSTED_PUBLISHER_KEYS` = `json`.
+    pub fn trusting(self, json: &str) -> MemoryStore {
+        MemoryStore {
+            trusted_publisher_keys: Some(json.to_owned()),
+            ..self
+        }
+    }
+
     /// Makes every read fail (`true`) or work again.
     pub fn fail_reads(&self, fail: bool) {
         self.failing_reads.set(fail);
@@ -243,6 +252,10 @@ impl SnapshotSource for MemoryStore {
         Ok(self
             .read(&key_index_key(digest))?
             .map(|b| String::from_utf8_lossy(&b).into_owned()))
+    }
+
+    fn trusted_publisher_keys(&self) -> Option<&str> {
+        self.trusted_publisher_keys.as_deref()
     }
 }
 
