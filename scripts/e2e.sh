@@ -9,6 +9,8 @@
 # OFREP OpenAPI schemas. The tests also damage entries of their own tenants
 # in that local KV (`wrangler kv key --local --persist-to`, the store the
 # dev server reads) and read the worker's log from wrangler dev's output.
+# The signing test (signing.e2e.test.mjs) gets three `vane keygen` keys, two
+# of them trusted for its tenant through TRUSTED_PUBLISHER_KEYS.
 # Every process it starts is stopped when it exits, whether the tests pass,
 # fail or are interrupted.
 set -euo pipefail
@@ -38,11 +40,18 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 token=$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')
+# Publisher keys of the signing test: tenant `signed` trusts old and new.
+mkdir -p "$work/keys"
+for k in old new stranger; do
+    target/debug/vane keygen "$work/keys/$k.pem" >"$work/keys/$k.pub" 2>/dev/null
+done
+trusted="{\"signed\": [\"$(cat "$work/keys/old.pub")\", \"$(cat "$work/keys/new.pub")\"]}"
 port=$(free_port)
 step "wrangler dev on 127.0.0.1:$port"
 started=$SECONDS
 start_wrangler "$port" "$work/state" "$work/wrangler.log" \
-    --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0 --var METRICS_FLUSH_SECONDS:0
+    --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0 \
+    --var "TRUSTED_PUBLISHER_KEYS:$trusted" --var METRICS_FLUSH_SECONDS:0
 echo "e2e: wrangler dev ready in $((SECONDS - started)) s" >&2
 
 step "tests"
@@ -55,7 +64,9 @@ VANE_E2E_DIR="$work/scratch" \
 VANE_KV_STATE="$work/state" \
 VANE_WRANGLER_LOG="$work/wrangler.log" \
 OFREP_SPEC="$PWD/$spec" \
-    node --test --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs || status=$?
+VANE_SIGNING_KEYS="$work/keys" \
+    node --test --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs \
+        worker/tests/e2e/signing.e2e.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "e2e: failed; the last lines of the wrangler dev log:" >&2
     tail -n 60 "$work/wrangler.log" >&2
