@@ -520,9 +520,7 @@ impl DurableObject for KeyRegistry {
         }
         let claim: ClaimRequest = req.json().await?;
         let storage = self.state.storage();
-        let kv = KvSource {
-            kv: self.env.kv(KV_BINDING)?,
-        };
+        let kv = KvSource::new(&self.env)?;
         let work = async move {
             for digest in &claim.digests {
                 let key = key_index_key(digest);
