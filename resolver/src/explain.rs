@@ -19,6 +19,7 @@ use crate::model::{Flag, Rule, Serve, Split, Targeting};
 use crate::resolve::{resolve, Placement, RuleCheck, Trace};
 use crate::result::EvaluationResult;
 use crate::snapshot::{Snapshot, SnapshotInfo};
+use crate::space::{BucketCache, Range, RangeCheck};
 
 /// Why one evaluation came out as it did. Serialises to JSON with camelCase
 /// names: `{"flagKey", "result", "snapshot", "now", "targeting"?, "disabled",
@@ -115,6 +116,51 @@ pub struct RuleStep<'a> {
     pub serves: Serves<'a>,
     /// Where the split put this context; only for a split rule that matched.
     pub placement: Option<SplitPlacement>,
+    /// The bucket-range tests (layers, holdouts) in the rule's condition,
+    /// each with this context's bucket, in the order they appear.
+    pub buckets: Vec<BucketStep<'a>>,
+}
+
+/// A bucket-range test and where this context's unit fell: the space (a
+/// layer, holdout or allocation) drawn as all the ranges any flag tests in
+/// it, the unit's bucket and the slot holding it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BucketStep<'a> {
+    /// The space's name (the layer or holdout).
+    pub space: &'a str,
+    /// `murmur3_x86_32` or `murmur3_x64_128`.
+    pub scheme: &'static str,
+    /// Hashed before the unit: `"{salt}|{unit}"`.
+    pub salt: &'a str,
+    /// The unit attribute, dot-joined; `targetingKey` for the targeting key.
+    pub unit_by: String,
+    /// The unit in this context; `None` when missing or unusable, or not
+    /// needed (the test covers all buckets or none).
+    pub unit: Option<String>,
+    /// Number of buckets.
+    pub count: u64,
+    /// This test's ranges, `[start, end)`.
+    pub ranges: &'a [Range],
+    /// The unit's bucket; `None` when there is no unit or none was needed.
+    pub bucket: Option<u64>,
+    /// `true` when the test held.
+    pub holds: bool,
+    /// Every distinct set of ranges any flag tests in this space at this
+    /// count, in bucket order: a layer's experiments, or a holdout's slice.
+    pub slots: Vec<BucketSlot<'a>>,
+    /// Index into `slots` of the one holding the bucket (the experiment the
+    /// unit fell into); `None` when in none or without a bucket.
+    pub fell_into: Option<usize>,
+}
+
+/// One set of ranges tested in a space and the flags that test it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BucketSlot<'a> {
+    /// `[start, end)` ranges.
+    pub ranges: &'a [Range],
+    /// Keys of the flags testing exactly these ranges, in key order.
+    pub flags: Vec<&'a str>,
 }
 
 /// A context attribute an expression reads by a fixed path.
@@ -135,6 +181,18 @@ pub enum Serves<'a> {
     Variant(&'a str),
     /// A weighted split.
     Split(SplitShape<'a>),
+    /// A holdout's answer to the units it keeps out of an experiment.
+    Holdout(HoldoutServe<'a>),
+}
+
+/// What a holdout rule serves. JSON: `{"holdout": {"name", "variant"}}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HoldoutServe<'a> {
+    /// The holdout's name.
+    pub name: &'a str,
+    /// The variant served: a named one or the flag's default (`None` when
+    /// the flag has no default variant).
+    pub variant: Option<&'a str>,
 }
 
 /// A split's bucketing and cut points.
@@ -177,6 +235,9 @@ pub struct SplitPlacement {
     pub bucket: Option<u64>,
     /// Index into the split's cuts of the variant served.
     pub cut: Option<usize>,
+    /// `true` when all the weight is on one variant: it serves without a
+    /// unit (nothing was hashed).
+    pub whole: bool,
     /// Why there is no placement (the unit is missing).
     pub error: Option<String>,
 }
@@ -202,7 +263,7 @@ impl Snapshot {
                 rules
                     .iter()
                     .enumerate()
-                    .map(|(index, rule)| rule_step(flag, index, rule, context, &recorder))
+                    .map(|(index, rule)| rule_step(self, flag, index, rule, context, &recorder))
                     .collect(),
                 Vec::new(),
             ),
@@ -240,20 +301,30 @@ impl Trace for Recorder {
     }
 
     fn split(&mut self, placement: &Result<Placement<'_>, String>) {
+        let none = SplitPlacement {
+            unit: None,
+            hash: None,
+            bucket: None,
+            cut: None,
+            whole: false,
+            error: None,
+        };
         self.placement = Some(match placement {
-            Ok(p) => SplitPlacement {
-                unit: Some(p.unit.clone().into_owned()),
-                hash: Some(p.hash),
-                bucket: p.slot.map(|s| s.bucket),
-                cut: p.slot.map(|s| s.index),
-                error: None,
+            Ok(Placement::Whole(index)) => SplitPlacement {
+                cut: Some(*index),
+                whole: true,
+                ..none
+            },
+            Ok(Placement::Hashed { unit, hash, slot }) => SplitPlacement {
+                unit: Some(unit.clone().into_owned()),
+                hash: Some(*hash),
+                bucket: slot.map(|s| s.bucket),
+                cut: slot.map(|s| s.index),
+                ..none
             },
             Err(details) => SplitPlacement {
-                unit: None,
-                hash: None,
-                bucket: None,
-                cut: None,
                 error: Some(details.clone()),
+                ..none
             },
         });
     }
@@ -264,6 +335,7 @@ impl Trace for Recorder {
 }
 
 fn rule_step<'a>(
+    snapshot: &'a Snapshot,
     flag: &'a Flag,
     index: usize,
     rule: &'a Rule,
@@ -285,6 +357,13 @@ fn rule_step<'a>(
     let serves = match &rule.serve {
         Serve::Variant(i) => Serves::Variant(variant_name(flag, *i)),
         Serve::Split(split) => Serves::Split(split_shape(flag, split)),
+        Serve::Holdout(h) => Serves::Holdout(HoldoutServe {
+            name: &h.name,
+            variant: h
+                .variant
+                .or(flag.default_variant)
+                .map(|i| variant_name(flag, i)),
+        }),
     };
     let placement = match (&rule.serve, outcome) {
         (Serve::Split(_), RuleOutcome::Matched) => recorder.placement.clone(),
@@ -299,7 +378,82 @@ fn rule_step<'a>(
         active_until: rule.active_until,
         serves,
         placement,
+        buckets: bucket_steps(snapshot, rule.when.as_ref(), context),
     }
+}
+
+/// The bucket-range tests of a condition, checked for this context.
+fn bucket_steps<'a>(
+    snapshot: &'a Snapshot,
+    when: Option<&'a Expr>,
+    context: &Context,
+) -> Vec<BucketStep<'a>> {
+    let spaces = &snapshot.body.spaces;
+    let cache = BucketCache::new(context, spaces);
+    let mut tests = Vec::new();
+    if let Some(e) = when {
+        e.visit(&mut |e| {
+            if let Expr::InBuckets(t) = e {
+                tests.push(t);
+            }
+        });
+    }
+    tests
+        .into_iter()
+        .filter_map(|t| {
+            let space = spaces.get(t.space as usize)?;
+            let check = t.check(&cache);
+            let bucket = match check {
+                RangeCheck::In(b) | RangeCheck::Out(b) => Some(b),
+                _ => None,
+            };
+            let slots = slots(snapshot, t.space, t.count);
+            Some(BucketStep {
+                space: &space.name,
+                scheme: space.scheme.name(),
+                salt: &space.salt,
+                unit_by: space
+                    .unit
+                    .as_ref()
+                    .map_or_else(|| "targetingKey".to_owned(), |p| p.join(".")),
+                unit: bucket.and(cache.unit(space).ok().map(|u| u.into_owned())),
+                count: t.count,
+                ranges: &t.ranges,
+                bucket,
+                holds: matches!(check, RangeCheck::All | RangeCheck::In(_)),
+                fell_into: bucket.and_then(|b| {
+                    slots
+                        .iter()
+                        .position(|s| s.ranges.iter().any(|&(lo, hi)| lo <= b && b < hi))
+                }),
+                slots,
+            })
+        })
+        .collect()
+}
+
+/// Every distinct set of ranges the snapshot's flags test in `space` over
+/// `count` buckets, ordered by first bucket.
+fn slots(snapshot: &Snapshot, space: u32, count: u64) -> Vec<BucketSlot<'_>> {
+    let mut slots: Vec<BucketSlot<'_>> = Vec::new();
+    for flag in &snapshot.body.flags {
+        flag.visit_exprs(&mut |e| {
+            let Expr::InBuckets(t) = e else { return };
+            if t.space != space || t.count != count {
+                return;
+            }
+            match slots.iter_mut().find(|s| s.ranges == t.ranges.as_slice()) {
+                Some(s) if !s.flags.contains(&flag.key.as_str()) => s.flags.push(&flag.key),
+                Some(_) => {}
+                None => slots.push(BucketSlot {
+                    ranges: &t.ranges,
+                    flags: vec![&flag.key],
+                }),
+            }
+        });
+    }
+    slots.sort_by_key(|s| s.ranges.first().map_or(u64::MAX, |r| r.0));
+    slots
 }
 
 /// A variant's name; the empty string for an index the flag lacks (the

@@ -291,9 +291,30 @@ pub enum Serve {
     /// A weighted split, reason `SPLIT`.
     #[serde(rename = "s")]
     Split(Split),
+    /// A holdout's answer to a unit it holds out of an experiment.
+    #[serde(rename = "h")]
+    Holdout(Holdout),
+}
+
+/// What a holdout serves the units it keeps out of an experiment: the
+/// flag's default variant (reason `DEFAULT`) or a named variant (reason
+/// `TARGETING_MATCH`), with metadata that names the holdout so exposures
+/// can mark the unit.
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct Holdout {
+    /// The holdout's name.
+    pub name: String,
+    /// Variant index; `None` = the flag's default variant.
+    pub variant: Option<u32>,
+    /// The result's metadata: the flag's metadata plus `"holdout": name`
+    /// (built once by the builder, so results borrow it).
+    pub metadata: Map<String, Value>,
 }
 
 /// A weighted split over variants, bucketed as described in [`crate::bucket`].
+///
+/// A split whose weight is all on one variant serves it without a unit (a
+/// finished rollout answers anonymous callers too).
 #[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
 pub struct Split {
     /// Attribute whose value is the bucketing unit; `None` = the targeting key.
@@ -303,6 +324,18 @@ pub struct Split {
     /// `(variant index, weight)` in declaration order; weights are positive and
     /// their sum fits in `u32`.
     pub weights: Vec<(u32, u32)>,
+}
+
+impl Split {
+    /// The position in [`Split::weights`] of the one variant with weight,
+    /// when all the weight is on one: it serves every unit.
+    pub fn whole(&self) -> Option<usize> {
+        let mut positive = self.weights.iter().enumerate().filter(|(_, (_, w))| *w > 0);
+        match (positive.next(), positive.next()) {
+            (Some((i, _)), None) => Some(i),
+            _ => None,
+        }
+    }
 }
 
 impl Body {

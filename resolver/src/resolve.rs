@@ -88,17 +88,23 @@ pub(crate) enum RuleCheck {
     Applies,
 }
 
-/// Where a split put the context: the bucketing unit, its hash and the slot
-/// among the split's cut points (`None` when every weight is zero).
+/// Where a split put the context.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Placement<'c> {
-    /// The unit as hashed after `"{salt}|"`: the targeting key or the
-    /// `bucket_by` attribute (a number in its JSON spelling).
-    pub unit: Cow<'c, str>,
-    /// MurmurHash3 of `"{salt}|{unit}"`.
-    pub hash: u32,
-    /// The bucket and the index into the split's weights.
-    pub slot: Option<Slot>,
+pub(crate) enum Placement<'c> {
+    /// All the weight is on the variant at this position of the split's
+    /// weights: it serves without a unit.
+    Whole(usize),
+    /// The unit was hashed and placed among the cut points.
+    Hashed {
+        /// The unit as hashed after `"{salt}|"`: the targeting key or the
+        /// `bucket_by` attribute (a number in its JSON spelling).
+        unit: Cow<'c, str>,
+        /// MurmurHash3 of `"{salt}|{unit}"`.
+        hash: u32,
+        /// The bucket and the index into the split's weights (`None` when
+        /// every weight is zero).
+        slot: Option<Slot>,
+    },
 }
 
 /// Resolves one flag, reporting each step to `trace`.
@@ -202,11 +208,24 @@ pub(crate) fn resolve<'a, T: Trace>(
                         let placement = place_in_split(split, context);
                         trace.split(&placement);
                         match placement {
-                            Ok(Placement {
-                                slot: Some(slot), ..
-                            }) => ok(Some(split.weights[slot.index].0), Reason::Split),
+                            Ok(Placement::Whole(index))
+                            | Ok(Placement::Hashed {
+                                slot: Some(Slot { index, .. }),
+                                ..
+                            }) => ok(Some(split.weights[index].0), Reason::Split),
                             Ok(_) => fail(ErrorCode::General, "split has no weight".to_owned()),
                             Err(details) => fail(ErrorCode::TargetingKeyMissing, details),
+                        }
+                    }
+                    Serve::Holdout(holdout) => {
+                        let variant = holdout.variant.or(flag.default_variant);
+                        let reason = match holdout.variant {
+                            Some(_) => Reason::TargetingMatch,
+                            None => Reason::Default,
+                        };
+                        EvaluationResult {
+                            metadata: Some(&holdout.metadata),
+                            ..ok(variant, reason)
                         }
                     }
                 };
@@ -230,9 +249,12 @@ fn check_rule(rule: &Rule, env: &Env<'_>) -> RuleCheck {
     }
 }
 
-/// Where a split puts this context; `Err` with details when the bucketing
-/// unit is missing.
+/// Where a split puts this context; `Err` with details when the split needs
+/// a unit the context lacks.
 fn place_in_split<'c>(split: &Split, context: &'c Context) -> Result<Placement<'c>, String> {
+    if let Some(index) = split.whole() {
+        return Ok(Placement::Whole(index));
+    }
     let unit = context
         .unit(split.bucket_by.as_deref())
         .map_err(|_| match &split.bucket_by {
@@ -244,7 +266,7 @@ fn place_in_split<'c>(split: &Split, context: &'c Context) -> Result<Placement<'
         })?;
     let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);
     let slot = place(hash, split.weights.iter().map(|&(_, w)| w as u64));
-    Ok(Placement { unit, hash, slot })
+    Ok(Placement::Hashed { unit, hash, slot })
 }
 
 #[cfg(test)]

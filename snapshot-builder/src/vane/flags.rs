@@ -7,10 +7,11 @@ use vane_resolver::expr::Path;
 use vane_resolver::model::{Flag, Rule, Serve, Split, Targeting, Variant};
 
 use super::condition;
+use super::layers::LayerRef;
 use super::reader::{describe, join, scalar, Cx};
 use super::segments::Segments;
 use super::timestamp;
-use super::yaml::{to_json, Kind, Node, Typed};
+use super::yaml::{to_json, Kind, Node, Pos, Typed};
 use vane_resolver::limits::{flag_key_too_long, MAX_FLAG_KEY_BYTES};
 
 const FLAG_FIELDS: [&str; 7] = [
@@ -23,8 +24,9 @@ const FLAG_FIELDS: [&str; 7] = [
     "metadata",
 ];
 
-const RULE_FIELDS: [&str; 8] = [
+const RULE_FIELDS: [&str; 9] = [
     "description",
+    "layer",
     "when",
     "serve",
     "split",
@@ -54,8 +56,9 @@ fn valid_key(key: &str) -> bool {
 }
 
 /// Reads and lowers one flag. `set_metadata` (the file's top-level
-/// `metadata`) is merged under the flag's own. `None` when the flag has
-/// errors, all of them reported.
+/// `metadata`) is merged under the flag's own; rules naming a layer are
+/// added to `layer_refs` (the layer's test is added later). `None` when the
+/// flag has errors, all of them reported.
 pub fn flag(
     cx: &mut Cx,
     segments: &mut Segments,
@@ -63,9 +66,10 @@ pub fn flag(
     key_node: &Node,
     node: &Node,
     set_metadata: &Map<String, Value>,
+    layer_refs: &mut Vec<LayerRef>,
 ) -> Option<Flag> {
     cx.flag = Some(key.to_owned());
-    let result = read_flag(cx, segments, key, key_node, node, set_metadata);
+    let result = read_flag(cx, segments, key, key_node, node, set_metadata, layer_refs);
     cx.flag = None;
     result
 }
@@ -77,6 +81,7 @@ fn read_flag(
     key_node: &Node,
     node: &Node,
     set_metadata: &Map<String, Value>,
+    layer_refs: &mut Vec<LayerRef>,
 ) -> Option<Flag> {
     let path = format!("flags.{key}");
     let mut ok = true;
@@ -156,7 +161,16 @@ fn read_flag(
     };
     let targeting = match fields.get("rules") {
         None => Some(Targeting::Static),
-        Some(r) => rules(cx, segments, key, &variants, r, &join(&path, "rules")).map(|rules| {
+        Some(r) => rules(
+            cx,
+            segments,
+            key,
+            &variants,
+            r,
+            &join(&path, "rules"),
+            layer_refs,
+        )
+        .map(|rules| {
             if rules.is_empty() {
                 Targeting::Static
             } else {
@@ -307,7 +321,7 @@ fn check_rule_conditions(cx: &mut Cx, segments: &mut Segments, node: &Node, path
     }
 }
 
-/// The ordered rules.
+/// The ordered rules; those naming a layer go to `layer_refs` too.
 fn rules(
     cx: &mut Cx,
     segments: &mut Segments,
@@ -315,6 +329,7 @@ fn rules(
     variants: &[Variant],
     node: &Node,
     path: &str,
+    layer_refs: &mut Vec<LayerRef>,
 ) -> Option<Vec<Rule>> {
     let items = cx.seq(node, path, "rules")?;
     let mut out = Vec::with_capacity(items.len());
@@ -330,8 +345,22 @@ fn rules(
             );
         }
         match rule(cx, segments, flag_key, variants, item, &here) {
-            Some(r) => {
-                if r.when.is_none() && r.active_from.is_none() && r.active_until.is_none() {
+            Some((r, layer)) => {
+                let in_layer = layer.is_some();
+                if let Some((name, pos)) = layer {
+                    layer_refs.push(LayerRef {
+                        flag: flag_key.to_owned(),
+                        rule: i,
+                        layer: name,
+                        pos,
+                        path: join(&here, "layer"),
+                    });
+                }
+                if r.when.is_none()
+                    && !in_layer
+                    && r.active_from.is_none()
+                    && r.active_until.is_none()
+                {
                     always.get_or_insert(i);
                 }
                 out.push(r);
@@ -342,6 +371,7 @@ fn rules(
     ok.then_some(out)
 }
 
+/// One rule, and the layer it names (with where the name is written).
 fn rule(
     cx: &mut Cx,
     segments: &mut Segments,
@@ -349,9 +379,17 @@ fn rule(
     variants: &[Variant],
     node: &Node,
     path: &str,
-) -> Option<Rule> {
+) -> Option<(Rule, Option<(String, Pos)>)> {
     let fields = cx.fields(node, path, "a rule", &RULE_FIELDS)?;
     let mut ok = true;
+    let layer = match fields.get("layer") {
+        Some(n) => {
+            let name = cx.text(n, &join(path, "layer"), "a layer name");
+            ok &= name.is_some();
+            name.map(|t| (t.to_owned(), n.pos))
+        }
+        None => None,
+    };
     let when = match fields.get("when") {
         Some(w) => {
             let when_path = join(path, "when");
@@ -419,12 +457,15 @@ fn rule(
         }
     };
     let serve = serve?;
-    ok.then_some(Rule {
-        when,
-        serve,
-        active_from,
-        active_until,
-    })
+    ok.then_some((
+        Rule {
+            when,
+            serve,
+            active_from,
+            active_until,
+        },
+        layer,
+    ))
 }
 
 /// A weighted split with its bucketing attribute and salt.

@@ -4,7 +4,7 @@
 //! text ─► yaml (located nodes, duplicates kept) ─► reader (fields, typos, duplicates)
 //!      ─► access (tenant, clients, CORS) · condition (tests, combinators)
 //!      ─► segments (references, cycles, inlining) ─► flags (variants, rules, splits)
-//!      ─► Compiled { tenant, Body }
+//!      ─► layers (layer ranges, holdout rules, bucket spaces) ─► Compiled { tenant, Body }
 //! ```
 //!
 //! Every pass records problems in one [`reader::Cx`] and carries on with
@@ -15,6 +15,7 @@
 mod access;
 mod condition;
 mod flags;
+mod layers;
 mod reader;
 mod segments;
 mod timestamp;
@@ -28,12 +29,14 @@ use crate::diagnostic::Diagnostic;
 use reader::Cx;
 use segments::{Definition, Segments};
 
-const TOP_FIELDS: [&str; 6] = [
+const TOP_FIELDS: [&str; 8] = [
     "tenant",
     "clients",
     "cors_origins",
     "metadata",
     "segments",
+    "layers",
+    "holdouts",
     "flags",
 ];
 
@@ -67,17 +70,27 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
     let mut segments = Segments::new(definitions);
     segments.check_all(&mut cx);
 
+    let layers = layers::read(&mut cx, top.get("layers"), top.get("holdouts"));
+
     let mut body_flags = Vec::new();
+    let mut layer_refs = Vec::new();
     if let Some(node) = top.get("flags") {
         for (key, key_node, value) in cx.entries(node, "flags", "flags").unwrap_or_default() {
-            if let Some(flag) =
-                flags::flag(&mut cx, &mut segments, key, key_node, value, &set_metadata)
-            {
+            if let Some(flag) = flags::flag(
+                &mut cx,
+                &mut segments,
+                key,
+                key_node,
+                value,
+                &set_metadata,
+                &mut layer_refs,
+            ) {
                 body_flags.push(flag);
             }
         }
     }
     segments.warn_unused(&mut cx);
+    let spaces = layers.apply(&mut cx, &layer_refs, &mut body_flags);
 
     let mut diagnostics = cx.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));
@@ -91,7 +104,7 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
             clients: access.clients,
             cors_origins: access.cors_origins,
             metadata: set_metadata,
-            spaces: Vec::new(),
+            spaces,
         },
         warnings: diagnostics,
     })

@@ -109,7 +109,27 @@ export interface SplitPlacement {
   bucket: number | null;
   /** Index into `cuts` of the variant served. */
   cut: number | null;
+  /** All the weight on one variant: served without a unit, nothing hashed. */
+  whole: boolean;
   error: string | null;
+}
+/** One set of `[start, end)` bucket ranges tested in a space, and the flags testing it. */
+export interface BucketSlot { ranges: [number, number][]; flags: string[] }
+/** A bucket-range test (layer, holdout) and where this context's unit fell. */
+export interface BucketStep {
+  space: string;
+  scheme: "murmur3_x86_32" | "murmur3_x64_128";
+  salt: string;
+  unitBy: string;
+  unit: string | null;
+  count: number;
+  ranges: [number, number][];
+  bucket: number | null;
+  holds: boolean;
+  /** Every experiment (slot) of the space, in bucket order. */
+  slots: BucketSlot[];
+  /** Index into `slots` of the one holding the bucket. */
+  fellInto: number | null;
 }
 export interface RuleStep {
   index: number;
@@ -118,8 +138,9 @@ export interface RuleStep {
   reads: Read[];
   activeFrom: number | null;
   activeUntil: number | null;
-  serves: { variant: string } | { split: SplitShape };
+  serves: { variant: string } | { split: SplitShape } | { holdout: { name: string; variant: string | null } };
   placement: SplitPlacement | null;
+  buckets: BucketStep[];
 }
 /** Why one evaluation came out as it did. */
 export interface Explanation {

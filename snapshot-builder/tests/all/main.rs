@@ -13,4 +13,6 @@ mod flagd_vectors;
 mod format_doc;
 mod golden;
 mod jsonlogic_baseline;
+mod layer_properties;
+mod layers;
 mod vane_rules;
