@@ -100,6 +100,8 @@ fn compiles_vane_yaml_and_loads_the_bytes() {
             "gift-wrapping",
             "new-search",
             "recommendations",
+            "reviews-first",
+            "sticky-buy-button",
             "support-channel"
         ]
     );
@@ -130,7 +132,7 @@ fn evaluates_every_flag_and_honours_the_time() {
     ));
     assert_eq!(during["metadata"], json!({"flagSetId": "shop-storefront"}));
     let flags = during["flags"].as_array().unwrap();
-    assert_eq!(flags.len(), 7);
+    assert_eq!(flags.len(), 9);
     let by_key = |body: &Value, key: &str| {
         body["flags"]
             .as_array()

@@ -69,7 +69,7 @@ test("loads, builds the shop example and evaluates every flag as vane eval does"
   assert.deepEqual(requested.filter((u) => !u.startsWith(`${WORKER}/playground`)), []);
   assert.ok(requested.some((u) => u.endsWith("/playground/pkg/vane_bg.wasm")), requested.join("\n"));
   assert.equal(await page.textContent("#status"), "built");
-  assert.match(await page.textContent("#snapshot-info"), /^shop · v\d+ · [0-9a-f]{12} · \d+ B · 7 flags$/);
+  assert.match(await page.textContent("#snapshot-info"), /^shop · v\d+ · [0-9a-f]{12} · \d+ B · 9 flags$/);
   const expected = vaneEval("shop", await contextOf(page));
   const table = await results(page);
   assert.deepEqual(Object.keys(table), Object.keys(expected));
