@@ -83,7 +83,7 @@ fi
 
 if wants criterion; then
     step "criterion (native)"
-    bench_cargo bench --bench evaluate --bench cold_start -- "${criterion_args[@]}"
+    bench_cargo bench --bench evaluate --bench cold_start --bench confidence -- "${criterion_args[@]}"
     if ! $smoke; then
         # One line per benchmark: its id and criterion's median estimate (ns).
         node -e '

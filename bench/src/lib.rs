@@ -6,9 +6,13 @@
 //!
 //! - [`tenant`]: the seeded tenant generator (Vane YAML, flagd JSON,
 //!   Unleash features, realistic contexts);
+//! - [`confidence`], [`spotify`]: generated Confidence states and
+//!   Spotify's resolver beside Vane (differential test, benchmark);
 //! - `benches/`: criterion benchmarks, native;
 //! - `src/bin/`: the command-line tools `scripts/bench.sh` drives (tenant
 //!   files, size table, wasm and HTTP harness inputs).
 
+pub mod confidence;
 pub mod rng;
+pub mod spotify;
 pub mod tenant;

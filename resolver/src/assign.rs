@@ -264,11 +264,14 @@ pub fn resolve_assigned<'a>(
             }
         };
         let mut sticky_match = false;
-        if let Some(read) = rule.sticky.as_ref().and_then(|s| s.read.as_deref()) {
+        let read = rule
+            .sticky
+            .as_ref()
+            .and_then(|s| s.read.as_deref().map(|r| (s, r)));
+        if let Some((sticky, read)) = read {
             let Some(unit) = unit.as_deref() else {
                 continue;
             };
-            let sticky = rule.sticky.as_ref().expect("read implies sticky");
             match env.sticky.and_then(|m| m.variant(unit, read, &rule.name)) {
                 None if sticky.must_match => continue,
                 None => {}
