@@ -7,6 +7,7 @@
 //! away, so the hot path stays free of allocation and bookkeeping.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use serde_json::Value;
 
@@ -151,8 +152,12 @@ pub(crate) fn resolve<'a, T: Trace>(
         // Over OFREP an assigned flag serves the variant's value; the
         // client's default and no match leave the caller's code default.
         Targeting::Assigned(assigned) => {
-            let env = Env::new(buckets, &flag.key);
+            let undecided = RefCell::new(None);
+            let env = Env::new(buckets, &flag.key).recording_undecided(&undecided);
             let result = resolve_assigned(assigned, &flag.variants, None, &env, &mut Vec::new());
+            if let Some(u) = undecided.take() {
+                return fail(ErrorCode::InvalidContext, u.details());
+            }
             match (result.reason, result.variant) {
                 (AssignReason::Match, Some(i)) => ok(Some(i), Reason::TargetingMatch),
                 (AssignReason::TargetingKeyError, _) => fail(
@@ -164,9 +169,13 @@ pub(crate) fn resolve<'a, T: Trace>(
             }
         }
         Targeting::JsonLogic(expr) => {
-            let env = Env::new(buckets, &flag.key);
+            let undecided = RefCell::new(None);
+            let env = Env::new(buckets, &flag.key).recording_undecided(&undecided);
             let result = expr.eval(&env);
             trace.targeting(&result);
+            if let Some(u) = undecided.take() {
+                return fail(ErrorCode::InvalidContext, u.details());
+            }
             let number;
             // flagd reads the targeting result's JSON text without quotes, so
             // booleans and numbers name variants too ("true", "1", "2.5").
@@ -195,10 +204,16 @@ pub(crate) fn resolve<'a, T: Trace>(
             }
         }
         Targeting::Rules(rules) => {
-            let env = Env::new(buckets, &flag.key);
+            let undecided = RefCell::new(None);
+            let env = Env::new(buckets, &flag.key).recording_undecided(&undecided);
             for (index, rule) in rules.iter().enumerate() {
                 let check = check_rule(rule, &env);
                 trace.rule(index, check);
+                // An undecided test fails the evaluation whatever the
+                // condition came to (`docs/rules.md`, "regex").
+                if let Some(u) = undecided.take() {
+                    return fail(ErrorCode::InvalidContext, u.details());
+                }
                 if check != RuleCheck::Applies {
                     continue;
                 }

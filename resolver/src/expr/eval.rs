@@ -19,6 +19,7 @@
 //! of arrays and strings, and array ToString stops below 64 levels.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use serde_json::{Map, Value};
 
@@ -55,6 +56,33 @@ pub struct Env<'a> {
     /// The request's sticky-assignment store, for membership tests
     /// ([`crate::expr::Member`]); `None` = empty.
     pub sticky: Option<&'a Materializations>,
+    /// Where an undecided typed test is recorded ([`Undecided`]; see
+    /// [`Env::recording_undecided`]); `None` = not recorded (the test is
+    /// false).
+    pub undecided: Option<&'a RefCell<Option<Undecided>>>,
+}
+
+/// A typed test that could not be decided: a regex test of an attribute
+/// longer than [`super::typed::MAX_REGEX_INPUT`] bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undecided {
+    /// The attribute's path, dot-joined.
+    pub path: String,
+    /// Its length, bytes.
+    pub len: usize,
+}
+
+impl Undecided {
+    /// The `errorDetails` of the failed evaluation.
+    pub fn details(&self) -> String {
+        format!(
+            "attribute '{}' is {} bytes long; a regex test reads at most {} bytes, so the \
+             condition cannot be decided",
+            self.path,
+            self.len,
+            super::typed::MAX_REGEX_INPUT
+        )
+    }
 }
 
 impl<'a> Env<'a> {
@@ -68,12 +96,23 @@ impl<'a> Env<'a> {
             flag_key,
             buckets,
             sticky: None,
+            undecided: None,
         }
     }
 
     /// The same environment with a sticky-assignment store.
     pub fn with_sticky(self, sticky: Option<&'a Materializations>) -> Env<'a> {
         Env { sticky, ..self }
+    }
+
+    /// The same environment recording an undecided typed test in `cell`:
+    /// the caller then fails the flag's evaluation with its details
+    /// (`INVALID_CONTEXT`), whatever the expression returned.
+    pub fn recording_undecided(self, cell: &'a RefCell<Option<Undecided>>) -> Env<'a> {
+        Env {
+            undecided: Some(cell),
+            ..self
+        }
     }
 
     /// The same environment with other data (for `map` and friends).
@@ -87,6 +126,7 @@ impl<'a> Env<'a> {
             flag_key: self.flag_key,
             buckets: self.buckets,
             sticky: self.sticky,
+            undecided: self.undecided,
         }
     }
 }
@@ -136,7 +176,14 @@ impl Expr {
                 _ => false,
             }),
             Expr::Test(path, test) => {
-                boolean(test.matches(context::lookup(env.root, path), env.now))
+                let value = context::lookup(env.root, path);
+                if let (Some(len), Some(cell)) = (test.undecided(value), env.undecided) {
+                    cell.replace(Some(Undecided {
+                        path: path.join("."),
+                        len,
+                    }));
+                }
+                boolean(test.matches(value, env.now))
             }
             Expr::InBuckets(test) => boolean(test.holds(env.buckets)),
             Expr::InBitmap(test) => boolean(test.holds(env.buckets)),

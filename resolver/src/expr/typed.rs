@@ -167,9 +167,11 @@ pub enum Instant {
 /// against a 64 KiB attribute could take seconds per request.
 pub const MAX_REGEX_SIZE: usize = 16 * 1024;
 
-/// Longest string, in bytes, a regex test looks at: a longer attribute
-/// never matches. Clients control attribute lengths, so this keeps one test
-/// in the millisecond range whatever they send.
+/// Longest string, in bytes, a regex test looks at. Clients control
+/// attribute lengths, so this keeps one test in the millisecond range
+/// whatever they send. A longer attribute leaves the test undecided
+/// ([`Test::undecided`]): the evaluation fails rather than calling it a
+/// non-match, which a `not` around the test would turn into a match.
 pub const MAX_REGEX_INPUT: usize = 1024;
 
 /// Deepest group nesting accepted in a pattern.
@@ -194,7 +196,8 @@ impl Pattern {
     }
 
     /// True when the pattern matches somewhere in `text`; false for text
-    /// longer than [`MAX_REGEX_INPUT`] bytes.
+    /// longer than [`MAX_REGEX_INPUT`] bytes, which evaluation reports as
+    /// undecided ([`Test::undecided`]) instead.
     pub fn is_match(&self, text: &str) -> bool {
         text.len() <= MAX_REGEX_INPUT && self.0.is_match(text)
     }
@@ -231,6 +234,17 @@ impl<'de> Deserialize<'de> for Pattern {
 }
 
 impl Test {
+    /// `Some(length)` when the test cannot be decided for `value`: a regex
+    /// test of a string longer than [`MAX_REGEX_INPUT`] bytes. Evaluation
+    /// then fails with `INVALID_CONTEXT` (`docs/rules.md`, "regex").
+    #[inline]
+    pub fn undecided(&self, value: Option<&Value>) -> Option<usize> {
+        match (self, value) {
+            (Test::Regex(_), Some(Value::String(s))) if s.len() > MAX_REGEX_INPUT => Some(s.len()),
+            _ => None,
+        }
+    }
+
     /// Evaluates the test. `value` is the attribute at the test's path
     /// (`None` when the context lacks it); `now` is the evaluation time in
     /// Unix seconds (used by [`Instant::Now`]). Total: never panics.

@@ -64,6 +64,7 @@ fn all_278_cases_pass() {
             flag_key: "",
             buckets: &no_buckets,
             sticky: None,
+            undecided: None,
         };
         let got = expr.eval(&env);
         if !same(&got, expected) {

@@ -636,6 +636,53 @@ fn regex_matches_unanchored_and_case_flags_work() {
     ]);
 }
 
+/// A regex test reads at most 1,024 bytes of its attribute. A longer one
+/// cannot be decided, so the flag's evaluation fails (`INVALID_CONTEXT`)
+/// rather than counting it as "no match", which `not` would turn into a
+/// match; an earlier rule that applies still serves.
+#[test]
+fn a_regex_test_over_the_input_cap_fails_the_evaluation_whatever_negates_it() {
+    let regex = r#"{email: {regex: "@competitor\\."}}"#;
+    let long = format!("{}@competitor.example", "a".repeat(1024));
+    let at_cap = format!("{}@competitor.example", "a".repeat(1024 - 19));
+    assert_eq!(at_cap.len(), 1024);
+    let failed = Got {
+        value: None,
+        variant: None,
+        reason: Reason::Error,
+        error: Some(ErrorCode::InvalidContext),
+    };
+    for when in [
+        regex.to_owned(),
+        format!("{{not: {regex}}}"),
+        format!("{{any: [{{plan: pro}}, {{not: {regex}}}]}}"),
+        format!("{{all: [{{not: {regex}}}, {{not: {{plan: pro}}}}]}}"),
+    ] {
+        let s = snapshot(&format!(
+            "flags:\n  f:\n    variants: {{on: true, off: false}}\n    default: off\n    rules:\n      - when: {{vip: true}}\n        serve: off\n      - when: {when}\n        serve: on\n"
+        ));
+        assert_eq!(eval(&s, "f", json!({"email": long})), failed, "{when}");
+        let decided = eval(&s, "f", json!({"email": at_cap}));
+        assert_ne!(decided.reason, Reason::Error, "{when}");
+        assert_eq!(
+            eval(&s, "f", json!({"email": long, "vip": true})),
+            ok(json!(false), "off", Reason::TargetingMatch),
+            "{when}: the rule before it applies"
+        );
+    }
+    let s = snapshot(&format!(
+        "flags:\n  f:\n    variants: {{on: true, off: false}}\n    default: off\n    rules:\n      - when: {regex}\n        serve: on\n"
+    ));
+    let context = Context::from_value(json!({"email": long}), NOW).unwrap();
+    assert_eq!(
+        s.evaluate("f", &context).error_details.as_deref(),
+        Some(
+            "attribute 'email' is 1043 bytes long; a regex test reads at most 1024 bytes, so \
+             the condition cannot be decided"
+        )
+    );
+}
+
 #[test]
 fn before_and_after_timestamps() {
     let after = "{signupDate: {after: 2025-01-01T00:00:00Z}}";

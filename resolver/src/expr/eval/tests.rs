@@ -22,6 +22,7 @@ fn eval_with(ir: Value, data: &Value, flag: &str) -> Value {
         flag_key: flag,
         buckets: &buckets,
         sticky: None,
+        undecided: None,
     };
     expr(ir).eval(&env).into_owned()
 }
