@@ -360,3 +360,58 @@ fn problems_are_located() {
         "{no_account:?}"
     );
 }
+
+#[test]
+fn sticky_reads_and_writes_are_reported() {
+    let (_, snapshot) = build(SPEC_STATE, &Options::default());
+    let request = |flags: &[&str]| ResolveRequest {
+        flags: flags.iter().map(|f| f.to_string()).collect(),
+        evaluation_context: json!({"targeting_key": "user1", "country": "SE"}),
+        client_secret: "test-secret".to_owned(),
+        ..ResolveRequest::default()
+    };
+    let client = snapshot.client_for_secret("test-secret").unwrap();
+    // What a store must be read for: rule reads and materialized segments
+    // without a bloom filter, with the rule's unit.
+    let reads = snapshot.confidence_sticky_reads(
+        client,
+        &request(&[
+            "flags/mat-read-flag",
+            "flags/mat-criterion-flag",
+            "flags/bloom-filter-flag",
+        ]),
+    );
+    assert_eq!(
+        reads,
+        [
+            ("user1".to_owned(), "materializations/mat-seg".to_owned()),
+            ("user1".to_owned(), "materializations/mat1".to_owned()),
+        ]
+    );
+    // A new assignment is written to the rule's materialization.
+    let req = request(&["flags/mat-write-flag", "flags/mat-read-flag"]);
+    let r = snapshot
+        .resolve_confidence(client, &req, None, 1_700_000_000)
+        .unwrap();
+    let writes: Vec<_> = r
+        .writes
+        .iter()
+        .map(|w| (w.unit.as_str(), w.materialization.as_str(), w.rule.as_str()))
+        .collect();
+    assert_eq!(
+        writes,
+        [
+            (
+                "user1",
+                "materializations/mat1",
+                "flags/mat-read-flag/rules/rule1"
+            ),
+            (
+                "user1",
+                "materializations/mat-write",
+                "flags/mat-write-flag/rules/rule1"
+            ),
+        ]
+    );
+    assert_eq!(r.writes[1].variant, "on");
+}
