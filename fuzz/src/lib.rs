@@ -1,5 +1,7 @@
 //! Helpers shared by the fuzz targets in `fuzz_targets/`.
 
+pub mod worker;
+
 use vane_resolver::{Context, Snapshot};
 use vane_snapshot_builder::{build, compile, encode, vane, BuildOptions, Compiled, Format};
 
@@ -38,6 +40,14 @@ pub fn check_compiled(compiled: Compiled) {
 
 /// The example tenants' snapshots, built from `examples/`.
 pub fn example_snapshots() -> Vec<Snapshot> {
+    example_snapshot_bytes()
+        .into_iter()
+        .map(|(s, _)| s)
+        .collect()
+}
+
+/// The example tenants' snapshots with their encoded bytes.
+pub fn example_snapshot_bytes() -> Vec<(Snapshot, Vec<u8>)> {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/");
     let read = |name: &str| {
         std::fs::read_to_string(format!("{dir}{name}")).expect("the examples are readable")
@@ -60,5 +70,5 @@ pub fn example_snapshots() -> Vec<Snapshot> {
         .and_then(|c| c.with_access(access))
         .and_then(|c| encode("media.flagd.json", c, &options(Some("media"))))
         .expect("examples/media.flagd.json builds");
-    vec![shop.snapshot, media.snapshot]
+    vec![(shop.snapshot, shop.bytes), (media.snapshot, media.bytes)]
 }
