@@ -19,6 +19,7 @@ mod compile;
 mod compiled;
 pub mod confidence;
 pub mod diagnostic;
+pub mod diff;
 pub mod flagd;
 pub mod jsonlogic;
 mod size;

@@ -5,6 +5,7 @@
 
 mod build;
 mod check;
+mod diff;
 mod eval;
 mod inspect;
 mod keys;
@@ -34,6 +35,9 @@ enum Command {
     Keygen(keys::KeygenArgs),
     /// Print a snapshot's envelope facts as JSON.
     Inspect(inspect::InspectArgs),
+    /// Show per-flag changes between two snapshots or rule files and the share
+    /// of units whose variant changes; exit 1 on a reshuffle.
+    Diff(diff::DiffArgs),
     /// Evaluate flags of a snapshot (or of rules) for a context; prints OFREP JSON.
     Eval(eval::EvalArgs),
     /// Resolve flags like Confidence's `flags:resolve` (prints its response body).
@@ -53,6 +57,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Check(a) => check::run(a),
         Command::Keygen(a) => keys::keygen(a),
         Command::Inspect(a) => inspect::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Resolve(a) => resolve::run(a),
         Command::Publish(a) => publish::publish(a),

@@ -7,6 +7,7 @@ mod build_cases;
 mod cli;
 mod confidence;
 mod context_properties;
+mod diff;
 mod flagd_conformance;
 mod flagd_frontend;
 mod flagd_vectors;
