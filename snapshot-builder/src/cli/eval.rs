@@ -19,6 +19,10 @@ pub struct EvalArgs {
     /// Evaluate only this flag and print the OFREP single-flag body.
     #[arg(long)]
     flag: Option<String>,
+    /// With --flag: print why (rules, reads, layers with the unit's bucket,
+    /// split placement) as text instead of the OFREP body.
+    #[arg(long, requires = "flag")]
+    explain: bool,
     /// Evaluation time in Unix seconds (default: now); for rule time windows
     /// and `$flagd.timestamp`.
     #[arg(long)]
@@ -47,6 +51,7 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
         Err(e) => bail!("invalid --context: {e}"),
     };
     let out = match &a.flag {
+        Some(key) if a.explain => super::explain::text(&snapshot.explain(key, &context)),
         Some(key) => serde_json::to_string(&snapshot.evaluate(key, &context))?,
         None => serde_json::to_string(&snapshot.evaluate_bulk(&context))?,
     };

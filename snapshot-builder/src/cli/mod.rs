@@ -7,6 +7,7 @@ mod build;
 mod check;
 mod diff;
 mod eval;
+mod explain;
 mod inspect;
 mod keys;
 mod publish;

@@ -589,3 +589,41 @@ fn keygen_writes_an_owner_only_key_and_build_sign_names_its_public_key() {
     );
     assert!(!out_path.exists());
 }
+
+#[test]
+fn eval_explain_prints_the_layer_bar_and_the_unit_bucket() {
+    let out = vane(
+        &[
+            "eval",
+            "examples/shop.yaml",
+            "--flag",
+            "sticky-buy-button",
+            "--explain",
+            "--context",
+            r#"{"targetingKey":"u5"}"#,
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Bucket of "product-page-2026|u5" among 1,000,000 (MurmurHash3 x86_32).
+    for line in [
+        "sticky-buy-button: variant control reason SPLIT",
+        "  rule 1: matched; splits by targetingKey (salt sticky-buy-button)",
+        "    layer product-page (salt product-page-2026): unit targetingKey=u5 -> bucket 572265 of 1000000; in this rule's range",
+        "      |AAAAAAAAAAAAAAA..........BBBBBBBBBBBBBBB..........|",
+        "      B [(500000, 800000)] sticky-buy-button  <- the unit fell here",
+        "      A [(0, 50000)] reviews-first, sticky-buy-button",
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    let bucket = (u64::from(vane_resolver::bucket::murmur3_32(&[
+        b"product-page-2026|u5",
+    ])) * 1_000_000)
+        >> 32;
+    assert_eq!(bucket, 572_265);
+}
