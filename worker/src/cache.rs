@@ -13,8 +13,9 @@
 //! was offboarded) drops the tenant's entry. A tenant with nothing good
 //! cached gets no snapshot, which the caller answers with 503.
 //!
-//! Snapshots are held up to a budget of [`SNAPSHOT_CACHE_BYTES`] (counted as
-//! the snapshots' encoded sizes), least recently used evicted first; the
+//! Snapshots are held up to a budget of [`SNAPSHOT_CACHE_BYTES`] of decoded
+//! memory, estimated as [`DECODED_BYTES_PER_ENCODED_BYTE`] times each
+//! snapshot's encoded size, least recently used evicted first; the
 //! snapshot just loaded is always kept. Key answers, unknown keys included
 //! (a negative entry, so a stream of made-up keys costs one KV read per key
 //! and TTL, not per request), are held up to [`MAX_KEY_ENTRIES`], the
@@ -31,7 +32,7 @@ use vane_resolver::model::KeyDigest;
 use vane_resolver::snapshot::hex;
 use vane_resolver::Snapshot;
 
-use crate::limits::{MAX_KEY_ENTRIES, SNAPSHOT_CACHE_BYTES};
+use crate::limits::{DECODED_BYTES_PER_ENCODED_BYTE, MAX_KEY_ENTRIES, SNAPSHOT_CACHE_BYTES};
 use crate::signing;
 use crate::store::{SnapshotSource, StoreError};
 
@@ -151,8 +152,8 @@ impl Cache {
         Cache::default()
     }
 
-    /// An empty cache holding snapshots of at most `budget_bytes` (encoded
-    /// sizes) in total, beyond the one most recently loaded.
+    /// An empty cache holding snapshots of at most `budget_bytes` (estimated
+    /// decoded sizes) in total, beyond the one most recently loaded.
     pub fn with_budget(budget_bytes: usize) -> Cache {
         Cache {
             tenants: RefCell::default(),
@@ -164,7 +165,7 @@ impl Cache {
         }
     }
 
-    /// Encoded bytes of the snapshots held.
+    /// Estimated decoded bytes of the snapshots held.
     pub fn used_bytes(&self) -> usize {
         self.used_bytes.get()
     }
@@ -330,7 +331,8 @@ impl Cache {
 
     /// Reads the pointer and, when it names a snapshot (digest and version)
     /// other than `current`, fetches and verifies that snapshot; returns it
-    /// with its encoded size. Errors say what is wrong with which tenant.
+    /// with its estimated decoded size. Errors say what is wrong with which
+    /// tenant.
     async fn refresh<S: SnapshotSource>(
         &self,
         source: &S,
@@ -386,7 +388,8 @@ impl Cache {
                 "snapshot {digest} of tenant {tenant:?} is not admitted: {e}"
             ))
         })?;
-        Ok((Rc::new(snapshot), bytes.len()))
+        let decoded = bytes.len().saturating_mul(DECODED_BYTES_PER_ENCODED_BYTE);
+        Ok((Rc::new(snapshot), decoded))
     }
 }
 
@@ -627,7 +630,7 @@ mod tests {
         for t in tenants {
             block_on(publish(&store, t, &snapshot_bytes(t, 1, "x"), 0)).unwrap();
         }
-        let size = snapshot_bytes("t-a", 1, "x").len();
+        let size = snapshot_bytes("t-a", 1, "x").len() * DECODED_BYTES_PER_ENCODED_BYTE;
         let cache = Cache::with_budget(2 * size);
         let load = |t: &str, now: u64| block_on(cache.snapshot(&store, t, now, 1_000_000));
         load("t-a", 0);
