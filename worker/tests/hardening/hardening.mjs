@@ -4,7 +4,6 @@
 //   VANE_URL, VANE_ADMIN_TOKEN, VANE_BIN, VANE_HARDENING_DIR (scratch),
 //   VANE_HARDENING_SECONDS  length of the churn and of the sustained load
 //   VANE_HARDENING_PROBE    number of cross-tenant probe requests (≥ 10,000)
-//   VANE_FAULTS             the fault plan the worker was started with, or ''
 //   VANE_HARDENING_REPORT   where to write the figures (JSON)
 //
 // Phases, each failing the run on the first broken invariant:
@@ -15,8 +14,7 @@
 //    answer must be exactly the expected one (status, tenant, value), and
 //    zero may come from another tenant.
 // 3. churn: for every tenant a publisher (publishes, every third operation
-//    a rollback) while readers read every tenant; with VANE_FAULTS, KV and
-//    Durable Object operations fail on the worker's fault plan. No answer
+//    a rollback) while readers read every tenant. No answer
 //    may be a 500, from another tenant, or of a version never published for
 //    its tenant; admin answers must be documented ones; afterwards every
 //    tenant's reads converge to its authority's current version.
@@ -40,14 +38,13 @@ const VANE = env('VANE_BIN');
 const DIR = env('VANE_HARDENING_DIR');
 const SECONDS = Number(env('VANE_HARDENING_SECONDS', '10'));
 const PROBE = Number(env('VANE_HARDENING_PROBE', '10000'));
-const FAULTS = env('VANE_FAULTS', '');
 const REPORT = env('VANE_HARDENING_REPORT', join(DIR, 'hardening.json'));
 
 const TENANTS = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d'];
 const VERSION_BASE = 1_000_000; // tenant i's versions: (i + 1) * VERSION_BASE + n
 const CONCURRENCY = 24;
 const sha256 = (text) => createHash('sha256').update(text).digest('hex');
-const figures = { faults: FAULTS || null };
+const figures = {};
 
 // ------------------------------------------------------------------ setup
 
@@ -318,8 +315,8 @@ for (const t of TENANTS) {
   assert.equal(r.status, 201, `publish ${t}: ${r.text}`);
   current[t] = r.json;
 }
-if (!FAULTS) await probe(current); // exact answers need a fault-free worker
+await probe(current);
 await churn(current);
-if (!FAULTS) await load();
+await load();
 writeFileSync(REPORT, JSON.stringify(figures, null, 2));
 console.log(`hardening: figures in ${REPORT}`);
