@@ -8,6 +8,8 @@
 # The test command runs it briefly; by hand: scripts/hardening.sh 60 10000.
 #
 # Usage: scripts/hardening.sh [SECONDS (default 5)] [PROBE (default 10000)]
+# Environment: VANE_HARDENING_PHASES (default probe,churn,load),
+# SNAPSHOT_TTL_SECONDS (default 0: every request rereads the pointer).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib/wrangler-dev.sh
@@ -36,7 +38,7 @@ run() {
     mkdir -p "$work/$name"
     step "$name: wrangler dev on 127.0.0.1:$port"
     start_wrangler "$port" "$work/$name/state" "$work/$name/wrangler.log" \
-        --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0
+        --var "ADMIN_TOKEN:$token" --var "SNAPSHOT_TTL_SECONDS:${SNAPSHOT_TTL_SECONDS:-0}"
     local status=0
     VANE_URL="http://127.0.0.1:$port" VANE_ADMIN_TOKEN="$token" \
     VANE_BIN="$PWD/target/debug/vane" VANE_HARDENING_DIR="$work/$name" \

@@ -35,9 +35,6 @@ scripts/e2e.sh
 step "wrangler deploy --dry-run (the deploy configuration cannot rot)"
 scripts/deploy-check.sh
 
-step "hardening, brief: cross-tenant probe, publish/rollback/read churn, sustained load (docs/hardening.md)"
-scripts/hardening.sh 5 2000
-
 step "browser: wasm-bindgen-test and Playwright in headless Chromium"
 scripts/browser-tests.sh
 
