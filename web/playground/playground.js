@@ -307,6 +307,7 @@ function renderResults(flags) {
 
 function describeServe(serves) {
   if ("variant" in serves) return ["serves ", el("b", {}, serves.variant)];
+  if ("holdout" in serves) return [`holdout "${serves.holdout.name}" serves `, el("b", {}, serves.holdout.variant ?? "the code default")];
   const s = serves.split;
   const parts = s.cuts.map((c) => `${c.variant} ${c.weight}`).join(" / ");
   return [`split ${parts} by ${s.bucketBy}, salt "${s.salt}"`];
@@ -324,6 +325,26 @@ function splitBar(split, placement) {
     bar.append(el("i", { class: "marker", style: `left:${(100 * (placement.bucket + 0.5)) / split.total}%` }));
   }
   return bar;
+}
+
+/** A layer or holdout: every experiment's ranges on one bar, the unit's bucket marked. */
+function layerBar(step) {
+  const pct = (b) => (100 * b) / step.count;
+  const bar = el("div", { class: "layerbar", role: "img", "data-space": step.space,
+    "aria-label": `${step.space}: buckets 0 to ${step.count}${step.bucket != null ? `, this unit at ${step.bucket}` : ""}` });
+  step.slots.forEach((slot, i) => {
+    for (const [lo, hi] of slot.ranges) {
+      bar.append(el("span", { class: `slot c${i % 6}${step.fellInto === i ? " hit" : ""}`, style: `left:${pct(lo)}%;width:${pct(hi - lo)}%`,
+        title: `${slot.flags.join(", ")}: buckets ${lo}–${hi - 1}` }, slot.flags.join(", ")));
+    }
+  });
+  if (step.bucket != null) bar.append(el("i", { class: "marker", style: `left:${pct(step.bucket + 0.5)}%` }));
+  const unit = step.bucket != null
+    ? `unit ${step.unitBy} "${step.unit}" → murmur3("${step.salt}|${step.unit}") → bucket ${step.bucket} of ${step.count}`
+    : `no unit needed or none in the context (${step.unitBy})`;
+  const fell = step.fellInto != null ? ` · fell into ${step.slots[step.fellInto].flags.join(", ")}` : " · in no experiment";
+  return el("div", { class: "layer" }, el("div", { class: "placement" }, el("b", {}, step.space), ` · ${unit}${fell} · `,
+    step.holds ? "in this rule's range" : "not in this rule's range"), bar);
 }
 
 function readsLine(reads) {
@@ -367,12 +388,14 @@ function renderExplanation(context, now) {
         el("span", { class: "outcome" }, OUTCOME_TEXT[rule.outcome]), " · ",
         rule.hasCondition ? "" : "no condition · ", ...describeServe(rule.serves),
         window ? el("span", { class: "muted" }, ` (${window})`) : null,
-        readsLine(rule.reads));
+        readsLine(rule.reads), ...rule.buckets.map(layerBar));
       if ("split" in rule.serves && rule.placement) {
         const p = rule.placement;
         const s = rule.serves.split;
         item.append(p.error
           ? el("div", { class: "errcode" }, p.error)
+          : p.whole
+          ? el("div", { class: "placement" }, "all the weight on one variant: served without a unit → ", el("b", {}, s.cuts[p.cut]?.variant ?? "—"))
           : el("div", { class: "placement" }, `unit "${p.unit}" → murmur3("${s.salt}|${p.unit}") = ${p.hash} → bucket ${p.bucket} of ${s.total} → `,
             el("b", {}, s.cuts[p.cut]?.variant ?? "—")));
         item.append(splitBar(s, p));

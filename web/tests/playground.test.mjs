@@ -104,6 +104,25 @@ test("results and the explanation update when the context changes, offline once 
   assert.deepEqual(errors, []);
 });
 
+test("the explanation draws each layer as a bar of its experiments and marks the unit's bucket", async (t) => {
+  const { page, errors } = await openPlayground(t);
+  // u5's bucket in product-page-2026 is 572265 of 1,000,000 (vane eval --explain).
+  await setContext(page, { targetingKey: "u5" });
+  await page.click('tr[data-flag="sticky-buy-button"]');
+  await page.waitForSelector('#explanation .o-matched .layerbar[data-space="product-page"] .marker');
+  const bar = await page.$eval('#explanation .o-matched .layerbar[data-space="product-page"]', (b) => ({
+    slots: [...b.querySelectorAll(".slot")].map((s) => [s.textContent, s.style.left, s.style.width, s.classList.contains("hit")]),
+    marker: b.querySelector(".marker").style.left,
+    label: b.getAttribute("aria-label"),
+  }));
+  assert.deepEqual(bar.slots, [["reviews-first", "0%", "30%", false], ["sticky-buy-button", "50%", "30%", true]]);
+  // (572265 + 0.5) / 1,000,000, as the browser rounds a CSS percentage.
+  assert.ok(Math.abs(parseFloat(bar.marker) - 57.22655) < 0.001, bar.marker);
+  assert.equal(bar.label, "product-page: buckets 0 to 1000000, this unit at 572265");
+  assert.match(await page.textContent("#explanation .o-matched .layer .placement"), /fell into sticky-buy-button/);
+  assert.deepEqual(errors, []);
+});
+
 test("a broken rule shows a located diagnostic and marks its line", async (t) => {
   const { page, errors } = await openPlayground(t);
   const rules = await page.inputValue("#rules");
