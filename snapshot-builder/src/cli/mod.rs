@@ -8,6 +8,7 @@ mod check;
 mod diff;
 mod eval;
 mod explain;
+mod exposures;
 mod inspect;
 mod keys;
 mod publish;
@@ -49,6 +50,8 @@ enum Command {
     Rollback(publish::RollbackArgs),
     /// Show a tenant's current snapshot and history on a Vane worker.
     Status(publish::StatusArgs),
+    /// Summarise a tenant's exposures on a Vane worker: counts, shares, SRM.
+    Exposures(exposures::ExposuresArgs),
 }
 
 /// Runs one command.
@@ -64,5 +67,6 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Publish(a) => publish::publish(a),
         Command::Rollback(a) => publish::rollback(a),
         Command::Status(a) => publish::status(a),
+        Command::Exposures(a) => exposures::run(a),
     }
 }

@@ -21,7 +21,7 @@ use super::source::decode_snapshot;
 pub struct AdminArgs {
     /// Base URL of the Vane worker, e.g. `http://127.0.0.1:8787`.
     #[arg(long)]
-    url: String,
+    pub(super) url: String,
     /// The worker's ADMIN_TOKEN (default: the VANE_ADMIN_TOKEN variable).
     #[arg(long)]
     token: Option<String>,
@@ -101,7 +101,7 @@ pub fn status(a: StatusArgs) -> anyhow::Result<ExitCode> {
 
 /// An agent that returns 4xx/5xx answers as responses (their JSON bodies
 /// carry the reason) and gives up after a minute.
-fn agent() -> ureq::Agent {
+pub(super) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -110,7 +110,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// `Bearer <token>` from `--token` or `VANE_ADMIN_TOKEN`.
-fn bearer(admin: &AdminArgs) -> anyhow::Result<String> {
+pub(super) fn bearer(admin: &AdminArgs) -> anyhow::Result<String> {
     let token = match &admin.token {
         Some(t) => t.clone(),
         None => std::env::var("VANE_ADMIN_TOKEN").unwrap_or_default(),
@@ -122,7 +122,7 @@ fn bearer(admin: &AdminArgs) -> anyhow::Result<String> {
 }
 
 /// `{base}/admin/v1/tenants/{tenant}{suffix}`, the tenant percent-encoded.
-fn admin_url(base: &str, tenant: &str, suffix: &str) -> String {
+pub(super) fn admin_url(base: &str, tenant: &str, suffix: &str) -> String {
     format!(
         "{}/admin/v1/tenants/{}{suffix}",
         base.trim_end_matches('/'),
@@ -131,7 +131,7 @@ fn admin_url(base: &str, tenant: &str, suffix: &str) -> String {
 }
 
 /// Percent-encodes everything but RFC 3986 unreserved characters.
-fn percent_encode(s: &str) -> String {
+pub(super) fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -144,10 +144,22 @@ fn percent_encode(s: &str) -> String {
 
 /// Prints a 2xx answer's JSON on stdout (exit 0), or the refusal on stderr
 /// (exit 1); a transport failure is an error (exit 2).
-fn answer(
+pub(super) fn answer(
     what: &str,
     url: &str,
     result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> anyhow::Result<ExitCode> {
+    answer_with(what, url, result, |v| {
+        serde_json::to_string_pretty(v).unwrap_or_default()
+    })
+}
+
+/// As [`answer`], but a 2xx JSON answer is printed as `show` renders it.
+pub(super) fn answer_with(
+    what: &str,
+    url: &str,
+    result: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    show: impl FnOnce(&Value) -> String,
 ) -> anyhow::Result<ExitCode> {
     let mut response = result.with_context(|| format!("{what}: cannot reach {url}"))?;
     let status = response.status().as_u16();
@@ -158,7 +170,7 @@ fn answer(
     let json: Option<Value> = serde_json::from_str(&text).ok();
     if (200..300).contains(&status) {
         match json {
-            Some(v) => println!("{}", serde_json::to_string_pretty(&v)?),
+            Some(v) => println!("{}", show(&v)),
             None => println!("{text}"),
         }
         return Ok(ExitCode::SUCCESS);
