@@ -34,10 +34,19 @@ pub struct Message {
     pub events: Vec<Event>,
 }
 
-/// The JSON bodies of the queue messages carrying `events` of `tenant`:
-/// one message, unless the events exceed [`MAX_MESSAGE_BYTES`] together;
-/// then as few as fit (an event is never split). No events, no message.
-pub fn messages(tenant: &str, events: Vec<Event>) -> Vec<String> {
+/// A queue message to send: its JSON body and how many events it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The [`Message`] as JSON.
+    pub body: String,
+    /// Number of events in it.
+    pub events: u64,
+}
+
+/// The queue messages carrying `events` of `tenant`: one message, unless
+/// the events exceed [`MAX_MESSAGE_BYTES`] together; then as few as fit (an
+/// event is never split). No events, no message.
+pub fn messages(tenant: &str, events: Vec<Event>) -> Vec<Outgoing> {
     let mut bodies = Vec::new();
     let mut current: Vec<Event> = Vec::new();
     let mut size = 0;
@@ -57,12 +66,16 @@ pub fn messages(tenant: &str, events: Vec<Event>) -> Vec<String> {
     bodies
 }
 
-fn body(tenant: &str, events: Vec<Event>) -> String {
+fn body(tenant: &str, events: Vec<Event>) -> Outgoing {
+    let count = events.len() as u64;
     let message = Message {
         tenant: tenant.to_owned(),
         events,
     };
-    serde_json::to_string(&message).unwrap_or_default()
+    Outgoing {
+        body: serde_json::to_string(&message).unwrap_or_default(),
+        events: count,
+    }
 }
 
 /// One R2 object the consumer writes.
@@ -238,17 +251,18 @@ mod tests {
         let few: Vec<Event> = (0..3).map(|i| event(&format!("u{i}"), "r", T0)).collect();
         let bodies = messages("shop", few.clone());
         assert_eq!(bodies.len(), 1);
-        let m: Message = serde_json::from_str(&bodies[0]).unwrap();
+        assert_eq!(bodies[0].events, 3);
+        let m: Message = serde_json::from_str(&bodies[0].body).unwrap();
         assert_eq!(m.events, few);
         let many: Vec<Event> = (0..2_000)
             .map(|i| event(&format!("u{i}"), "r", T0))
             .collect();
         let bodies = messages("shop", many.clone());
         assert!(bodies.len() > 1);
-        assert!(bodies.iter().all(|b| b.len() <= MAX_MESSAGE_BYTES));
+        assert!(bodies.iter().all(|b| b.body.len() <= MAX_MESSAGE_BYTES));
         let back: Vec<Event> = bodies
             .iter()
-            .flat_map(|b| serde_json::from_str::<Message>(b).unwrap().events)
+            .flat_map(|b| serde_json::from_str::<Message>(&b.body).unwrap().events)
             .collect();
         assert_eq!(back, many);
         assert!(messages("shop", vec![]).is_empty());
@@ -259,10 +273,12 @@ mod tests {
         let a = event("u1", "r1", T0);
         let b = event("u2", "r2", T0 + 1_000);
         let next_hour = event("u3", "r3", T0 + 3_600_000);
-        let first = messages("shop", vec![a.clone(), b.clone()]).remove(0);
+        let first = messages("shop", vec![a.clone(), b.clone()]).remove(0).body;
         // The same request delivered twice, and a later one.
         let again = first.clone();
-        let later = messages("shop", vec![next_hour.clone(), a.clone()]).remove(0);
+        let later = messages("shop", vec![next_hour.clone(), a.clone()])
+            .remove(0)
+            .body;
         let plan = plan(&[&first, &again, &later, "{\"oops\":1}"]);
         assert_eq!(plan.unreadable.len(), 1);
         assert_eq!(plan.unreadable[0].0, 3);
@@ -291,8 +307,8 @@ mod tests {
 
     #[test]
     fn a_retried_batch_rewrites_the_same_object() {
-        let a = messages("shop", vec![event("u1", "r1", T0)]).remove(0);
-        let b = messages("shop", vec![event("u2", "r2", T0)]).remove(0);
+        let a = messages("shop", vec![event("u1", "r1", T0)]).remove(0).body;
+        let b = messages("shop", vec![event("u2", "r2", T0)]).remove(0).body;
         let first = plan(&[&a, &b]);
         let retried = plan(&[&b, &a]);
         assert_eq!(first.objects[0].key, retried.objects[0].key);

@@ -15,6 +15,8 @@
 pub mod batch;
 pub mod event;
 pub mod ofrep;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod runtime;
 pub mod srm;
 pub mod summary;
 pub mod time;

@@ -53,6 +53,53 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The filter of the summary's query parameters (already
+    /// percent-decoded): `from` and `to` are `YYYY-MM-DD` or RFC 3339 UTC
+    /// (`2026-12-01T09:00:00Z`, optionally with milliseconds).
+    ///
+    /// Errors: which parameter is not such a time, or `from` not before `to`.
+    pub fn parse(
+        flag: Option<String>,
+        from: Option<&str>,
+        to: Option<&str>,
+    ) -> Result<Filter, String> {
+        let time = |name: &str, v: Option<&str>| -> Result<Option<u64>, String> {
+            v.map(|text| {
+                super::time::parse_unix_ms(text).ok_or_else(|| {
+                    format!(
+                        "{name}={text:?} is not a UTC time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+                    )
+                })
+            })
+            .transpose()
+        };
+        let (from_ms, to_ms) = (time("from", from)?, time("to", to)?);
+        if let (Some(f), Some(t)) = (from_ms, to_ms) {
+            if f >= t {
+                return Err(format!(
+                    "from ({}) must be before to ({})",
+                    from.unwrap_or(""),
+                    to.unwrap_or("")
+                ));
+            }
+        }
+        Ok(Filter {
+            flag,
+            from_ms,
+            to_ms,
+        })
+    }
+
+    /// False when no event of an object in this date and hour partition
+    /// can be admitted (the partition is the hour of `exposed_at`).
+    pub fn admits_partition(&self, date: &str, hour: &str) -> bool {
+        let Some(start) = super::time::parse_unix_ms(&format!("{date}T{hour}:00:00Z")) else {
+            return true;
+        };
+        self.from_ms.is_none_or(|from| start + 3_600_000 > from)
+            && self.to_ms.is_none_or(|to| start < to)
+    }
+
     fn admits(&self, event: &Event) -> bool {
         if self.flag.as_deref().is_some_and(|f| f != event.flag) {
             return false;
@@ -111,6 +158,10 @@ pub struct Summary {
     pub tenant: String,
     /// Distinct events summarised.
     pub events: u64,
+    /// R2 objects read.
+    pub objects: u64,
+    /// Their total size, bytes (gzipped).
+    pub stored_bytes: u64,
     /// Experiments, by flag, snapshot version, assignment.
     pub experiments: Vec<Experiment>,
     /// The pipeline's counters for the tenant.
@@ -127,7 +178,8 @@ struct Tally {
 }
 
 /// Summarises the events of `tenant` that `filter` admits, each distinct
-/// `event_id` once.
+/// `event_id` once. `objects` and `stored_bytes` are left 0 for the caller
+/// that read the objects.
 pub fn summarize(
     tenant: &str,
     events: impl IntoIterator<Item = Event>,
@@ -169,6 +221,8 @@ pub fn summarize(
     Summary {
         tenant: tenant.to_owned(),
         events: seen.len() as u64,
+        objects: 0,
+        stored_bytes: 0,
         experiments,
         counters,
     }
@@ -349,5 +403,26 @@ mod tests {
             summarize("shop", all, &window(at + 1, at + 2), Counters::default()).events,
             0
         );
+    }
+
+    #[test]
+    fn query_filters() {
+        let f = Filter::parse(
+            Some("f".into()),
+            Some("2026-12-01"),
+            Some("2026-12-01T10:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(f.from_ms, Some(1_796_083_200_000));
+        assert_eq!(f.to_ms, Some(1_796_119_200_000));
+        assert!(f.admits_partition("2026-12-01", "09"));
+        assert!(!f.admits_partition("2026-12-01", "10"));
+        assert!(!f.admits_partition("2026-11-30", "23"));
+        assert_eq!(
+            Filter::parse(None, Some("today"), None).unwrap_err(),
+            "from=\"today\" is not a UTC time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+        );
+        assert!(Filter::parse(None, Some("2026-12-02"), Some("2026-12-01")).is_err());
+        assert!(Filter::default().admits_partition("2026-12-01", "09"));
     }
 }

@@ -1,0 +1,337 @@
+//! The exposure log's Workers side (wasm32 only): sending a request's
+//! messages to the queue, the queue consumer that writes R2 objects, the
+//! dead-letter consumer, the summary read from R2, and the per-tenant
+//! counters in a Durable Object ([`ExposureCounters`]).
+//!
+//! Bindings (`wrangler.toml`): queue producer `EXPOSURES` (queue
+//! `vane-exposures`, its dead-letter queue `vane-exposures-dlq`), R2 bucket
+//! `EXPOSURE_LOG`, Durable Object namespace `EXPOSURE_COUNTERS`. Test-only:
+//! with the variable `VANE_TEST_FAULTS=1`, R2 writes of a tenant's exposure
+//! objects are refused while the KV key `test-fault/refuse-r2/{tenant}`
+//! exists (`docs/exposures.md`, "Fault switch").
+
+use std::collections::BTreeMap;
+
+use wasm_bindgen::JsValue;
+use worker::{
+    console_error, console_warn, durable_object, Bucket, Date, DurableObject, Env, HttpMetadata,
+    MessageBatch, MessageExt, Method, QueueContentType, QueueRetryOptionsBuilder,
+    RawMessageBuilder, Request, RequestInit, Response, Result, State,
+};
+
+use super::batch::{self, Message, Outgoing, PREFIX};
+use super::summary::{summarize, Counters, Filter};
+use crate::reply::Reply;
+
+const QUEUE_BINDING: &str = "EXPOSURES";
+const BUCKET_BINDING: &str = "EXPOSURE_LOG";
+const COUNTERS_BINDING: &str = "EXPOSURE_COUNTERS";
+/// Name of the dead-letter queue (`wrangler.toml`).
+const DEAD_LETTER_QUEUE: &str = "vane-exposures-dlq";
+/// R2 prefix of dead-lettered message bodies, kept for replay.
+const DEAD_LETTER_PREFIX: &str = "dead-letter/exposures/v1/";
+/// Longest retry delay, seconds.
+const MAX_RETRY_DELAY_SECONDS: u32 = 300;
+
+/// Sends the queue messages of one request of `tenant` and counts their
+/// events accepted or dropped. Runs in `waitUntil`: it never fails, a
+/// failure is logged and counted.
+pub async fn send(env: &Env, tenant: &str, messages: Vec<Outgoing>) {
+    let mut delta = Counters::default();
+    let queue = env.queue(QUEUE_BINDING);
+    for Outgoing { body, events: n } in messages {
+        let sent = match &queue {
+            Ok(q) => {
+                let message = RawMessageBuilder::new(JsValue::from_str(&body))
+                    .build_with_content_type(QueueContentType::Text);
+                q.send_raw(message).await
+            }
+            Err(e) => Err(worker::Error::RustError(e.to_string())),
+        };
+        match sent {
+            Ok(()) => delta.accepted += n,
+            Err(e) => {
+                console_error!("vane: exposures: {n} events of tenant {tenant:?} dropped: the queue refused them: {e}");
+                delta.dropped += n;
+            }
+        }
+    }
+    add_counters(env, tenant, &delta).await;
+}
+
+/// The consumer of `vane-exposures` and of its dead-letter queue.
+pub async fn consume(batch: MessageBatch<String>, env: &Env) -> Result<()> {
+    if batch.queue() == DEAD_LETTER_QUEUE {
+        return dead_letter(batch, env).await;
+    }
+    let messages: Vec<_> = batch.raw_iter().collect();
+    let bodies: Vec<String> = messages
+        .iter()
+        .map(|m| m.body().as_string().unwrap_or_default())
+        .collect();
+    let refs: Vec<&str> = bodies.iter().map(String::as_str).collect();
+    let plan = batch::plan(&refs);
+    let bucket = env.bucket(BUCKET_BINDING)?;
+    let mut failed = vec![false; messages.len()];
+    let mut counters: BTreeMap<String, Counters> = BTreeMap::new();
+    let mut tenant_failed: BTreeMap<String, bool> = BTreeMap::new();
+    for object in &plan.objects {
+        match put_object(env, &bucket, object).await {
+            Ok(()) => counters.entry(object.tenant.clone()).or_default().written += object.events,
+            Err(e) => {
+                console_error!("vane: exposures: writing {} ({} events) failed, its messages will be retried: {e}", object.key, object.events);
+                tenant_failed.insert(object.tenant.clone(), true);
+                for &i in &object.messages {
+                    failed[i] = true;
+                }
+            }
+        }
+    }
+    for (i, why) in &plan.unreadable {
+        console_error!(
+            "vane: exposures: message {} is unreadable, retried until dead-lettered: {why}",
+            messages[*i].id()
+        );
+        failed[*i] = true;
+    }
+    for (tenant, n) in &plan.duplicates {
+        if !tenant_failed.contains_key(tenant) {
+            counters.entry(tenant.clone()).or_default().deduplicated += n;
+        }
+    }
+    let now = Date::now().as_millis();
+    for (message, failed) in messages.iter().zip(failed) {
+        if failed {
+            let options = QueueRetryOptionsBuilder::new()
+                .with_delay_seconds(retry_delay_seconds(now, message.timestamp().as_millis()))
+                .build();
+            message.retry_with_options(&options);
+        } else {
+            message.ack();
+        }
+    }
+    for (tenant, delta) in &counters {
+        add_counters(env, tenant, delta).await;
+    }
+    Ok(())
+}
+
+/// Backoff from the message's age: it waits as long as it has existed (at
+/// least 1 s, at most [`MAX_RETRY_DELAY_SECONDS`]), so the delays double
+/// from one attempt to the next — the runtime does not tell a Rust consumer
+/// a message's attempt count, but its send time is known.
+fn retry_delay_seconds(now_ms: u64, sent_ms: u64) -> u32 {
+    let age_s = now_ms.saturating_sub(sent_ms) / 1000;
+    age_s.clamp(1, u64::from(MAX_RETRY_DELAY_SECONDS)) as u32
+}
+
+async fn put_object(env: &Env, bucket: &Bucket, object: &batch::Object) -> Result<()> {
+    if fault_refuses(env, &object.tenant).await {
+        return Err(worker::Error::RustError(format!(
+            "refused by the test fault switch (test-fault/refuse-r2/{})",
+            object.tenant
+        )));
+    }
+    bucket
+        .put(&object.key, object.body.clone())
+        .http_metadata(HttpMetadata {
+            content_type: Some("application/gzip".into()),
+            ..HttpMetadata::default()
+        })
+        .execute()
+        .await
+        .map(|_| ())
+}
+
+/// True when the test fault switch refuses R2 writes for `tenant` (only
+/// with `VANE_TEST_FAULTS=1`; never in a deploy without it).
+async fn fault_refuses(env: &Env, tenant: &str) -> bool {
+    let on = env
+        .var("VANE_TEST_FAULTS")
+        .is_ok_and(|v| v.to_string() == "1");
+    if !on {
+        return false;
+    }
+    let Ok(kv) = env.kv("SNAPSHOTS") else {
+        return false;
+    };
+    matches!(
+        kv.get(&format!("test-fault/refuse-r2/{tenant}"))
+            .text()
+            .await,
+        Ok(Some(_))
+    )
+}
+
+/// The dead-letter consumer: keeps each message's body in R2 under
+/// `dead-letter/exposures/v1/tenant=T/{message id}.json` for replay and
+/// counts its events dead-lettered. A message whose body cannot be stored
+/// is retried.
+async fn dead_letter(batch: MessageBatch<String>, env: &Env) -> Result<()> {
+    let bucket = env.bucket(BUCKET_BINDING)?;
+    let now = Date::now().as_millis();
+    for message in batch.raw_iter() {
+        let body = message.body().as_string().unwrap_or_default();
+        let parsed: Option<Message> = serde_json::from_str(&body).ok();
+        let (tenant, events) = match &parsed {
+            Some(m) => (m.tenant.clone(), m.events.len() as u64),
+            None => ("_unreadable".to_owned(), 0),
+        };
+        let key = format!("{DEAD_LETTER_PREFIX}tenant={tenant}/{}.json", message.id());
+        match bucket.put(&key, body.into_bytes()).execute().await {
+            Ok(_) => {
+                console_warn!("vane: exposures: message {} ({events} events of tenant {tenant:?}) dead-lettered, kept at {key}", message.id());
+                message.ack();
+                if parsed.is_some() {
+                    let delta = Counters {
+                        dead_lettered: events,
+                        ..Counters::default()
+                    };
+                    add_counters(env, &tenant, &delta).await;
+                }
+            }
+            Err(e) => {
+                console_error!(
+                    "vane: exposures: cannot keep dead-lettered message {}: {e}",
+                    message.id()
+                );
+                let options = QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(retry_delay_seconds(now, message.timestamp().as_millis()))
+                    .build();
+                message.retry_with_options(&options);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `GET /admin/v1/tenants/{tenant}/exposures`: every object of the tenant
+/// in the filter's partitions, read and summarised, with the counters.
+pub async fn summary(env: &Env, tenant: &str, filter: &Filter) -> Result<Reply> {
+    let bucket = env.bucket(BUCKET_BINDING)?;
+    let prefix = format!("{PREFIX}tenant={tenant}/");
+    let mut keys = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut list = bucket.list().prefix(prefix.clone());
+        if let Some(c) = cursor.take() {
+            list = list.cursor(c);
+        }
+        let page = list.execute().await?;
+        for object in page.objects() {
+            let key = object.key();
+            let admitted = batch::parse_key(&key)
+                .is_some_and(|(_, date, hour)| filter.admits_partition(date, hour));
+            if admitted {
+                keys.push(key);
+            }
+        }
+        match (page.truncated(), page.cursor()) {
+            (true, Some(c)) => cursor = Some(c),
+            _ => break,
+        }
+    }
+    let mut events = Vec::new();
+    let mut stored_bytes = 0;
+    for key in &keys {
+        let Some(object) = bucket.get(key).execute().await? else {
+            continue;
+        };
+        let Some(body) = object.body() else {
+            continue;
+        };
+        let bytes = body.bytes().await?;
+        stored_bytes += bytes.len() as u64;
+        match batch::read_object(key, &bytes) {
+            Ok(mut e) => events.append(&mut e),
+            Err(e) => {
+                return Ok(Reply::error(
+                    500,
+                    "EXPOSURE_OBJECT_UNREADABLE",
+                    format!("an exposure object cannot be read: {e}"),
+                ))
+            }
+        }
+    }
+    let counters = read_counters(env, tenant).await?;
+    let mut summary = summarize(tenant, events, filter, counters);
+    summary.objects = keys.len() as u64;
+    summary.stored_bytes = stored_bytes;
+    Ok(Reply::json(200, &summary))
+}
+
+/// Adds `delta` to the tenant's counters; a failure is logged (the events
+/// themselves are unaffected).
+async fn add_counters(env: &Env, tenant: &str, delta: &Counters) {
+    if *delta == Counters::default() {
+        return;
+    }
+    let result = async {
+        let body =
+            serde_json::to_string(delta).map_err(|e| worker::Error::RustError(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_body(Some(JsValue::from_str(&body)));
+        let request = Request::new_with_init("https://counters/add", &init)?;
+        counters_stub(env, tenant)?
+            .fetch_with_request(request)
+            .await
+    }
+    .await;
+    if let Err(e) = result {
+        console_error!(
+            "vane: exposures: cannot add {delta:?} to the counters of tenant {tenant:?}: {e}"
+        );
+    }
+}
+
+async fn read_counters(env: &Env, tenant: &str) -> Result<Counters> {
+    let mut response = counters_stub(env, tenant)?
+        .fetch_with_str("https://counters/")
+        .await?;
+    let text = response.text().await?;
+    serde_json::from_str(&text)
+        .map_err(|e| worker::Error::RustError(format!("counters of {tenant:?}: {e}")))
+}
+
+fn counters_stub(env: &Env, tenant: &str) -> Result<worker::Stub> {
+    env.durable_object(COUNTERS_BINDING)?
+        .id_from_name(tenant)?
+        .get_stub()
+}
+
+/// Storage key of the counters in an [`ExposureCounters`] object.
+const COUNTERS_KEY: &str = "counters";
+
+/// One instance per tenant: the tenant's exposure [`Counters`].
+/// `POST /add` with a JSON delta adds it; `GET /` answers the totals.
+#[durable_object(fetch)]
+pub struct ExposureCounters {
+    state: State,
+}
+
+impl DurableObject for ExposureCounters {
+    fn new(state: State, _env: Env) -> Self {
+        ExposureCounters { state }
+    }
+
+    async fn fetch(&self, mut req: Request) -> Result<Response> {
+        let storage = self.state.storage();
+        let mut totals: Counters = match storage.get::<String>(COUNTERS_KEY).await {
+            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
+            _ => Counters::default(),
+        };
+        if req.method() == Method::Post {
+            let text = req.text().await?;
+            match serde_json::from_str::<Counters>(&text) {
+                Ok(delta) => {
+                    totals.add(&delta);
+                    let json = serde_json::to_string(&totals).unwrap_or_default();
+                    storage.put(COUNTERS_KEY, json).await?;
+                }
+                Err(e) => return Response::error(format!("not a counters delta: {e}"), 400),
+            }
+        }
+        Response::from_json(&totals)
+    }
+}
