@@ -6,7 +6,8 @@
 # 2. Playwright (web/tests/*.test.mjs, playwright-core + /usr/bin/chromium)
 #    against the real worker under `wrangler dev`, with the example tenants
 #    published by `vane publish`: the playground at /playground, and a real
-#    OpenFeature web client (web/ofrep-client) from its own origin;
+#    OpenFeature web client (web/ofrep-client) from its own origin, and the
+#    exposures page at /exposures/ over exposures made by OFREP requests;
 # 3. before those, in Node: the wasm package's TypeScript types checked by
 #    tsc against what the bindings really return
 #    (web/tests/typescript-types.test.mjs).
@@ -78,11 +79,13 @@ artifacts=target/browser-tests
 mkdir -p "$artifacts"
 status=0
 VANE_URL="$url" \
+VANE_ADMIN_TOKEN="$token" \
 VANE_BIN="$vane" \
 VANE_SNAPSHOTS="$work/snapshots" \
 VANE_ARTIFACTS="$PWD/$artifacts" \
     node --test --test-concurrency=1 --test-reporter=spec \
-        web/tests/playground.test.mjs web/tests/ofrep-client.test.mjs || status=$?
+        web/tests/playground.test.mjs web/tests/ofrep-client.test.mjs \
+        web/tests/exposures.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "browser: failed; the last lines of the wrangler dev log:" >&2
     tail -n 40 "$work/wrangler.log" >&2

@@ -11,6 +11,10 @@
 # dev server reads) and read the worker's log from wrangler dev's output.
 # The signing test (signing.e2e.test.mjs) gets three `vane keygen` keys, two
 # of them trusted for its tenant through TRUSTED_PUBLISHER_KEYS.
+# The exposure tests (exposures.e2e.test.mjs) read the local R2 bucket's
+# files under the same --persist-to directory, with DuckDB among others, and
+# use the admin API's test fault switch that VANE_TEST_FAULTS=1 enables
+# (docs/exposures.md, "Fault switch").
 # Every process it starts is stopped when it exits, whether the tests pass,
 # fail or are interrupted.
 set -euo pipefail
@@ -51,7 +55,8 @@ step "wrangler dev on 127.0.0.1:$port"
 started=$SECONDS
 start_wrangler "$port" "$work/state" "$work/wrangler.log" \
     --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0 \
-    --var "TRUSTED_PUBLISHER_KEYS:$trusted" --var METRICS_FLUSH_SECONDS:0
+    --var "TRUSTED_PUBLISHER_KEYS:$trusted" --var METRICS_FLUSH_SECONDS:0 \
+    --var VANE_TEST_FAULTS:1
 echo "e2e: wrangler dev ready in $((SECONDS - started)) s" >&2
 
 step "tests"
@@ -65,8 +70,8 @@ VANE_KV_STATE="$work/state" \
 VANE_WRANGLER_LOG="$work/wrangler.log" \
 OFREP_SPEC="$PWD/$spec" \
 VANE_SIGNING_KEYS="$work/keys" \
-    node --test --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs \
-        worker/tests/e2e/signing.e2e.test.mjs || status=$?
+    node --test --test-concurrency=1 --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs \
+        worker/tests/e2e/signing.e2e.test.mjs worker/tests/e2e/exposures.e2e.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "e2e: failed; the last lines of the wrangler dev log:" >&2
     tail -n 60 "$work/wrangler.log" >&2

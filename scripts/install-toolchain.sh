@@ -4,7 +4,8 @@
 # wasm-bindgen-cli of exactly the version Cargo.lock pins (with
 # wasm-bindgen-test-runner), Chromium and chromedriver (apt), and the npm
 # packages of package-lock.json (wrangler, esbuild, the e2e test's
-# validator, the OpenFeature web SDK and playwright-core). Idempotent: each
+# validator, the OpenFeature web SDK and playwright-core), and DuckDB (pip)
+# for the exposure log's end-to-end test. Idempotent: each
 # step checks first and costs nothing when its piece is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -61,3 +62,11 @@ for dir in . web/confidence-client; do
         cp "$dir/package-lock.json" "$dir/node_modules/.vane-installed-lock"
     fi
 done
+
+# DuckDB (PyPI) reads the exposure log's R2 files in the end-to-end test
+# (scripts/exposures-duckdb.py): an engine no one here wrote.
+DUCKDB_VERSION=2.0.1
+if [ "$(python3 -c 'import duckdb; print(duckdb.__version__)' 2>/dev/null || true)" != "$DUCKDB_VERSION" ]; then
+    say "installing duckdb $DUCKDB_VERSION (pip)"
+    python3 -m pip install --quiet "duckdb==$DUCKDB_VERSION"
+fi

@@ -93,6 +93,10 @@ codes! {
     /// signed by a key it does not trust (or the trust configuration is
     /// unusable).
     UntrustedSnapshot = "UNTRUSTED_SNAPSHOT",
+    /// A query parameter of the exposure summary or fault switch is unusable.
+    InvalidQuery = "INVALID_QUERY",
+    /// An exposure object in R2 is not gzipped schema-1 NDJSON.
+    ExposureObjectUnreadable = "EXPOSURE_OBJECT_UNREADABLE",
 }
 
 /// A refused or failed request: what went wrong, with what the message
@@ -258,6 +262,17 @@ pub enum ApiError {
         /// The refusal, naming tenant and signer.
         why: String,
     },
+    /// 400: an unusable query parameter (`why` names it).
+    InvalidQuery {
+        /// What is wrong.
+        why: String,
+    },
+    /// 500: an exposure object that cannot be read (`why` names the object
+    /// and the line).
+    ExposureObjectUnreadable {
+        /// What is wrong.
+        why: String,
+    },
 }
 
 impl ApiError {
@@ -291,6 +306,8 @@ impl ApiError {
             ApiError::NothingToRollBack { .. } => Code::NothingToRollBack,
             ApiError::SnapshotUnusable { .. } => Code::SnapshotUnusable,
             ApiError::UntrustedSnapshot { .. } => Code::UntrustedSnapshot,
+            ApiError::InvalidQuery { .. } => Code::InvalidQuery,
+            ApiError::ExposureObjectUnreadable { .. } => Code::ExposureObjectUnreadable,
         }
     }
 
@@ -304,7 +321,8 @@ impl ApiError {
             | Code::UnreadableBody
             | Code::InvalidSnapshot
             | Code::TenantMismatch
-            | Code::AmbiguousDigest => 400,
+            | Code::AmbiguousDigest
+            | Code::InvalidQuery => 400,
             Code::Unauthorized => 401,
             Code::UntrustedSnapshot => 403,
             Code::NotFound | Code::NoSnapshot | Code::UnknownDigest => 404,
@@ -316,7 +334,7 @@ impl ApiError {
             | Code::NothingToRollBack
             | Code::SnapshotUnusable => 409,
             Code::PayloadTooLarge => 413,
-            Code::Internal => 500,
+            Code::Internal | Code::ExposureObjectUnreadable => 500,
             Code::SnapshotUnavailable | Code::StoreUnavailable | Code::AdminDisabled => 503,
         }
     }
@@ -413,6 +431,10 @@ impl ApiError {
                 why,
             } => format!("cannot roll tenant {tenant:?} back to snapshot {digest}: {why}"),
             ApiError::UntrustedSnapshot { why } => why.clone(),
+            ApiError::InvalidQuery { why } => why.clone(),
+            ApiError::ExposureObjectUnreadable { why } => {
+                format!("an exposure object cannot be read: {why}")
+            }
         }
     }
 

@@ -17,6 +17,8 @@ use serde_json::{json, Value};
 use vane_resolver::{Context, ContextError, ErrorCode, Snapshot, SnapshotInfo, MAX_CONTEXT_DEPTH};
 
 use crate::etag::{bulk_etag, if_none_match};
+use crate::exposure::batch::Outgoing;
+use crate::exposure::ofrep::{single_flag_exposures, RequestFacts};
 use crate::pipeline::{Clock, Timings};
 use crate::reply::Reply;
 
@@ -108,11 +110,15 @@ pub struct Evaluated {
     pub reply: Reply,
     /// Its `errorCode` (OpenFeature's), when it is a failure.
     pub error_code: Option<&'static str>,
+    /// The queue messages of the exposures it made (a single flag served by
+    /// a split, [`crate::exposure::ofrep`]), to send after the answer.
+    pub exposures: Vec<Outgoing>,
 }
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`: 200 with the result, 404 for
 /// `FLAG_NOT_FOUND`, 400 for any other error code or an unusable body.
-/// `timings` gets the evaluation and serialisation times by `clock`.
+/// `timings` gets the evaluation and serialisation times by `clock`;
+/// `facts` go into the exposure, if the answer is one.
 pub fn evaluate_one(
     snapshot: &Snapshot,
     key: &str,
@@ -120,8 +126,10 @@ pub fn evaluate_one(
     now: i64,
     clock: &dyn Clock,
     timings: &mut Timings,
+    facts: RequestFacts<'_>,
 ) -> Evaluated {
     let started = clock.now_ms();
+    let mut exposures = Vec::new();
     let (reply, error_code) = match parse_context(body, now) {
         Err(e) => {
             timings.eval_ms = clock.now_ms() - started;
@@ -139,12 +147,14 @@ pub fn evaluate_one(
             };
             let reply = Reply::json(status, &result);
             timings.serialise_ms = clock.now_ms() - evaluated;
+            exposures = single_flag_exposures(snapshot, key, result.reason, &context, facts);
             (reply, result.error_code.map(ErrorCode::as_str))
         }
     };
     Evaluated {
         reply: reply.with_header("x-vane-snapshot", snapshot_header(&snapshot.info)),
         error_code,
+        exposures,
     }
 }
 
@@ -190,6 +200,8 @@ pub fn evaluate_all(
     Evaluated {
         reply: reply.with_header("x-vane-snapshot", snapshot_header(&snapshot.info)),
         error_code,
+        // A bulk fetch is a prefetch: it exposes nothing.
+        exposures: Vec::new(),
     }
 }
 
@@ -197,6 +209,18 @@ pub fn evaluate_all(
 mod tests {
     use super::*;
     use crate::testutil::{snapshot, snapshot_bytes, StepClock, SHOP};
+    use vane_resolver::model::KeyDigest;
+
+    /// Request facts of a caller whose key is no client's.
+    fn facts() -> RequestFacts<'static> {
+        static DIGEST: KeyDigest = KeyDigest([0; 32]);
+        RequestFacts {
+            request_id: "r",
+            key_digest: &DIGEST,
+            user_agent: None,
+            now_ms: 0,
+        }
+    }
 
     fn one(snapshot: &Snapshot, key: &str, body: &[u8]) -> Reply {
         evaluate_one(
@@ -206,6 +230,7 @@ mod tests {
             0,
             &StepClock::default(),
             &mut Timings::default(),
+            facts(),
         )
         .reply
     }
@@ -228,7 +253,8 @@ mod tests {
         let snap = snapshot(SHOP, 3);
         let mut timings = Timings::default();
         let clock = StepClock::default();
-        evaluate_one(&snap, "banner-text", b"", 0, &clock, &mut timings);
+        let answer = evaluate_one(&snap, "banner-text", b"", 0, &clock, &mut timings, facts());
+        assert!(answer.exposures.is_empty(), "a static flag exposes nothing");
         assert_eq!((timings.eval_ms, timings.serialise_ms), (1.0, 1.0));
         let mut timings = Timings::default();
         let answer = evaluate_all(&snap, b"nope", None, 0, &clock, &mut timings);

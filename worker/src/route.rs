@@ -7,6 +7,7 @@
 use vane_resolver::limits::{TenantName, MAX_FLAG_KEY_BYTES};
 
 use crate::error::ApiError;
+use crate::exposure::summary::Filter;
 
 /// What a request asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +65,23 @@ pub enum AdminRoute {
         /// Tenant named by the path.
         tenant: String,
     },
+    /// `GET /admin/v1/tenants/{tenant}/exposures[?flag=&from=&to=]`: the
+    /// exposure summary (`docs/exposures.md`). Served by the fetch handler,
+    /// not the tenant's Durable Object.
+    Exposures {
+        /// Tenant named by the path.
+        tenant: String,
+        /// Which exposures.
+        filter: Filter,
+    },
+    /// `PUT /admin/v1/tenants/{tenant}/exposures/test-fault?refuse_r2=B`:
+    /// the exposure log's test fault switch (only with `VANE_TEST_FAULTS=1`).
+    ExposureFault {
+        /// Tenant named by the path.
+        tenant: String,
+        /// Refuse the tenant's R2 writes from now on (or stop refusing).
+        refuse_r2: bool,
+    },
 }
 
 impl OfrepRoute {
@@ -95,7 +113,9 @@ impl AdminRoute {
             AdminRoute::Publish { tenant }
             | AdminRoute::Rollback { tenant, .. }
             | AdminRoute::Status { tenant }
-            | AdminRoute::Metrics { tenant } => tenant,
+            | AdminRoute::Metrics { tenant }
+            | AdminRoute::Exposures { tenant, .. }
+            | AdminRoute::ExposureFault { tenant, .. } => tenant,
         }
     }
 
@@ -106,6 +126,8 @@ impl AdminRoute {
             AdminRoute::Rollback { .. } => "admin.rollback",
             AdminRoute::Status { .. } => "admin.status",
             AdminRoute::Metrics { .. } => "admin.metrics",
+            AdminRoute::Exposures { .. } => "admin.exposures",
+            AdminRoute::ExposureFault { .. } => "admin.exposures.fault",
         }
     }
 }
@@ -149,6 +171,29 @@ fn admin_route(
     let (allow, route) = match rest {
         [] => ("GET", AdminRoute::Status { tenant }),
         ["metrics"] => ("GET", AdminRoute::Metrics { tenant }),
+        ["exposures"] => (
+            "GET",
+            AdminRoute::Exposures {
+                tenant,
+                filter: exposure_filter(query)?,
+            },
+        ),
+        ["exposures", "test-fault"] => (
+            "PUT",
+            AdminRoute::ExposureFault {
+                tenant,
+                refuse_r2: match query_param(query, "refuse_r2")?.as_deref() {
+                    Some("true") => true,
+                    Some("false") => false,
+                    _ => {
+                        return Err(ApiError::InvalidQuery {
+                            why: "the fault switch needs ?refuse_r2=true or ?refuse_r2=false"
+                                .into(),
+                        })
+                    }
+                },
+            },
+        ),
         ["snapshot"] => ("PUT", AdminRoute::Publish { tenant }),
         ["rollback"] => (
             "POST",
@@ -248,6 +293,23 @@ fn rollback_target(query: Option<&str>) -> Result<Option<String>, ApiError> {
     Ok(Some(to))
 }
 
+/// A query parameter, percent-decoded (`+` is a space).
+fn query_param(query: Option<&str>, name: &'static str) -> Result<Option<String>, ApiError> {
+    query
+        .unwrap_or("")
+        .split('&')
+        .find_map(|pair| pair.strip_prefix(name)?.strip_prefix('='))
+        .map(|raw| decode(&raw.replace('+', " "), name))
+        .transpose()
+}
+
+/// The exposure summary's `flag`, `from` and `to` query parameters.
+fn exposure_filter(query: Option<&str>) -> Result<Filter, ApiError> {
+    let (from, to) = (query_param(query, "from")?, query_param(query, "to")?);
+    Filter::parse(query_param(query, "flag")?, from.as_deref(), to.as_deref())
+        .map_err(|why| ApiError::InvalidQuery { why })
+}
+
 /// Percent-decodes a URL component (RFC 3986 section 2.1) into UTF-8.
 /// Errors: [`ApiError::InvalidPath`] naming `what` when the result is not
 /// UTF-8. A `%` not followed by two hex digits is kept literally, as WHATWG
@@ -275,6 +337,38 @@ fn decode(s: &str, what: &'static str) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exposure_routes_parse_their_query() {
+        let Ok(Route::Admin(AdminRoute::Exposures { tenant, filter })) = route(
+            "GET",
+            "/admin/v1/tenants/shop/exposures",
+            Some("flag=team%2Fcheckout&from=2026-12-01&to=2026-12-02"),
+        ) else {
+            panic!("not the exposures route");
+        };
+        assert_eq!(tenant, "shop");
+        assert_eq!(filter.flag.as_deref(), Some("team/checkout"));
+        assert_eq!(filter.from_ms, Some(1_796_083_200_000));
+        assert_eq!(filter.to_ms, Some(1_796_169_600_000));
+        let bad = route("GET", "/admin/v1/tenants/shop/exposures", Some("from=soon")).unwrap_err();
+        assert_eq!((bad.status(), bad.code().as_str()), (400, "INVALID_QUERY"));
+        assert_eq!(
+            route(
+                "PUT",
+                "/admin/v1/tenants/shop/exposures/test-fault",
+                Some("refuse_r2=true")
+            ),
+            Ok(Route::Admin(AdminRoute::ExposureFault {
+                tenant: "shop".into(),
+                refuse_r2: true
+            }))
+        );
+        let bad = route("PUT", "/admin/v1/tenants/shop/exposures/test-fault", None).unwrap_err();
+        assert_eq!(bad.code().as_str(), "INVALID_QUERY");
+        let wrong = route("POST", "/admin/v1/tenants/shop/exposures", None).unwrap_err();
+        assert_eq!(wrong.status(), 405);
+    }
 
     fn ofrep(route: OfrepRoute) -> Result<Route, ApiError> {
         Ok(Route::Ofrep(route))

@@ -22,6 +22,7 @@ use worker::{
 
 use crate::cache::Cache;
 use crate::error::ApiError;
+use crate::exposure;
 use crate::limits::{metrics_flush_ms, snapshot_ttl_ms, BadSeconds};
 use crate::metrics::{Metrics, TenantCounters};
 use crate::pipeline::admin::{admin_gate, serve_admin};
@@ -135,15 +136,51 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
                     outcome.log.warnings = log.warnings;
                     outcome
                 }
-                // The object logs the request and answers it.
-                Ok(bytes) => match forward(&req, bytes, &env, &r, &request_id).await {
-                    Ok(response) => return Ok(response),
-                    Err(cause) => internal(&head, r.name(), cause, &request_id),
+                Ok(bytes) => match &r {
+                    AdminRoute::Exposures { .. } | AdminRoute::ExposureFault { .. } => {
+                        match exposures(&env, &r).await {
+                            Ok(Some(Ok(reply))) => Outcome::new(reply, log, &request_id),
+                            Ok(Some(Err(e))) => Outcome::error(&e, log, &request_id),
+                            Ok(None) => {
+                                let e = ApiError::NotFound {
+                                    method: head.method.clone(),
+                                    path: head.path.clone(),
+                                };
+                                refused(&head, &e, r.name(), &request_id)
+                            }
+                            Err(cause) => internal(&head, r.name(), cause, &request_id),
+                        }
+                    }
+                    // The object logs the request and answers it.
+                    _ => match forward(&req, bytes, &env, &r, &request_id).await {
+                        Ok(response) => return Ok(response),
+                        Err(cause) => internal(&head, r.name(), cause, &request_id),
+                    },
                 },
             }
         }
     };
     finish(outcome, &env, &ctx, &request_id)
+}
+
+/// The exposure log's admin routes, answered here rather than in the
+/// tenant's object (reading R2 would hold up its publishes). `None`: the
+/// route is off (the test fault switch without `VANE_TEST_FAULTS=1`).
+async fn exposures(
+    env: &Env,
+    route: &AdminRoute,
+) -> Result<Option<std::result::Result<Reply, ApiError>>> {
+    match route {
+        AdminRoute::Exposures { tenant, filter } => exposure::runtime::summary(env, tenant, filter)
+            .await
+            .map(Some),
+        AdminRoute::ExposureFault { tenant, refuse_r2 } => {
+            Ok(exposure::runtime::set_fault(env, tenant, *refuse_r2)
+                .await?
+                .map(Ok))
+        }
+        _ => Ok(None),
+    }
 }
 
 /// Logs the outcome, starts its effects and answers.
@@ -163,6 +200,12 @@ fn finish(outcome: Outcome, env: &Env, ctx: &Context, request_id: &str) -> Resul
                         });
                         console_warn!("{line}");
                     }
+                });
+            }
+            Effect::SendExposures { tenant, messages } => {
+                let env = env.clone();
+                ctx.wait_until(async move {
+                    exposure::runtime::send(&env, &tenant, messages).await;
                 });
             }
         }

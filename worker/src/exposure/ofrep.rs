@@ -5,9 +5,70 @@
 
 use serde_json::Map;
 use vane_resolver::explain::{RuleOutcome, Serves};
-use vane_resolver::{Explanation, Reason};
+use vane_resolver::model::KeyDigest;
+use vane_resolver::{Context, Explanation, Reason, Snapshot};
 
-use super::event::{Served, Weight};
+use super::batch::{messages, Outgoing};
+use super::event::{events, RequestMeta, Served, Source, Weight};
+
+/// Longest `sdk` value taken from a `User-Agent` header, in bytes.
+pub const MAX_SDK_BYTES: usize = 128;
+
+/// What the worker knows about an OFREP request besides its body.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestFacts<'a> {
+    /// The request's id (`x-request-id`), the events' `resolve_id`.
+    pub request_id: &'a str,
+    /// sha256 of the caller's client key.
+    pub key_digest: &'a KeyDigest,
+    /// The `User-Agent` header.
+    pub user_agent: Option<&'a str>,
+    /// Evaluation time, Unix milliseconds.
+    pub now_ms: u64,
+}
+
+/// The queue messages of one OFREP single-flag evaluation of `key` that
+/// answered with `reason`: none unless the flag was served by a split.
+/// Only then is the evaluation explained (the same resolution, traced) to
+/// find the rule, the unit and the weights.
+pub fn single_flag_exposures(
+    snapshot: &Snapshot,
+    key: &str,
+    reason: Reason,
+    context: &Context,
+    facts: RequestFacts<'_>,
+) -> Vec<Outgoing> {
+    if reason != Reason::Split {
+        return Vec::new();
+    }
+    let Some(served) = served(&snapshot.explain(key, context), facts.now_ms) else {
+        return Vec::new();
+    };
+    let client = snapshot
+        .body
+        .clients
+        .iter()
+        .find(|c| c.key_digests.contains(facts.key_digest))
+        .map(|c| c.name.clone());
+    let sdk = facts.user_agent.map(|ua| {
+        let mut end = ua.len().min(MAX_SDK_BYTES);
+        while !ua.is_char_boundary(end) {
+            end -= 1;
+        }
+        ua[..end].to_owned()
+    });
+    let meta = RequestMeta {
+        tenant: snapshot.info.tenant.clone(),
+        source: Source::Ofrep,
+        resolve_id: facts.request_id.to_owned(),
+        snapshot_version: snapshot.info.version,
+        snapshot_digest: snapshot.info.digest.clone(),
+        client,
+        sdk,
+        evaluated_at_ms: facts.now_ms,
+    };
+    messages(&meta.tenant, events(&meta, [served]))
+}
 
 /// The assignment an explained single-flag evaluation served, or `None`
 /// when it is not an exposure (see the module docs). `exposed_at_ms` is the
@@ -136,6 +197,35 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_request_yields_one_message_with_its_facts() {
+        let snap = snapshot();
+        let ctx = Context::from_json(r#"{"account":{"id":"acc-9"}}"#, 0).unwrap();
+        let digest = KeyDigest([7; 32]);
+        let long_agent = "é".repeat(100);
+        let facts = RequestFacts {
+            request_id: "req-1",
+            key_digest: &digest,
+            user_agent: Some(&long_agent),
+            now_ms: 1_796_117_400_123,
+        };
+        let out = single_flag_exposures(&snap, "exp", Reason::Split, &ctx, facts);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].events, 1);
+        let m: crate::exposure::batch::Message = serde_json::from_str(&out[0].body).unwrap();
+        let e = &m.events[0];
+        assert_eq!(
+            (e.tenant.as_str(), e.resolve_id.as_str()),
+            ("shop", "req-1")
+        );
+        assert_eq!(e.client, None, "the digest is no client's");
+        assert_eq!(e.sdk.as_deref().map(str::len), Some(128));
+        assert_eq!(e.evaluated_at, "2026-12-01T09:30:00.123Z");
+        assert_eq!(e.snapshot_digest, snap.info.digest);
+        // Not a split: nothing, without explaining.
+        assert!(single_flag_exposures(&snap, "plain", Reason::Static, &ctx, facts).is_empty());
     }
 
     #[test]

@@ -6,21 +6,23 @@
 //! Bindings (`wrangler.toml`): queue producer `EXPOSURES` (queue
 //! `vane-exposures`, its dead-letter queue `vane-exposures-dlq`), R2 bucket
 //! `EXPOSURE_LOG`, Durable Object namespace `EXPOSURE_COUNTERS`. Test-only:
-//! with the variable `VANE_TEST_FAULTS=1`, R2 writes of a tenant's exposure
-//! objects are refused while the KV key `test-fault/refuse-r2/{tenant}`
-//! exists (`docs/exposures.md`, "Fault switch").
+//! with the variable `VANE_TEST_FAULTS=1`, the admin API's
+//! `PUT /admin/v1/tenants/{t}/exposures/test-fault` turns on and off the
+//! refusal of that tenant's R2 writes (`docs/exposures.md`, "Fault switch").
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{
-    console_error, console_warn, durable_object, Bucket, Date, DurableObject, Env, HttpMetadata,
-    MessageBatch, MessageExt, Method, QueueContentType, QueueRetryOptionsBuilder,
+    console_error, console_warn, durable_object, event, Bucket, Context, Date, DurableObject, Env,
+    HttpMetadata, MessageBatch, MessageExt, Method, QueueContentType, QueueRetryOptionsBuilder,
     RawMessageBuilder, Request, RequestInit, Response, Result, State,
 };
 
 use super::batch::{self, Message, Outgoing, PREFIX};
 use super::summary::{summarize, Counters, Filter};
+use crate::error::ApiError;
 use crate::reply::Reply;
 
 const QUEUE_BINDING: &str = "EXPOSURES";
@@ -59,8 +61,14 @@ pub async fn send(env: &Env, tenant: &str, messages: Vec<Outgoing>) {
     add_counters(env, tenant, &delta).await;
 }
 
+/// The queue handler: consumes `vane-exposures` and its dead-letter queue.
+#[event(queue)]
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> Result<()> {
+    consume(batch, &env).await
+}
+
 /// The consumer of `vane-exposures` and of its dead-letter queue.
-pub async fn consume(batch: MessageBatch<String>, env: &Env) -> Result<()> {
+async fn consume(batch: MessageBatch<String>, env: &Env) -> Result<()> {
     if batch.queue() == DEAD_LETTER_QUEUE {
         return dead_letter(batch, env).await;
     }
@@ -126,9 +134,9 @@ fn retry_delay_seconds(now_ms: u64, sent_ms: u64) -> u32 {
 }
 
 async fn put_object(env: &Env, bucket: &Bucket, object: &batch::Object) -> Result<()> {
-    if fault_refuses(env, &object.tenant).await {
+    if faults_enabled(env) && fault(env, &object.tenant).await?.refuse_r2 {
         return Err(worker::Error::RustError(format!(
-            "refused by the test fault switch (test-fault/refuse-r2/{})",
+            "refused by the test fault switch of tenant {:?}",
             object.tenant
         )));
     }
@@ -143,24 +151,50 @@ async fn put_object(env: &Env, bucket: &Bucket, object: &batch::Object) -> Resul
         .map(|_| ())
 }
 
-/// True when the test fault switch refuses R2 writes for `tenant` (only
-/// with `VANE_TEST_FAULTS=1`; never in a deploy without it).
-async fn fault_refuses(env: &Env, tenant: &str) -> bool {
-    let on = env
-        .var("VANE_TEST_FAULTS")
-        .is_ok_and(|v| v.to_string() == "1");
-    if !on {
-        return false;
+/// True with `VANE_TEST_FAULTS=1` (set by `scripts/e2e.sh`; never in
+/// `wrangler.toml`).
+fn faults_enabled(env: &Env) -> bool {
+    env.var("VANE_TEST_FAULTS")
+        .is_ok_and(|v| v.to_string() == "1")
+}
+
+/// The test fault switch of a tenant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Fault {
+    /// Refuse to write the tenant's exposure objects to R2.
+    refuse_r2: bool,
+}
+
+async fn fault(env: &Env, tenant: &str) -> Result<Fault> {
+    let mut response = counters_stub(env, tenant)?
+        .fetch_with_str("https://counters/fault")
+        .await?;
+    let text = response.text().await?;
+    serde_json::from_str(&text)
+        .map_err(|e| worker::Error::RustError(format!("fault switch of {tenant:?}: {e}")))
+}
+
+/// `PUT /admin/v1/tenants/{tenant}/exposures/test-fault?refuse_r2=B`: sets
+/// the tenant's test fault switch. `None` (the route does not exist) unless
+/// `VANE_TEST_FAULTS=1`.
+pub async fn set_fault(env: &Env, tenant: &str, refuse_r2: bool) -> Result<Option<Reply>> {
+    if !faults_enabled(env) {
+        return Ok(None);
     }
-    let Ok(kv) = env.kv("SNAPSHOTS") else {
-        return false;
+    let fault = Fault { refuse_r2 };
+    let init = RequestInit {
+        method: Method::Put,
+        body: Some(JsValue::from_str(
+            &serde_json::to_string(&fault).unwrap_or_default(),
+        )),
+        ..RequestInit::default()
     };
-    matches!(
-        kv.get(&format!("test-fault/refuse-r2/{tenant}"))
-            .text()
-            .await,
-        Ok(Some(_))
-    )
+    let request = Request::new_with_init("https://counters/fault", &init)?;
+    counters_stub(env, tenant)?
+        .fetch_with_request(request)
+        .await?;
+    console_warn!("vane: exposures: test fault switch of tenant {tenant:?}: {fault:?}");
+    Ok(Some(Reply::json(200, &fault)))
 }
 
 /// The dead-letter consumer: keeps each message's body in R2 under
@@ -207,7 +241,12 @@ async fn dead_letter(batch: MessageBatch<String>, env: &Env) -> Result<()> {
 
 /// `GET /admin/v1/tenants/{tenant}/exposures`: every object of the tenant
 /// in the filter's partitions, read and summarised, with the counters.
-pub async fn summary(env: &Env, tenant: &str, filter: &Filter) -> Result<Reply> {
+/// Errors: [`ApiError::ExposureObjectUnreadable`]; runtime failures.
+pub async fn summary(
+    env: &Env,
+    tenant: &str,
+    filter: &Filter,
+) -> Result<std::result::Result<Reply, ApiError>> {
     let bucket = env.bucket(BUCKET_BINDING)?;
     let prefix = format!("{PREFIX}tenant={tenant}/");
     let mut keys = Vec::new();
@@ -244,20 +283,14 @@ pub async fn summary(env: &Env, tenant: &str, filter: &Filter) -> Result<Reply> 
         stored_bytes += bytes.len() as u64;
         match batch::read_object(key, &bytes) {
             Ok(mut e) => events.append(&mut e),
-            Err(e) => {
-                return Ok(Reply::error(
-                    500,
-                    "EXPOSURE_OBJECT_UNREADABLE",
-                    format!("an exposure object cannot be read: {e}"),
-                ))
-            }
+            Err(why) => return Ok(Err(ApiError::ExposureObjectUnreadable { why })),
         }
     }
     let counters = read_counters(env, tenant).await?;
     let mut summary = summarize(tenant, events, filter, counters);
     summary.objects = keys.len() as u64;
     summary.stored_bytes = stored_bytes;
-    Ok(Reply::json(200, &summary))
+    Ok(Ok(Reply::json(200, &summary)))
 }
 
 /// Adds `delta` to the tenant's counters; a failure is logged (the events
@@ -300,11 +333,13 @@ fn counters_stub(env: &Env, tenant: &str) -> Result<worker::Stub> {
         .get_stub()
 }
 
-/// Storage key of the counters in an [`ExposureCounters`] object.
+/// Storage keys in an [`ExposureCounters`] object.
 const COUNTERS_KEY: &str = "counters";
+const FAULT_KEY: &str = "fault";
 
-/// One instance per tenant: the tenant's exposure [`Counters`].
-/// `POST /add` with a JSON delta adds it; `GET /` answers the totals.
+/// One instance per tenant: the tenant's exposure [`Counters`] (`POST /add`
+/// with a JSON delta adds it; `GET /` answers the totals) and its test
+/// fault switch (`GET`/`PUT /fault`).
 #[durable_object(fetch)]
 pub struct ExposureCounters {
     state: State,
@@ -316,21 +351,38 @@ impl DurableObject for ExposureCounters {
     }
 
     async fn fetch(&self, mut req: Request) -> Result<Response> {
+        // Bodies are read before the storage is: between a `get` and its
+        // `put` below nothing but storage is awaited, so the object's input
+        // gate lets no other request in and no delta is lost.
+        let body = match req.method() {
+            Method::Get => String::new(),
+            _ => req.text().await?,
+        };
         let storage = self.state.storage();
-        let mut totals: Counters = match storage.get::<String>(COUNTERS_KEY).await {
-            Ok(Some(json)) => serde_json::from_str(&json).unwrap_or_default(),
-            _ => Counters::default(),
+        if req.path() == "/fault" {
+            if req.method() == Method::Put {
+                let fault: Fault = serde_json::from_str(&body).unwrap_or_default();
+                storage.put(FAULT_KEY, fault.refuse_r2).await?;
+            }
+            let refuse_r2 = storage.get::<bool>(FAULT_KEY).await?.unwrap_or(false);
+            return Response::from_json(&Fault { refuse_r2 });
+        }
+        let mut totals: Counters = match storage.get::<String>(COUNTERS_KEY).await? {
+            Some(json) => serde_json::from_str(&json).unwrap_or_default(),
+            None => Counters::default(),
         };
         if req.method() == Method::Post {
-            let text = req.text().await?;
-            match serde_json::from_str::<Counters>(&text) {
-                Ok(delta) => {
-                    totals.add(&delta);
-                    let json = serde_json::to_string(&totals).unwrap_or_default();
-                    storage.put(COUNTERS_KEY, json).await?;
-                }
+            let delta: Counters = match serde_json::from_str(&body) {
+                Ok(delta) => delta,
                 Err(e) => return Response::error(format!("not a counters delta: {e}"), 400),
-            }
+            };
+            totals.add(&delta);
+            storage
+                .put(
+                    COUNTERS_KEY,
+                    serde_json::to_string(&totals).unwrap_or_default(),
+                )
+                .await?;
         }
         Response::from_json(&totals)
     }

@@ -101,6 +101,13 @@ pub async fn serve_admin<S: AdminStore>(
         AdminRoute::Rollback { tenant, to } => rollback(store, tenant, to.as_deref(), now_s).await,
         AdminRoute::Status { tenant } => status(store, tenant).await,
         AdminRoute::Metrics { tenant } => Ok(Reply::json(200, &counters.report(tenant))),
+        // Answered by the fetch handler (crate::exposure), never forwarded.
+        AdminRoute::Exposures { .. } | AdminRoute::ExposureFault { .. } => {
+            Err(ApiError::NotFound {
+                method: "any".into(),
+                path: format!("the {} route inside the tenant's object", route.name()),
+            })
+        }
     };
     match answer {
         Ok(reply) => Outcome::new(reply, log, request_id),

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use crate::cors::RequestCors;
 use crate::error::ApiError;
+use crate::exposure::batch::Outgoing;
 use crate::metrics::TenantCounters;
 use crate::reply::Reply;
 
@@ -103,6 +104,14 @@ impl RequestLog {
 pub enum Effect {
     /// Hand these per-tenant counts to each tenant's Durable Object.
     FlushMetrics(BTreeMap<String, TenantCounters>),
+    /// Send the exposure log's queue messages of `tenant`
+    /// (`docs/exposures.md`); a failure is counted and logged, never answered.
+    SendExposures {
+        /// Tenant of every event.
+        tenant: String,
+        /// The messages.
+        messages: Vec<Outgoing>,
+    },
 }
 
 /// What a pipeline produced.

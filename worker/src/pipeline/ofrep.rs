@@ -6,6 +6,7 @@ use crate::auth;
 use crate::cache::Cache;
 use crate::cors::RequestCors;
 use crate::error::ApiError;
+use crate::exposure::ofrep::RequestFacts;
 use crate::limits::MAX_REQUEST_BYTES;
 use crate::metrics::Metrics;
 use crate::ofrep::{evaluate_all, evaluate_one, snapshot_header, Evaluated};
@@ -55,9 +56,14 @@ pub async fn serve_ofrep<S: SnapshotSource, B: BodyStream>(
         ..RequestLog::default()
     };
     let mut eval_us = None;
-    let mut reply = match evaluate(edge, route, head, body, now_s, &mut cors, &mut log).await {
+    let mut exposures = Vec::new();
+    let evaluated = evaluate(
+        edge, route, head, body, now_s, request_id, &mut cors, &mut log,
+    );
+    let mut reply = match evaluated.await {
         Ok(Some(answer)) => {
             log.error_code = answer.error_code.map(str::to_owned);
+            exposures = answer.exposures;
             eval_us = Some((log.timings.eval_ms * 1000.0).round() as u64);
             cors.finish(answer.reply)
         }
@@ -75,6 +81,12 @@ pub async fn serve_ofrep<S: SnapshotSource, B: BodyStream>(
     if let Some(tenant) = &outcome.log.tenant {
         edge.metrics
             .record(tenant, outcome.log.error_code.as_deref(), eval_us);
+        if !exposures.is_empty() {
+            outcome.effects.push(Effect::SendExposures {
+                tenant: tenant.clone(),
+                messages: exposures,
+            });
+        }
     }
     if let Some(due) = edge
         .metrics
@@ -87,12 +99,14 @@ pub async fn serve_ofrep<S: SnapshotSource, B: BodyStream>(
 
 /// The pipeline up to the answer; `Ok(None)` is a preflight. Fills `log`
 /// as it learns the tenant, the snapshot and the timings.
+#[allow(clippy::too_many_arguments)]
 async fn evaluate<S: SnapshotSource, B: BodyStream>(
     edge: &Edge<'_, S>,
     route: &OfrepRoute,
     head: &RequestHead,
     body: &mut B,
     now_s: i64,
+    request_id: &str,
     cors: &mut RequestCors,
     log: &mut RequestLog,
 ) -> Result<Option<Evaluated>, ApiError> {
@@ -143,7 +157,21 @@ async fn evaluate<S: SnapshotSource, B: BodyStream>(
     .await?;
     let answer = match route {
         OfrepRoute::EvaluateFlag { key, .. } => {
-            evaluate_one(&snapshot, key, &bytes, now_s, edge.clock, &mut log.timings)
+            let facts = RequestFacts {
+                request_id,
+                key_digest: &digest,
+                user_agent: head.header("user-agent"),
+                now_ms,
+            };
+            evaluate_one(
+                &snapshot,
+                key,
+                &bytes,
+                now_s,
+                edge.clock,
+                &mut log.timings,
+                facts,
+            )
         }
         _ => evaluate_all(
             &snapshot,
