@@ -30,7 +30,11 @@ trap 'exit 130' INT TERM
 token=$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')
 port=$(free_port)
 url="http://127.0.0.1:$port"
-start_wrangler "$port" "$work/state" "$work/wrangler.log" --var "ADMIN_TOKEN:$token"
+# A TTL longer than the run: concurrent requests of a tenant whose snapshot
+# is being refreshed hang under workerd at present (docs/exposures.md,
+# "Known problems"), so the snapshot is loaded once and never refreshed.
+start_wrangler "$port" "$work/state" "$work/wrangler.log" --var "ADMIN_TOKEN:$token" \
+    --var SNAPSHOT_TTL_SECONDS:3600
 
 key=exposure-load-key-8c2d
 cat > "$work/load.yaml" <<YAML

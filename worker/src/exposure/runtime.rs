@@ -10,7 +10,7 @@
 //! `PUT /admin/v1/tenants/{t}/exposures/test-fault` turns on and off the
 //! refusal of that tenant's R2 writes (`docs/exposures.md`, "Fault switch").
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
@@ -82,28 +82,32 @@ async fn consume(batch: MessageBatch<String>, env: &Env) -> Result<()> {
     let bucket = env.bucket(BUCKET_BINDING)?;
     let mut failed = vec![false; messages.len()];
     let mut counters: BTreeMap<String, Counters> = BTreeMap::new();
-    let mut tenant_failed: BTreeMap<String, bool> = BTreeMap::new();
+    let mut tenant_failed: BTreeSet<String> = BTreeSet::new();
     for object in &plan.objects {
         match put_object(env, &bucket, object).await {
             Ok(()) => counters.entry(object.tenant.clone()).or_default().written += object.events,
             Err(e) => {
                 console_error!("vane: exposures: writing {} ({} events) failed, its messages will be retried: {e}", object.key, object.events);
-                tenant_failed.insert(object.tenant.clone(), true);
+                tenant_failed.insert(object.tenant.clone());
                 for &i in &object.messages {
-                    failed[i] = true;
+                    if let Some(f) = failed.get_mut(i) {
+                        *f = true;
+                    }
                 }
             }
         }
     }
     for (i, why) in &plan.unreadable {
-        console_error!(
-            "vane: exposures: message {} is unreadable, retried until dead-lettered: {why}",
-            messages[*i].id()
-        );
-        failed[*i] = true;
+        if let (Some(message), Some(f)) = (messages.get(*i), failed.get_mut(*i)) {
+            console_error!(
+                "vane: exposures: message {} is unreadable, retried until dead-lettered: {why}",
+                message.id()
+            );
+            *f = true;
+        }
     }
     for (tenant, n) in &plan.duplicates {
-        if !tenant_failed.contains_key(tenant) {
+        if !tenant_failed.contains(tenant) {
             counters.entry(tenant.clone()).or_default().deduplicated += n;
         }
     }
