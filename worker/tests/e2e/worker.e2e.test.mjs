@@ -373,6 +373,27 @@ test('single and bulk answers equal `vane eval` on the same snapshot and context
   }
 });
 
+test('layers and holdouts: the shop layer\'s experiments and holdout answer as `vane eval`', async () => {
+  const ex = keyed().find((e) => e.tenant === 'shop');
+  const snap = built.shop;
+  // u10 is in reviews-first, u12 in sticky-buy-button, u59 held out of the
+  // layer (holdout product-page-holdout), u1 in no experiment; {} has no unit.
+  const seen = new Set();
+  for (const targetingKey of ['u10', 'u12', 'u59', 'u1', undefined]) {
+    const context = targetingKey ? { targetingKey } : {};
+    for (const flag of ['reviews-first', 'sticky-buy-button']) {
+      const one = await single(flag, context, ex.client_key);
+      assert.equal(one.status, 200);
+      assert.deepEqual(one.json, evalCli(snap, context, flag), `${flag} ${JSON.stringify(context)}`);
+      seen.add(`${targetingKey}/${flag}/${one.json.reason}/${one.json.metadata?.holdout ?? ''}`);
+    }
+  }
+  for (const s of ['u10/reviews-first/SPLIT/', 'u12/sticky-buy-button/SPLIT/', 'u59/reviews-first/DEFAULT/product-page-holdout',
+    'u1/reviews-first/DEFAULT/', 'undefined/sticky-buy-button/DEFAULT/']) {
+    assert.ok(seen.has(s), `${s} in ${[...seen].join(' ')}`);
+  }
+});
+
 test('X-API-Key works like Authorization: Bearer', async () => {
   const ex = keyed()[0];
   const viaHeader = await http('POST', '/ofrep/v1/evaluate/flags', { apiKey: ex.client_key, body: { context: {} } });
