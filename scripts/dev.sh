@@ -29,6 +29,12 @@ if ! grep -qs '^ADMIN_TOKEN=.' .dev.vars; then
     printf 'ADMIN_TOKEN=%s\n' "$token" >> .dev.vars
     echo "dev: wrote a new ADMIN_TOKEN to .dev.vars" >&2
 fi
+# The key that seals Confidence resolve tokens (docs/confidence.md).
+if ! grep -qs '^RESOLVE_TOKEN_KEY=.' .dev.vars; then
+    key=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
+    printf 'RESOLVE_TOKEN_KEY=%s\n' "$key" >> .dev.vars
+    echo "dev: wrote a new RESOLVE_TOKEN_KEY to .dev.vars" >&2
+fi
 export VANE_ADMIN_TOKEN
 VANE_ADMIN_TOKEN=$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars | head -n 1)
 

@@ -50,11 +50,12 @@ for k in old new stranger; do
     target/debug/vane keygen "$work/keys/$k.pem" >"$work/keys/$k.pub" 2>/dev/null
 done
 trusted="{\"signed\": [\"$(cat "$work/keys/old.pub")\", \"$(cat "$work/keys/new.pub")\"]}"
+resolve_key=$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')
 port=$(free_port)
 step "wrangler dev on 127.0.0.1:$port"
 started=$SECONDS
 start_wrangler "$port" "$work/state" "$work/wrangler.log" \
-    --var "ADMIN_TOKEN:$token" --var SNAPSHOT_TTL_SECONDS:0 \
+    --var "ADMIN_TOKEN:$token" --var "RESOLVE_TOKEN_KEY:$resolve_key" --var SNAPSHOT_TTL_SECONDS:0 \
     --var "TRUSTED_PUBLISHER_KEYS:$trusted" --var METRICS_FLUSH_SECONDS:0 \
     --var VANE_TEST_FAULTS:1
 echo "e2e: wrangler dev ready in $((SECONDS - started)) s" >&2
@@ -64,6 +65,7 @@ mkdir -p "$work/scratch"
 status=0
 VANE_URL="http://127.0.0.1:$port" \
 VANE_ADMIN_TOKEN="$token" \
+VANE_RESOLVE_TOKEN_KEY="$resolve_key" \
 VANE_BIN="$PWD/target/debug/vane" \
 VANE_E2E_DIR="$work/scratch" \
 VANE_KV_STATE="$work/state" \
@@ -71,7 +73,8 @@ VANE_WRANGLER_LOG="$work/wrangler.log" \
 OFREP_SPEC="$PWD/$spec" \
 VANE_SIGNING_KEYS="$work/keys" \
     node --test --test-concurrency=1 --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs \
-        worker/tests/e2e/signing.e2e.test.mjs worker/tests/e2e/exposures.e2e.test.mjs || status=$?
+        worker/tests/e2e/signing.e2e.test.mjs worker/tests/e2e/exposures.e2e.test.mjs \
+        worker/tests/e2e/confidence.e2e.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "e2e: failed; the last lines of the wrangler dev log:" >&2
     tail -n 60 "$work/wrangler.log" >&2

@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::context::Context;
@@ -37,7 +37,7 @@ pub const MAX_UNIT_BYTES: usize = 100;
 /// What a sticky store holds for one unit and materialization: whether the
 /// unit is in it, and the variant stored per rule (Confidence's
 /// `MaterializationInfo`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StoredAssignments {
     /// The unit is in the materialization (a materialized segment's member,
@@ -54,7 +54,7 @@ pub struct StoredAssignments {
 /// Deserialises from the JSON shape of the Confidence resolver specification
 /// (`{"user1": {"materializations/m": {"isUnitInMaterialization": true,
 /// "ruleToVariant": {...}}}}`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Materializations(pub BTreeMap<String, BTreeMap<String, StoredAssignments>>);
 
@@ -80,7 +80,7 @@ impl Materializations {
 }
 
 /// A sticky assignment to write after a resolve (off the response path).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StickyWrite {
     /// The unit.
     pub unit: String,

@@ -59,7 +59,7 @@ pub fn apply(reply: &mut Reply, allowed: Option<&[String]>, origin: Option<&str>
 /// successes, refusals and internal failures (500) alike, so a browser can
 /// read why a request failed. Only the OFREP paths (`/ofrep/...` and
 /// `/tenants/{tenant}/ofrep/...`, and anything else under those prefixes)
-/// serve browsers; other paths (the admin API, unknown routes) get no CORS
+/// and the Confidence API (`/v1/...`) serve browsers; other paths (the admin API, unknown routes) get no CORS
 /// headers. Until the client key has named a tenant, answers allow any
 /// origin (they hold no tenant data); once it has, the tenant's origin list
 /// decides, as in [`apply`].
@@ -75,7 +75,9 @@ impl RequestCors {
     /// the given `Origin` header.
     pub fn new(path: &str, origin: Option<String>) -> RequestCors {
         RequestCors {
-            browser: path.starts_with("/ofrep/") || path.starts_with("/tenants/"),
+            browser: path.starts_with("/ofrep/")
+                || path.starts_with("/tenants/")
+                || crate::confidence::is_confidence_path(path),
             origin,
             tenant_origins: None,
         }

@@ -97,6 +97,10 @@ codes! {
     InvalidQuery = "INVALID_QUERY",
     /// An exposure object in R2 is not gzipped schema-1 NDJSON.
     ExposureObjectUnreadable = "EXPOSURE_OBJECT_UNREADABLE",
+    /// A sticky-store read names no `unit`.
+    MissingUnit = "MISSING_UNIT",
+    /// A sticky-store seed body is not `{unit: {materialization: record}}`.
+    InvalidMaterializations = "INVALID_MATERIALIZATIONS",
 }
 
 /// A refused or failed request: what went wrong, with what the message
@@ -273,6 +277,13 @@ pub enum ApiError {
         /// What is wrong.
         why: String,
     },
+    /// 400: `GET …/materializations` without `?unit=`.
+    MissingUnit,
+    /// 400: a seed body of the sticky store that does not parse.
+    InvalidMaterializations {
+        /// The parser's message.
+        why: String,
+    },
 }
 
 impl ApiError {
@@ -308,6 +319,8 @@ impl ApiError {
             ApiError::UntrustedSnapshot { .. } => Code::UntrustedSnapshot,
             ApiError::InvalidQuery { .. } => Code::InvalidQuery,
             ApiError::ExposureObjectUnreadable { .. } => Code::ExposureObjectUnreadable,
+            ApiError::MissingUnit => Code::MissingUnit,
+            ApiError::InvalidMaterializations { .. } => Code::InvalidMaterializations,
         }
     }
 
@@ -322,7 +335,9 @@ impl ApiError {
             | Code::InvalidSnapshot
             | Code::TenantMismatch
             | Code::AmbiguousDigest
-            | Code::InvalidQuery => 400,
+            | Code::InvalidQuery
+            | Code::MissingUnit
+            | Code::InvalidMaterializations => 400,
             Code::Unauthorized => 401,
             Code::UntrustedSnapshot => 403,
             Code::NotFound | Code::NoSnapshot | Code::UnknownDigest => 404,
@@ -435,6 +450,11 @@ impl ApiError {
             ApiError::ExposureObjectUnreadable { why } => {
                 format!("an exposure object cannot be read: {why}")
             }
+            ApiError::MissingUnit => "name the unit: ?unit=<unit>".to_owned(),
+            ApiError::InvalidMaterializations { why } => format!(
+                "the body must be {{unit: {{materialization: {{isUnitInMaterialization, \
+                 ruleToVariant}}}}}}: {why}"
+            ),
         }
     }
 

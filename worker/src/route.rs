@@ -17,6 +17,33 @@ pub enum Route {
     /// An admin endpoint (bearer `ADMIN_TOKEN`, served by the tenant's
     /// Durable Object).
     Admin(AdminRoute),
+    /// The Confidence API (`/v1/...`, client secrets in the body, CORS).
+    Confidence(ConfidenceRoute),
+}
+
+/// The endpoints of the Confidence API (`docs/confidence.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfidenceRoute {
+    /// `POST /v1/flags:resolve`.
+    Resolve,
+    /// `POST /v1/flags:apply`.
+    Apply,
+    /// `POST /v1/telemetry:upload`.
+    TelemetryUpload,
+    /// `OPTIONS` on any of them: a CORS preflight.
+    Preflight,
+}
+
+impl ConfidenceRoute {
+    /// The route's name in logs.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConfidenceRoute::Resolve => "confidence.resolve",
+            ConfidenceRoute::Apply => "confidence.apply",
+            ConfidenceRoute::TelemetryUpload => "confidence.telemetry",
+            ConfidenceRoute::Preflight => "confidence.preflight",
+        }
+    }
 }
 
 /// The OFREP endpoints.
@@ -82,6 +109,20 @@ pub enum AdminRoute {
         /// Refuse the tenant's R2 writes from now on (or stop refusing).
         refuse_r2: bool,
     },
+    /// `PUT /admin/v1/tenants/{tenant}/materializations`: replace the sticky
+    /// assignments of the units the body names. Served by the sticky
+    /// store's objects, not the tenant's.
+    Materializations {
+        /// Tenant named by the path.
+        tenant: String,
+    },
+    /// `GET /admin/v1/tenants/{tenant}/materializations?unit=U`.
+    MaterializationsOf {
+        /// Tenant named by the path.
+        tenant: String,
+        /// The unit (percent-decoded).
+        unit: String,
+    },
 }
 
 impl OfrepRoute {
@@ -116,6 +157,8 @@ impl AdminRoute {
             | AdminRoute::Metrics { tenant }
             | AdminRoute::Exposures { tenant, .. }
             | AdminRoute::ExposureFault { tenant, .. } => tenant,
+            AdminRoute::Materializations { tenant }
+            | AdminRoute::MaterializationsOf { tenant, .. } => tenant,
         }
     }
 
@@ -128,6 +171,8 @@ impl AdminRoute {
             AdminRoute::Metrics { .. } => "admin.metrics",
             AdminRoute::Exposures { .. } => "admin.exposures",
             AdminRoute::ExposureFault { .. } => "admin.exposures.fault",
+            AdminRoute::Materializations { .. } => "admin.materializations",
+            AdminRoute::MaterializationsOf { .. } => "admin.materializations.read",
         }
     }
 }
@@ -152,6 +197,7 @@ pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, Api
             ofrep_route(method, path, ofrep, Some(scope)).map(Route::Ofrep)
         }
         ["ofrep", ..] => ofrep_route(method, path, &segments, None).map(Route::Ofrep),
+        ["v1", ..] => confidence_route(method, path).map(Route::Confidence),
         ["admin", "v1", "tenants", tenant, rest @ ..] => {
             let tenant = tenant_name(tenant)?;
             admin_route(method, path, rest, tenant, query).map(Route::Admin)
@@ -194,6 +240,16 @@ fn admin_route(
                 },
             },
         ),
+        ["materializations"] if method == "GET" => {
+            let unit = query
+                .unwrap_or("")
+                .split('&')
+                .find_map(|pair| pair.strip_prefix("unit="))
+                .ok_or(ApiError::MissingUnit)?;
+            let unit = decode(unit, "unit")?;
+            ("GET", AdminRoute::MaterializationsOf { tenant, unit })
+        }
+        ["materializations"] => ("PUT", AdminRoute::Materializations { tenant }),
         ["snapshot"] => ("PUT", AdminRoute::Publish { tenant }),
         ["rollback"] => (
             "POST",
@@ -208,6 +264,21 @@ fn admin_route(
         Ok(route)
     } else {
         Err(wrong_method(method, path, allow))
+    }
+}
+
+/// Routes a path of the Confidence API (`/v1/...`).
+fn confidence_route(method: &str, path: &str) -> Result<ConfidenceRoute, ApiError> {
+    let route = match path {
+        "/v1/flags:resolve" => ConfidenceRoute::Resolve,
+        "/v1/flags:apply" => ConfidenceRoute::Apply,
+        "/v1/telemetry:upload" => ConfidenceRoute::TelemetryUpload,
+        _ => return Err(not_found(method, path)),
+    };
+    match method {
+        "POST" => Ok(route),
+        "OPTIONS" => Ok(ConfidenceRoute::Preflight),
+        _ => Err(wrong_method(method, path, "POST, OPTIONS")),
     }
 }
 
@@ -368,6 +439,52 @@ mod tests {
         assert_eq!(bad.code().as_str(), "INVALID_QUERY");
         let wrong = route("POST", "/admin/v1/tenants/shop/exposures", None).unwrap_err();
         assert_eq!(wrong.status(), 405);
+    }
+
+    #[test]
+    fn confidence_routes_and_their_preflights() {
+        for (path, r) in [
+            ("/v1/flags:resolve", ConfidenceRoute::Resolve),
+            ("/v1/flags:apply", ConfidenceRoute::Apply),
+            ("/v1/telemetry:upload", ConfidenceRoute::TelemetryUpload),
+        ] {
+            assert_eq!(
+                route("POST", path, None),
+                Ok(Route::Confidence(r)),
+                "{path}"
+            );
+            assert_eq!(
+                route("OPTIONS", path, None),
+                Ok(Route::Confidence(ConfidenceRoute::Preflight))
+            );
+            let wrong = route("GET", path, None).unwrap_err();
+            assert_eq!(wrong.code(), crate::error::Code::MethodNotAllowed);
+        }
+        let unknown = route("POST", "/v1/flags:evaluate", None).unwrap_err();
+        assert_eq!(unknown.code(), crate::error::Code::NotFound);
+    }
+
+    #[test]
+    fn sticky_store_admin_routes() {
+        let p = "/admin/v1/tenants/demo/materializations";
+        assert_eq!(
+            route("PUT", p, None),
+            Ok(Route::Admin(AdminRoute::Materializations {
+                tenant: "demo".into()
+            }))
+        );
+        assert_eq!(
+            route("GET", p, Some("x=1&unit=user%201")),
+            Ok(Route::Admin(AdminRoute::MaterializationsOf {
+                tenant: "demo".into(),
+                unit: "user 1".into()
+            }))
+        );
+        assert_eq!(route("GET", p, None), Err(ApiError::MissingUnit));
+        assert_eq!(
+            route("POST", p, None).unwrap_err().code(),
+            crate::error::Code::MethodNotAllowed
+        );
     }
 
     fn ofrep(route: OfrepRoute) -> Result<Route, ApiError> {

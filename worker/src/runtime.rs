@@ -8,9 +8,11 @@
 //! 500 `INTERNAL` whose cause goes only to the log.
 //!
 //! Bindings (see `wrangler.toml`): KV namespace `SNAPSHOTS`, Durable Object
-//! namespaces `PUBLISHER` (class [`TenantPublisher`], one per tenant) and
-//! `KEYS` (class [`KeyRegistry`], one instance), variables
-//! `SNAPSHOT_TTL_SECONDS` and `METRICS_FLUSH_SECONDS`, secret `ADMIN_TOKEN`.
+//! namespaces `PUBLISHER` (class [`TenantPublisher`], one per tenant),
+//! `KEYS` (class [`KeyRegistry`], one instance) and `STICKY` (class
+//! `StickyAssignments`, [`crate::confidence`]), variables
+//! `SNAPSHOT_TTL_SECONDS` and `METRICS_FLUSH_SECONDS`, secrets
+//! `ADMIN_TOKEN` and `RESOLVE_TOKEN_KEY`.
 
 use std::rc::Rc;
 
@@ -21,15 +23,20 @@ use worker::{
 };
 
 use crate::cache::Cache;
+use crate::confidence::runtime::DurableStickyStore;
+use crate::confidence::serve::ConfidenceEdge;
+use crate::confidence::sticky::write_units;
+use crate::confidence::token::TokenKey;
 use crate::error::ApiError;
 use crate::exposure;
 use crate::limits::{metrics_flush_ms, snapshot_ttl_ms, BadSeconds};
 use crate::metrics::{Metrics, TenantCounters};
 use crate::pipeline::admin::{admin_gate, serve_admin};
+use crate::pipeline::confidence::{serve_confidence, serve_materializations};
 use crate::pipeline::ofrep::{serve_ofrep, Edge};
 use crate::pipeline::{refused, BodyStream, Clock, Effect, Outcome, RequestHead, RequestLog};
 use crate::reply::Reply;
-use crate::route::{query_of, route, AdminRoute, Route};
+use crate::route::{query_of, route, AdminRoute, ConfidenceRoute, Route};
 use crate::signing::TRUSTED_PUBLISHER_KEYS;
 use crate::store::{
     key_index_key, pointer_key, snapshot_key, AdminStore, Claim, Pointer, SnapshotSource,
@@ -122,6 +129,10 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
             Ok(outcome) => outcome,
             Err(cause) => internal(&head, r.name(), cause, &request_id),
         },
+        Ok(Route::Confidence(r)) => match confidence(&mut req, &env, &head, r, &request_id).await {
+            Ok(outcome) => outcome,
+            Err(cause) => internal(&head, r.name(), cause, &request_id),
+        },
         Ok(Route::Admin(r)) => {
             let token = env.secret("ADMIN_TOKEN").ok().map(|s| s.to_string());
             let mut log = RequestLog {
@@ -135,6 +146,16 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
                     outcome.log.tenant = Some(r.tenant().to_owned());
                     outcome.log.warnings = log.warnings;
                     outcome
+                }
+                // The sticky store's objects hold the materializations.
+                Ok(bytes)
+                    if matches!(
+                        r,
+                        AdminRoute::Materializations { .. } | AdminRoute::MaterializationsOf { .. }
+                    ) =>
+                {
+                    let sticky = DurableStickyStore { env: env.clone() };
+                    serve_materializations(&sticky, &r, &bytes, &request_id).await
                 }
                 Ok(bytes) => match &r {
                     AdminRoute::Exposures { .. } | AdminRoute::ExposureFault { .. } => {
@@ -208,6 +229,14 @@ fn finish(outcome: Outcome, env: &Env, ctx: &Context, request_id: &str) -> Resul
                     exposure::runtime::send(&env, &tenant, messages).await;
                 });
             }
+            Effect::StickyWrites { tenant, writes } => {
+                let store = DurableStickyStore { env: env.clone() };
+                ctx.wait_until(async move {
+                    for problem in write_units(&store, &tenant, writes).await {
+                        console_warn!("vane: tenant {tenant:?}: {problem}");
+                    }
+                });
+            }
         }
     }
     into_response(outcome.reply)
@@ -227,6 +256,41 @@ fn internal(
         .warnings
         .push(format!("internal error: {cause}"));
     outcome
+}
+
+/// Runs the Confidence pipeline with the runtime's stores, clock, secret
+/// and random bytes.
+async fn confidence(
+    req: &mut Request,
+    env: &Env,
+    head: &RequestHead,
+    route: ConfidenceRoute,
+    request_id: &str,
+) -> Result<Outcome> {
+    let store = KvSource::new(env)?;
+    let cache = CACHE.with(Rc::clone);
+    let mut warnings = Vec::new();
+    let secret = env
+        .secret("RESOLVE_TOKEN_KEY")
+        .map(|s| s.to_string())
+        .unwrap_or_default();
+    let token_key = TokenKey::from_secret(secret.trim());
+    let edge = ConfidenceEdge {
+        store: &store,
+        cache: &cache,
+        token_key: &token_key,
+        ttl_ms: seconds_var(env, "SNAPSHOT_TTL_SECONDS", snapshot_ttl_ms, &mut warnings),
+    };
+    let sticky = DurableStickyStore { env: env.clone() };
+    let mut random = [0u8; 40];
+    getrandom::getrandom(&mut random)
+        .map_err(|e| worker::Error::RustError(format!("no random bytes: {e}")))?;
+    let mut body = WorkerBody::of(req);
+    let now_ms = Date::now().as_millis();
+    Ok(serve_confidence(
+        &edge, &sticky, route, head, &mut body, now_ms, &random, request_id,
+    )
+    .await)
 }
 
 async fn ofrep(
@@ -638,12 +702,17 @@ impl TenantPublisher {
     ) -> Result<Outcome> {
         let route = match route(&head.method, &head.path, head.query.as_deref()) {
             Ok(Route::Admin(route)) => route,
-            Ok(Route::Ofrep(r)) => {
+            Ok(other) => {
                 let e = ApiError::NotFound {
                     method: head.method.clone(),
                     path: head.path.clone(),
                 };
-                return Ok(refused(&head, &e, r.name(), &request_id));
+                let name = match other {
+                    Route::Ofrep(r) => r.name(),
+                    Route::Confidence(r) => r.name(),
+                    Route::Admin(r) => r.name(),
+                };
+                return Ok(refused(&head, &e, name, &request_id));
             }
             Err(e) => return Ok(refused(&head, &e, "unrouted", &request_id)),
         };

@@ -15,64 +15,19 @@
 //! Errors are `google.rpc.Status` bodies ([`wire::error`]).
 
 pub mod apply;
+#[cfg(target_arch = "wasm32")]
+pub(crate) mod runtime;
+pub mod serve;
 pub mod sticky;
 pub mod token;
 pub mod wire;
 
 use crate::reply::Reply;
 
-/// A route of the Confidence API.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConfidenceRoute {
-    /// `POST /v1/flags:resolve`.
-    Resolve,
-    /// `POST /v1/flags:apply`.
-    Apply,
-    /// `POST /v1/telemetry:upload`.
-    TelemetryUpload,
-    /// `OPTIONS` on any of them.
-    Preflight,
-}
-
 /// True for the paths of the Confidence API (`/v1/...`), which browsers
 /// call cross-origin and which get CORS headers on every answer.
 pub fn is_confidence_path(path: &str) -> bool {
     path.starts_with("/v1/")
-}
-
-/// Routes a request on a Confidence path; `None` for any other path.
-///
-/// Errors (as replies): 404 for an unknown `/v1/` path, 405 with `Allow`
-/// for a method other than `POST` and `OPTIONS`.
-pub fn route(method: &str, path: &str) -> Option<Result<ConfidenceRoute, Reply>> {
-    if !is_confidence_path(path) {
-        return None;
-    }
-    let route = match path {
-        "/v1/flags:resolve" => ConfidenceRoute::Resolve,
-        "/v1/flags:apply" => ConfidenceRoute::Apply,
-        "/v1/telemetry:upload" => ConfidenceRoute::TelemetryUpload,
-        _ => {
-            return Some(Err(wire::error(
-                404,
-                5, // NOT_FOUND
-                format!(
-                    "no route for {method} {path}: the Confidence API has /v1/flags:resolve, \
-                     /v1/flags:apply and /v1/telemetry:upload"
-                ),
-            )));
-        }
-    };
-    Some(match method {
-        "POST" => Ok(route),
-        "OPTIONS" => Ok(ConfidenceRoute::Preflight),
-        _ => Err(wire::error(
-            405,
-            12, // UNIMPLEMENTED
-            format!("{method} is not allowed on {path}; use POST"),
-        )
-        .with_header("allow", "POST, OPTIONS")),
-    })
 }
 
 /// `POST /v1/telemetry:upload`: SDK telemetry (library traces) is accepted
@@ -84,27 +39,6 @@ pub fn telemetry_upload() -> Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_three_routes_and_their_preflights() {
-        for (path, r) in [
-            ("/v1/flags:resolve", ConfidenceRoute::Resolve),
-            ("/v1/flags:apply", ConfidenceRoute::Apply),
-            ("/v1/telemetry:upload", ConfidenceRoute::TelemetryUpload),
-        ] {
-            assert_eq!(route("POST", path), Some(Ok(r)), "{path}");
-            assert_eq!(route("OPTIONS", path), Some(Ok(ConfidenceRoute::Preflight)));
-            let wrong = route("GET", path).unwrap().unwrap_err();
-            assert_eq!(
-                (wrong.status, wrong.header("allow")),
-                (405, Some("POST, OPTIONS"))
-            );
-        }
-        assert_eq!(route("POST", "/ofrep/v1/evaluate/flags"), None);
-        let unknown = route("POST", "/v1/flags:evaluate").unwrap().unwrap_err();
-        assert_eq!(unknown.status, 404);
-        assert_eq!(unknown.body_json()["code"], 5);
-    }
 
     #[test]
     fn telemetry_is_accepted() {

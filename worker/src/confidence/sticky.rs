@@ -23,6 +23,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+pub use vane_resolver::assign::{Materializations, StickyWrite as Write, StoredAssignments};
 use vane_resolver::snapshot::sha256;
 
 /// Number of unit ranges (Durable Objects) per tenant. Part of the storage
@@ -31,40 +32,12 @@ use vane_resolver::snapshot::sha256;
 pub const SHARDS: u32 = 64;
 
 /// Longest unit kept, in bytes (Durable Object storage keys are limited to
-/// 2,048 bytes); longer units are resolved without stickiness.
+/// 2,048 bytes; the resolver's units are at most 100). Longer units are
+/// resolved without stickiness.
 pub const MAX_UNIT_BYTES: usize = 1024;
 
-/// What one unit has in one materialization (the shape of the resolver
-/// spec's `materializations`, and of the stored JSON).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Record {
-    /// The unit belongs to the materialized segment.
-    pub is_unit_in_materialization: bool,
-    /// Rule name → variant name the unit was assigned by that rule.
-    #[serde(default)]
-    pub rule_to_variant: BTreeMap<String, String>,
-}
-
 /// A unit's records, by materialization name.
-pub type UnitRecords = BTreeMap<String, Record>;
-
-/// Records of several units, by unit.
-pub type Materializations = BTreeMap<String, UnitRecords>;
-
-/// One new assignment to keep: the resolver asks for it when a rule with a
-/// write materialization assigns a unit that had no stored assignment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Write {
-    /// The unit.
-    pub unit: String,
-    /// The materialization written.
-    pub materialization: String,
-    /// The rule that assigned.
-    pub rule: String,
-    /// The variant assigned (empty for a fallthrough that is kept).
-    pub variant: String,
-}
+pub type UnitRecords = BTreeMap<String, StoredAssignments>;
 
 /// The range (0..[`SHARDS`]) holding `unit` of `tenant`: the first four
 /// bytes of sha256(`tenant` ‖ 0 ‖ `unit`), big-endian, modulo [`SHARDS`].
@@ -132,6 +105,97 @@ pub fn merge(records: &mut UnitRecords, writes: &[&Write]) -> bool {
             .insert(w.rule.clone(), w.variant.clone());
     }
     *records != before
+}
+
+/// The sticky store as the Confidence pipeline sees it: one Durable Object
+/// per unit range, addressed by [`object_name`]. The runtime implements it
+/// over Durable Object stubs; tests over memory.
+#[allow(async_fn_in_trait)] // one thread per isolate: futures need not be Send
+pub trait StickyStore {
+    /// The records of `units` (all in range `object`); units without any
+    /// are absent from the answer.
+    ///
+    /// Errors: the store's message (the caller resolves without
+    /// stickiness and logs it).
+    async fn read(&self, object: &str, units: &[String]) -> Result<Materializations, String>;
+
+    /// Stores `writes` (units all in range `object`), merged into what
+    /// each unit has ([`merge`]).
+    ///
+    /// Errors: the store's message (logged; the assignment is not kept).
+    async fn write(&self, object: &str, writes: &[Write]) -> Result<(), String>;
+
+    /// Replaces the records of `units` (all in range `object`); a unit with
+    /// no records is deleted.
+    ///
+    /// Errors: the store's message.
+    async fn replace(&self, object: &str, units: &Materializations) -> Result<(), String>;
+}
+
+/// Replaces the records of the units `units` names (seeding and
+/// operators' fixes), one request per range; returns how many units.
+///
+/// Errors: the message of the first range that failed (earlier ranges
+/// are replaced).
+pub async fn replace_units<S: StickyStore>(
+    store: &S,
+    tenant: &str,
+    units: &Materializations,
+) -> Result<usize, String> {
+    let mut replaced = 0;
+    for (object, names) in by_object(tenant, units.0.keys().map(String::as_str)) {
+        let part = Materializations(
+            names
+                .iter()
+                .filter_map(|u| units.0.get(u).map(|r| (u.clone(), r.clone())))
+                .collect(),
+        );
+        store.replace(&object, &part).await?;
+        replaced += part.0.len();
+    }
+    Ok(replaced)
+}
+
+/// Reads the records of `units` of `tenant`, one request per range
+/// involved. A range that fails to answer is left out and its message
+/// returned with the rest, so the resolve goes on without those units'
+/// stickiness.
+pub async fn read_units<'a, S: StickyStore>(
+    store: &S,
+    tenant: &str,
+    units: impl IntoIterator<Item = &'a str>,
+) -> (Materializations, Vec<String>) {
+    let mut found = Materializations::default();
+    let mut problems = Vec::new();
+    for (object, units) in by_object(tenant, units) {
+        match store.read(&object, &units).await {
+            Ok(records) => found.0.extend(records.0),
+            Err(e) => problems.push(format!(
+                "sticky assignments of {} unit(s) in {object} unreadable, resolved without them: {e}",
+                units.len()
+            )),
+        }
+    }
+    (found, problems)
+}
+
+/// Writes `writes` of `tenant`, one request per range involved; returns
+/// the message of each range that failed.
+pub async fn write_units<S: StickyStore>(
+    store: &S,
+    tenant: &str,
+    writes: Vec<Write>,
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (object, writes) in writes_by_object(tenant, writes) {
+        if let Err(e) = store.write(&object, &writes).await {
+            problems.push(format!(
+                "{} sticky assignment(s) in {object} not written: {e}",
+                writes.len()
+            ));
+        }
+    }
+    problems
 }
 
 /// The body of a read request to an object: the units to read.

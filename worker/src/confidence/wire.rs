@@ -99,16 +99,26 @@ pub fn string(
 /// `customId`) as one string for exposures: `id@version`, the id alone
 /// without a version; `None` when absent or empty.
 pub fn sdk(map: &mut Map<String, Value>) -> Option<String> {
-    let Some(Value::Object(mut sdk)) = take(map, "sdk", "sdk") else {
+    sdk_of(take(map, "sdk", "sdk").as_ref())
+}
+
+/// [`sdk`] of an `sdk` value already taken out of its body.
+pub fn sdk_of(sdk: Option<&Value>) -> Option<String> {
+    let Some(Value::Object(sdk)) = sdk else {
         return None;
     };
-    let text = |v: Option<Value>| match v {
-        Some(Value::String(s)) if !s.is_empty() => Some(s),
-        _ => None,
+    let text = |names: [&str; 2]| {
+        names
+            .iter()
+            .find_map(|n| {
+                sdk.get(*n)
+                    .and_then(Value::as_str)
+                    .filter(|s| !s.is_empty())
+            })
+            .map(str::to_owned)
     };
-    let id = text(take(&mut sdk, "id", "id"))
-        .or_else(|| text(take(&mut sdk, "customId", "custom_id")))?;
-    Some(match text(take(&mut sdk, "version", "version")) {
+    let id = text(["id", "id"]).or_else(|| text(["customId", "custom_id"]))?;
+    Some(match text(["version", "version"]) {
         Some(version) => format!("{id}@{version}"),
         None => id,
     })

@@ -41,8 +41,9 @@ pub fn admin_token_problem(token: Option<&str>) -> Option<String> {
 }
 
 /// Admits an admin request: a usable `ADMIN_TOKEN` (`token`), the same
-/// token as bearer, and for a publish a body within [`MAX_SNAPSHOT_BYTES`],
-/// which it returns (other routes read no body: empty).
+/// token as bearer, and for a publish or a sticky-store seed a body within
+/// [`MAX_SNAPSHOT_BYTES`], which it returns (other routes read no body:
+/// empty).
 ///
 /// Errors: 503 `ADMIN_DISABLED`, 401 `UNAUTHORIZED`, 413
 /// `PAYLOAD_TOO_LARGE`, 400 `UNREADABLE_BODY` (the stream's message goes to
@@ -64,7 +65,7 @@ pub async fn admin_gate<B: BodyStream>(
         return Err(ApiError::AdminUnauthorized);
     }
     match route {
-        AdminRoute::Publish { .. } => {
+        AdminRoute::Publish { .. } | AdminRoute::Materializations { .. } => {
             read_body(head, body, MAX_SNAPSHOT_BYTES, |m| {
                 log.warnings.push(format!("request body unreadable: {m}"))
             })
@@ -106,6 +107,14 @@ pub async fn serve_admin<S: AdminStore>(
             Err(ApiError::NotFound {
                 method: "any".into(),
                 path: format!("the {} route inside the tenant's object", route.name()),
+            })
+        }
+        // The sticky store's objects serve these (the fetch handler sends
+        // them there, never here).
+        AdminRoute::Materializations { .. } | AdminRoute::MaterializationsOf { .. } => {
+            Err(ApiError::NotFound {
+                method: "admin".into(),
+                path: route.name().into(),
             })
         }
     };

@@ -9,6 +9,8 @@
 //!   evaluation), with CORS.
 //! - [`admin`]: the admin token gate (fetch handler) and the admin
 //!   endpoints (inside the tenant's Durable Object).
+//! - [`confidence`]: the Confidence API (client secret → tenant →
+//!   snapshot → resolve or apply), with CORS.
 //!
 //! A new family of endpoints is a new module here with its own `serve_…`
 //! function, returning an [`Outcome`]; a new kind of after-response work is
@@ -23,6 +25,7 @@ use crate::metrics::TenantCounters;
 use crate::reply::Reply;
 
 pub mod admin;
+pub mod confidence;
 pub mod ofrep;
 
 pub use crate::request::{BodyStream, RequestHead};
@@ -111,6 +114,14 @@ pub enum Effect {
         tenant: String,
         /// The messages.
         messages: Vec<Outgoing>,
+    },
+    /// Store these new sticky assignments of a tenant
+    /// ([`crate::confidence::sticky`]).
+    StickyWrites {
+        /// The tenant.
+        tenant: String,
+        /// The assignments.
+        writes: Vec<crate::confidence::sticky::Write>,
     },
 }
 

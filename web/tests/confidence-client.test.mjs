@@ -1,0 +1,114 @@
+// The real Confidence web client (web/confidence-client: Spotify's
+// @spotify-confidence/openfeature-web-provider 0.0.3 over client-http
+// 0.0.2, in @openfeature/web-sdk 0.4) against the worker under `wrangler
+// dev` (scripts/browser-tests.sh), from its own origin, with the tenant of
+// Confidence's real demo state (conformance/confidence/real-state)
+// published. The provider's baseUrl is the worker: it resolves every flag
+// with POST /v1/flags:resolve, hands out typed values through OpenFeature,
+// and applies each flag read in the background with POST /v1/flags:apply.
+// Every request the page makes is observed on the wire.
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { ROOT, SNAPSHOTS, WORKER, env, launch, watchConsole } from "./support.mjs";
+import { serveStatic } from "./static-server.mjs";
+
+const ORIGIN = "http://confidence-app.example:8080";
+const SECRET = "mkjJruAATQWjeY7foFIWfVAcBWnci2YF";
+const VISITOR = { targetingKey: "browser-user-1", visitor_id: "tutorial_visitor" };
+/** What the page reads: `flag.path` keys, as the provider takes them, one per type. */
+const READ = [
+  { key: "tutorial-feature.title", type: "string", fallback: "code-default" },
+  { key: "tutorial-feature.message", type: "string", fallback: "code-default" },
+  { key: "tutorial-feature", type: "object", fallback: {} },
+  { key: "fallthrough-test-2.enabled", type: "boolean", fallback: false },
+];
+
+let browser;
+let server;
+before(async () => {
+  server = await serveStatic(`${ROOT}web/confidence-client`);
+  browser = await launch([`--host-resolver-rules=MAP ${new URL(ORIGIN).host} 127.0.0.1:${server.port}`]);
+});
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** `vane resolve` of the published snapshot: the body the worker must answer, by flag. */
+function vaneResolve(context) {
+  const request = { clientSecret: SECRET, evaluationContext: context, flags: [] };
+  const out = spawnSync(env("VANE_BIN"),
+    ["resolve", `${SNAPSHOTS}/confidence-demo-june.cbor`, "--request", JSON.stringify(request)],
+    { encoding: "utf8" });
+  if (out.status !== 0) throw new Error(`vane resolve failed: ${out.stderr}`);
+  return Object.fromEntries(JSON.parse(out.stdout).resolvedFlags.map((f) => [f.flag, f]));
+}
+
+test("the Confidence web client resolves through the worker, reads typed values and applies them in the background", async (t) => {
+  const context = await browser.newContext();
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const errors = watchConsole(page);
+  const wire = [];
+  page.on("response", async (response) => {
+    const request = response.request();
+    if (!request.url().startsWith(WORKER)) return;
+    wire.push({
+      path: new URL(request.url()).pathname,
+      method: request.method(),
+      status: response.status(),
+      request: request.postData(),
+      apply: (await response.allHeaders())["x-vane-apply"] ?? null,
+    });
+  });
+  const query = new URLSearchParams({ worker: WORKER, secret: SECRET, context: JSON.stringify(VISITOR),
+    read: JSON.stringify(READ) });
+  await page.goto(`${ORIGIN}/index.html?${query}`);
+  await page.waitForSelector("body[data-started]");
+  assert.equal(await page.evaluate(() => window.confidenceClient.status()), "READY");
+
+  // One resolve, of every flag, with the provider's context (targetingKey → targeting_key).
+  const resolves = wire.filter((w) => w.path === "/v1/flags:resolve");
+  assert.equal(resolves.length, 1, JSON.stringify(wire));
+  assert.equal(resolves[0].status, 200);
+  const sent = JSON.parse(resolves[0].request);
+  assert.deepEqual(sent.evaluationContext, { targeting_key: "browser-user-1", visitor_id: "tutorial_visitor" });
+  assert.equal(sent.clientSecret, SECRET);
+
+  // Typed values through OpenFeature, as `vane resolve` gives them for the same request.
+  const expected = vaneResolve(sent.evaluationContext);
+  const tutorial = expected["flags/tutorial-feature"];
+  assert.equal(tutorial.variant, "flags/tutorial-feature/variants/exciting-welcome");
+  const got = await page.evaluate(() => window.confidenceClient.read());
+  const byKey = Object.fromEntries(got.map((d) => [d.key, d]));
+  assert.deepEqual(
+    { value: byKey["tutorial-feature.title"].value, variant: byKey["tutorial-feature.title"].variant,
+      reason: byKey["tutorial-feature.title"].reason, errorCode: byKey["tutorial-feature.title"].errorCode },
+    { value: tutorial.value.title, variant: tutorial.variant, reason: "TARGETING_MATCH", errorCode: null });
+  assert.equal(byKey["tutorial-feature.message"].value, tutorial.value.message);
+  assert.deepEqual(byKey["tutorial-feature"].value, tutorial.value);
+  const fallthrough = expected["flags/fallthrough-test-2"];
+  assert.equal(typeof byKey["fallthrough-test-2.enabled"].value, "boolean");
+  if (fallthrough.reason === "RESOLVE_REASON_MATCH") {
+    assert.equal(byKey["fallthrough-test-2.enabled"].value, fallthrough.value.enabled);
+    assert.equal(byKey["fallthrough-test-2.enabled"].variant, fallthrough.variant);
+  }
+
+  // The background apply (100 ms after the reads) reaches flags:apply with the resolve token.
+  for (let i = 0; i < 100 && !wire.some((w) => w.path === "/v1/flags:apply"); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const applies = wire.filter((w) => w.path === "/v1/flags:apply");
+  assert.ok(applies.length >= 1, JSON.stringify(wire));
+  for (const a of applies) assert.equal(a.status, 200, JSON.stringify(a));
+  const applied = applies.flatMap((a) => JSON.parse(a.request).flags.map((f) => f.flag));
+  assert.ok(applied.includes("flags/tutorial-feature"), JSON.stringify(applied));
+  assert.match(applies[0].apply, /^applied=[1-9]\d* unknown=0 /);
+
+  // The page showed the values; nothing failed anywhere.
+  assert.equal(await page.$$eval("#flags tr", (rows) => rows.length), READ.length);
+  assert.deepEqual(wire.filter((w) => w.status >= 500), []);
+  assert.deepEqual(errors, []);
+});
