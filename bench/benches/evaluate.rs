@@ -15,6 +15,7 @@ use common::{contexts, probe_context, vane_context, Fixture};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use datalogic_rs::bumpalo::Bump;
 use vane_bench::tenant::{Cond, Shape};
+use vane_resolver::expr::StrSet;
 
 /// The single-flag cases: name, shape, and the email of the context.
 fn cases(f: &Fixture) -> Vec<(&'static str, String, String)> {
@@ -161,5 +162,40 @@ fn all_flags(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, single_flag, all_flags, flagd_in_process);
+/// String-set membership (`in` of Vane YAML, flagd's `in` over a literal
+/// list) among 10,000 members, hit and miss: members with distinct 8-byte
+/// prefixes (`u00001@shop.example`) and members that all share one
+/// (`tenant-a-user-00001`), the case a prefix search alone cannot narrow.
+fn string_sets(c: &mut Criterion) {
+    let n = 10_000;
+    let mut g = c.benchmark_group("strset");
+    for (name, member) in [
+        (
+            "distinct_prefixes",
+            (|i| format!("u{i:05}@shop.example")) as fn(usize) -> String,
+        ),
+        ("shared_prefix", |i| format!("tenant-a-user-{i:05}")),
+    ] {
+        let members: Vec<String> = (0..n).map(member).collect();
+        let set = StrSet::new(&members);
+        let hit = member(n / 3);
+        let miss = format!("{hit}x");
+        assert!(set.contains(&hit) && !set.contains(&miss));
+        g.bench_function(BenchmarkId::new(name, "hit"), |bn| {
+            bn.iter(|| black_box(set.contains(black_box(&hit))))
+        });
+        g.bench_function(BenchmarkId::new(name, "miss"), |bn| {
+            bn.iter(|| black_box(set.contains(black_box(&miss))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    single_flag,
+    all_flags,
+    flagd_in_process,
+    string_sets
+);
 criterion_main!(benches);

@@ -69,6 +69,7 @@ impl<'de> Deserialize<'de> for Body {
                     return Err(A::Error::invalid_length(6, &self));
                 }
                 body.check_spaces().map_err(A::Error::custom)?;
+                body.check_splits().map_err(A::Error::custom)?;
                 Ok(body)
             }
         }
@@ -339,6 +340,45 @@ impl Split {
 }
 
 impl Body {
+    /// Checks every split as the builder writes it: its weights add up to at
+    /// most `u32::MAX` (the bucket arithmetic `hash * total >> 32` relies on
+    /// it) and it serves only variants the flag has. The error names the
+    /// flag and the rule.
+    pub fn check_splits(&self) -> Result<(), String> {
+        for flag in &self.flags {
+            let Targeting::Rules(rules) = &flag.targeting else {
+                continue;
+            };
+            for (i, rule) in rules.iter().enumerate() {
+                let Serve::Split(split) = &rule.serve else {
+                    continue;
+                };
+                let total: u64 = split.weights.iter().map(|&(_, w)| u64::from(w)).sum();
+                let problem = if total > u64::from(u32::MAX) {
+                    Some(format!(
+                        "rule {i}'s split weights add up to {total}, more than {}",
+                        u32::MAX
+                    ))
+                } else {
+                    split
+                        .weights
+                        .iter()
+                        .find(|&&(v, _)| v as usize >= flag.variants.len())
+                        .map(|&(v, _)| {
+                            format!(
+                                "rule {i}'s split serves variant {v}, but the flag has {} variants",
+                                flag.variants.len()
+                            )
+                        })
+                };
+                if let Some(problem) = problem {
+                    return Err(format!("flag '{}': {problem}", flag.key));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks what decoding a test alone cannot: spaces are unique by
     /// (scheme, salt, unit), and every bucket-range test names an existing
     /// space with a count its scheme allows. The error names the flag.

@@ -6,7 +6,8 @@
 //! as a big-endian integer. Because the members are sorted, so are those
 //! prefixes: a lookup is a branch-free binary search over integers, and
 //! only a member whose prefix equals the needle's is compared byte by
-//! byte. Decoding a set allocates three buffers, whatever its size,
+//! byte (a run of members sharing it is binary-searched by whole bytes, so
+//! a lookup stays logarithmic whatever the members look like). Decoding a set allocates three buffers, whatever its size,
 //! instead of one string per member.
 //!
 //! On the wire a set is a plain array of texts (`docs/snapshot-format.md`).
@@ -78,7 +79,15 @@ impl StrSet {
     }
 
     /// Whether `needle` is a member.
+    #[inline]
     pub fn contains(&self, needle: &str) -> bool {
+        self.search(needle, || {})
+    }
+
+    /// [`StrSet::contains`], calling `compared` once per member compared
+    /// byte by byte (the tests count them).
+    #[inline(always)]
+    fn search(&self, needle: &str, mut compared: impl FnMut()) -> bool {
         let p = prefix(needle.as_bytes());
         let prefixes = self.prefixes.as_slice();
         // The first position whose prefix is >= p; the halving step is a
@@ -95,14 +104,26 @@ impl StrSet {
         if size == 1 && prefixes[base] < p {
             base += 1;
         }
-        // Members sharing the needle's prefix: short members end within
-        // it, so compare the rest in order.
-        let mut i = base;
-        while i < prefixes.len() && prefixes[i] == p {
-            if self.get(i) == needle {
-                return true;
+        if prefixes.get(base) != Some(&p) {
+            return false;
+        }
+        // Usually one member has the needle's prefix: compare it.
+        if prefixes.get(base + 1) != Some(&p) {
+            compared();
+            return self.get(base) == needle;
+        }
+        // A run shares it (`tenant-a-user-00001`, ...): the run is sorted by
+        // the whole bytes, so binary-search it too.
+        let end = base + prefixes[base..].partition_point(|&q| q == p);
+        let (mut lo, mut hi) = (base, end);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            compared();
+            match self.get(mid).cmp(needle) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return true,
             }
-            i += 1;
         }
         false
     }
@@ -253,6 +274,32 @@ mod tests {
             set
         );
         assert!(serde_json::from_str::<StrSet>(r#"["a", 1]"#).is_err());
+    }
+
+    /// Members sharing their first eight bytes (`tenant-a-…`) are searched
+    /// by binary search too: a lookup compares at most about log2(n) + 1
+    /// of them byte by byte, hit or miss.
+    #[test]
+    fn a_run_sharing_an_eight_byte_prefix_is_searched_in_log_time() {
+        let n = 10_000;
+        let members: Vec<String> = (0..n).map(|i| format!("tenant-a-user-{i:05}")).collect();
+        let set = StrSet::new(&members);
+        let probes = members
+            .iter()
+            .cloned()
+            .chain((0..n).map(|i| format!("tenant-a-user-{i:05}x")))
+            .chain(["tenant-a".to_owned(), "tenant-a-zzz".to_owned()]);
+        let mut most = 0;
+        for probe in probes {
+            let mut count = 0;
+            let found = set.search(&probe, || count += 1);
+            assert_eq!(found, members.binary_search(&probe).is_ok(), "{probe}");
+            most = most.max(count);
+        }
+        assert!(
+            most <= 15,
+            "{most} members compared for one lookup among {n}"
+        );
     }
 
     #[test]

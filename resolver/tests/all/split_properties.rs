@@ -275,3 +275,43 @@ fn envelopes_with_trailing_bytes_or_bad_tenants_are_refused_with_plain_messages(
         .to_string();
     assert_eq!(err, "not a Vane snapshot envelope: the data ends early");
 }
+
+/// Split weights are checked at decode, naming the flag: in a hand-made
+/// snapshot they could add up past `u32::MAX` (the bucket arithmetic
+/// `hash * total >> 32` would overflow) or serve a variant the flag lacks.
+#[test]
+fn split_weights_that_overflow_or_name_no_variant_are_refused_at_decode() {
+    let body = |weights: &[(u32, u32)]| Body {
+        flags: vec![split_flag(weights)],
+        clients: vec![],
+        cors_origins: vec![],
+        metadata: Map::new(),
+        spaces: Vec::new(),
+    };
+    let refused = |weights: &[(u32, u32)]| {
+        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body(weights)))
+            .unwrap_err()
+            .to_string()
+    };
+    let cases: &[(&[(u32, u32)], &str)] = &[
+        (
+            &[(0, u32::MAX), (1, 1)],
+            "flag 'checkout': rule 0's split weights add up to 4294967296, more than 4294967295",
+        ),
+        (
+            &[(0, u32::MAX), (1, u32::MAX)],
+            "flag 'checkout': rule 0's split weights add up to 8589934590, more than 4294967295",
+        ),
+        (
+            &[(0, 1), (2, 1)],
+            "flag 'checkout': rule 0's split serves variant 2, but the flag has 2 variants",
+        ),
+    ];
+    for (weights, message) in cases {
+        let err = refused(weights);
+        assert!(err.contains(message), "{weights:?}: {err}");
+    }
+    // The largest total that fits still decodes and evaluates.
+    let s = snapshot(vec![split_flag(&[(0, u32::MAX - 1), (1, 1)])]);
+    assert_eq!(variant_of(&s, "user-1"), "control");
+}
