@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use crate::context::{lookup, Context};
 use crate::expr::{Expr, Op, Path};
-use crate::model::{Flag, Rule, Serve, Split, Targeting};
+use crate::model::{Flag, Rule, Serve, Targeting};
 use crate::resolve::{resolve, Placement, RuleCheck, Trace};
 use crate::result::EvaluationResult;
 use crate::snapshot::{Snapshot, SnapshotInfo};
@@ -183,6 +183,9 @@ pub enum Serves<'a> {
     Split(SplitShape<'a>),
     /// A holdout's answer to the units it keeps out of an experiment.
     Holdout(HoldoutServe<'a>),
+    /// flagd `fractional` lowered from JsonLogic: `salt` is the flag key,
+    /// hashed directly before the targeting key (no `|`).
+    Fractional(SplitShape<'a>),
 }
 
 /// What a holdout rule serves. JSON: `{"holdout": {"name", "variant"}}`.
@@ -356,7 +359,12 @@ fn rule_step<'a>(
     };
     let serves = match &rule.serve {
         Serve::Variant(i) => Serves::Variant(variant_name(flag, *i)),
-        Serve::Split(split) => Serves::Split(split_shape(flag, split)),
+        Serve::Split(split) => Serves::Split(split_shape(
+            flag,
+            split.bucket_by.as_ref(),
+            &split.salt,
+            &split.weights,
+        )),
         Serve::Holdout(h) => Serves::Holdout(HoldoutServe {
             name: &h.name,
             variant: h
@@ -364,9 +372,12 @@ fn rule_step<'a>(
                 .or(flag.default_variant)
                 .map(|i| variant_name(flag, i)),
         }),
+        Serve::Fractional(f) => Serves::Fractional(split_shape(flag, None, &flag.key, &f.weights)),
     };
     let placement = match (&rule.serve, outcome) {
-        (Serve::Split(_), RuleOutcome::Matched) => recorder.placement.clone(),
+        (Serve::Split(_) | Serve::Fractional(_), RuleOutcome::Matched) => {
+            recorder.placement.clone()
+        }
         _ => None,
     };
     RuleStep {
@@ -464,10 +475,14 @@ fn variant_name(flag: &Flag, index: u32) -> &str {
         .map_or("", |v| v.name.as_str())
 }
 
-fn split_shape<'a>(flag: &'a Flag, split: &'a Split) -> SplitShape<'a> {
+fn split_shape<'a>(
+    flag: &'a Flag,
+    bucket_by: Option<&Path>,
+    salt: &'a str,
+    weights: &[(u32, u32)],
+) -> SplitShape<'a> {
     let mut from = 0u64;
-    let cuts = split
-        .weights
+    let cuts = weights
         .iter()
         .map(|&(variant, weight)| {
             let to = from + u64::from(weight);
@@ -482,11 +497,8 @@ fn split_shape<'a>(flag: &'a Flag, split: &'a Split) -> SplitShape<'a> {
         })
         .collect();
     SplitShape {
-        bucket_by: split
-            .bucket_by
-            .as_ref()
-            .map_or_else(|| "targetingKey".to_owned(), |p| p.join(".")),
-        salt: &split.salt,
+        bucket_by: bucket_by.map_or_else(|| "targetingKey".to_owned(), |p| p.join(".")),
+        salt,
         total: from,
         cuts,
     }
@@ -549,7 +561,7 @@ mod tests {
     use super::*;
     use crate::bucket::murmur3_32;
     use crate::expr::Test;
-    use crate::model::{Body, Variant};
+    use crate::model::{Body, Split, Variant};
     use crate::result::Reason;
 
     const NOW: i64 = 1_800_000_000;

@@ -42,7 +42,7 @@ pub mod space;
 
 pub use context::{Context, ContextError, UnitError, MAX_CONTEXT_DEPTH};
 pub use explain::Explanation;
-pub use model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
+pub use model::{Body, Flag, Fractional, Rule, Serve, Split, Targeting, Variant};
 pub use result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 pub use snapshot::{Snapshot, SnapshotError, SnapshotInfo};
 pub use space::{BucketCache, BucketRanges, BucketSpace, RangeCheck};

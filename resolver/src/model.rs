@@ -295,6 +295,11 @@ pub enum Serve {
     /// A holdout's answer to a unit it holds out of an experiment.
     #[serde(rename = "h")]
     Holdout(Holdout),
+    /// flagd `fractional` lowered from JsonLogic targeting: reason
+    /// `TARGETING_MATCH`, and the default variant with reason `DEFAULT`
+    /// when the unit is missing (flagd's `fractional` returns `null`).
+    #[serde(rename = "f")]
+    Fractional(Fractional),
 }
 
 /// What a holdout serves the units it keeps out of an experiment: the
@@ -310,6 +315,18 @@ pub struct Holdout {
     /// The result's metadata: the flag's metadata plus `"holdout": name`
     /// (built once by the builder, so results borrow it).
     pub metadata: Map<String, Value>,
+}
+
+/// flagd `fractional` (flagd core, v2 bucketing) with literal entries and
+/// the default bucketing, as the builder lowers it: MurmurHash3 x86_32
+/// (seed 0) of the flag key followed directly by the targeting key;
+/// `bucket = (hash * total) >> 32`; the first entry whose cumulative weight
+/// exceeds the bucket serves.
+#[derive(Debug, Clone, PartialEq, Serialize_tuple, Deserialize_tuple)]
+pub struct Fractional {
+    /// `(variant index, weight)` in declaration order; weights may be 0, and
+    /// their sum is between 1 and 2,147,483,647.
+    pub weights: Vec<(u32, u32)>,
 }
 
 /// A weighted split over variants, bucketed as described in [`crate::bucket`].

@@ -15,7 +15,7 @@ use crate::assign::{resolve_assigned, AssignReason};
 use crate::bucket::{murmur3_32, place, Slot};
 use crate::context::Context;
 use crate::expr::{number_to_js_string, truthy, Env};
-use crate::model::{Flag, Rule, Serve, Split, Targeting};
+use crate::model::{Flag, Fractional, Rule, Serve, Split, Targeting};
 use crate::result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 use crate::snapshot::Snapshot;
 use crate::space::BucketCache;
@@ -243,6 +243,18 @@ pub(crate) fn resolve<'a, T: Trace>(
                             ..ok(variant, reason)
                         }
                     }
+                    Serve::Fractional(fractional) => {
+                        let placement = place_fractional(fractional, context, &flag.key);
+                        trace.split(&placement);
+                        match placement {
+                            Ok(Placement::Hashed {
+                                slot: Some(Slot { index, .. }),
+                                ..
+                            }) => ok(Some(fractional.weights[index].0), Reason::TargetingMatch),
+                            // flagd's `fractional` returns null: the default.
+                            _ => ok(flag.default_variant, Reason::Default),
+                        }
+                    }
                 };
             }
             ok(flag.default_variant, Reason::Default)
@@ -282,6 +294,25 @@ fn place_in_split<'c>(split: &Split, context: &'c Context) -> Result<Placement<'
     let hash = murmur3_32(&[split.salt.as_bytes(), b"|", unit.as_bytes()]);
     let slot = place(hash, split.weights.iter().map(|&(_, w)| w as u64));
     Ok(Placement::Hashed { unit, hash, slot })
+}
+
+/// Where a lowered flagd `fractional` puts this context; `Err` without a
+/// targeting key.
+fn place_fractional<'c>(
+    fractional: &Fractional,
+    context: &'c Context,
+    flag_key: &str,
+) -> Result<Placement<'c>, String> {
+    let key = context
+        .targeting_key()
+        .ok_or_else(|| "fractional needs a targeting key (targetingKey)".to_owned())?;
+    let hash = murmur3_32(&[flag_key.as_bytes(), key.as_bytes()]);
+    let slot = place(hash, fractional.weights.iter().map(|&(_, w)| w as u64));
+    Ok(Placement::Hashed {
+        unit: Cow::Borrowed(key),
+        hash,
+        slot,
+    })
 }
 
 #[cfg(test)]

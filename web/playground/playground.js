@@ -305,12 +305,19 @@ function renderResults(flags) {
   );
 }
 
+// A split, or flagd `fractional` lowered to a rule (hashes the flag key
+// directly followed by the targeting key, no "|").
+const splitOf = (serves) => serves.split ?? serves.fractional;
+const hashedText = (serves, unit) => ("split" in serves ? `${serves.split.salt}|${unit}` : `${serves.fractional.salt}${unit}`);
+
 function describeServe(serves) {
   if ("variant" in serves) return ["serves ", el("b", {}, serves.variant)];
   if ("holdout" in serves) return [`holdout "${serves.holdout.name}" serves `, el("b", {}, serves.holdout.variant ?? "the code default")];
-  const s = serves.split;
+  const s = splitOf(serves);
   const parts = s.cuts.map((c) => `${c.variant} ${c.weight}`).join(" / ");
-  return [`split ${parts} by ${s.bucketBy}, salt "${s.salt}"`];
+  return "split" in serves
+    ? [`split ${parts} by ${s.bucketBy}, salt "${s.salt}"`]
+    : [`flagd fractional ${parts} by ${s.bucketBy}`];
 }
 
 function splitBar(split, placement) {
@@ -389,18 +396,18 @@ function renderExplanation(context, now) {
         rule.hasCondition ? "" : "no condition · ", ...describeServe(rule.serves),
         window ? el("span", { class: "muted" }, ` (${window})`) : null,
         readsLine(rule.reads), ...rule.buckets.map(layerBar));
-      if ("split" in rule.serves && rule.placement) {
+      const s = splitOf(rule.serves);
+      if (s && rule.placement) {
         const p = rule.placement;
-        const s = rule.serves.split;
         item.append(p.error
           ? el("div", { class: "errcode" }, p.error)
           : p.whole
           ? el("div", { class: "placement" }, "all the weight on one variant: served without a unit → ", el("b", {}, s.cuts[p.cut]?.variant ?? "—"))
-          : el("div", { class: "placement" }, `unit "${p.unit}" → murmur3("${s.salt}|${p.unit}") = ${p.hash} → bucket ${p.bucket} of ${s.total} → `,
+          : el("div", { class: "placement" }, `unit "${p.unit}" → murmur3("${hashedText(rule.serves, p.unit)}") = ${p.hash} → bucket ${p.bucket} of ${s.total} → `,
             el("b", {}, s.cuts[p.cut]?.variant ?? "—")));
         item.append(splitBar(s, p));
-      } else if ("split" in rule.serves) {
-        item.append(splitBar(rule.serves.split, null));
+      } else if (s) {
+        item.append(splitBar(s, null));
       }
       return item;
     })));

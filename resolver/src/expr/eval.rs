@@ -34,7 +34,7 @@ mod coerce;
 mod flagd;
 mod text;
 
-pub(crate) use coerce::number_to_js_string;
+pub use coerce::number_to_js_string;
 
 use coerce::{compare, loose_eq, strict_eq, to_js_string};
 

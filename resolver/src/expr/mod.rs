@@ -20,7 +20,7 @@ mod strset;
 pub mod typed;
 
 pub use criterion::Criterion;
-pub(crate) use eval::number_to_js_string;
+pub use eval::number_to_js_string;
 pub use eval::{truthy, Env, Undecided};
 pub use member::{Bloom, Member};
 pub use strset::StrSet;

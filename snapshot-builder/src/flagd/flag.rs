@@ -5,6 +5,7 @@ use vane_resolver::context::json_type;
 use vane_resolver::{Flag, Targeting, Variant};
 
 use super::lint;
+use super::lower;
 use super::metadata;
 use super::path::JsonPath;
 use super::report::Report;
@@ -269,7 +270,12 @@ fn targeting(
         return Targeting::Static;
     }
     let errors = match jsonlogic::compile_all_within(rule, evaluators, budget) {
-        Ok(expr) => return Targeting::JsonLogic(expr),
+        Ok(expr) => {
+            return match lower::rules(&expr, variants) {
+                Some(rules) => Targeting::Rules(rules),
+                None => Targeting::JsonLogic(expr),
+            }
+        }
         Err(errors) => errors,
     };
     if errors.iter().all(|e| e.kind().fails_at_evaluation()) {

@@ -22,7 +22,8 @@
 //!   the text alone, so builds stay byte-for-byte reproducible.
 //! - Flag-set metadata becomes [`Body::metadata`] and is merged under each
 //!   flag's metadata, the flag's own keys winning (flagd semantics).
-//! - Targeting compiles through [`crate::jsonlogic`], every rule within the
+//! - Targeting compiles through [`crate::jsonlogic`], and [`lower`] turns the
+//!   shapes it proves equivalent into typed rules; every rule within the
 //!   size limits and all of them within one allowance for the file
 //!   (`crate::size`), so `$ref`s cannot multiply a small file into gigabytes.
 //!   What flagd loads is built, with a warning: a problem flagd only meets
@@ -48,6 +49,7 @@ use crate::size::NodeBudget;
 
 mod flag;
 mod lint;
+mod lower;
 mod metadata;
 mod path;
 mod report;

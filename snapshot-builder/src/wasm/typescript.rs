@@ -138,7 +138,7 @@ export interface RuleStep {
   reads: Read[];
   activeFrom: number | null;
   activeUntil: number | null;
-  serves: { variant: string } | { split: SplitShape } | { holdout: { name: string; variant: string | null } };
+  serves: { variant: string } | { split: SplitShape } | { holdout: { name: string; variant: string | null } } | { fractional: SplitShape };
   placement: SplitPlacement | null;
   buckets: BucketStep[];
 }

@@ -10,6 +10,7 @@ mod context_properties;
 mod diff;
 mod flagd_conformance;
 mod flagd_frontend;
+mod flagd_lowering;
 mod flagd_vectors;
 mod format_doc;
 mod golden;

@@ -194,7 +194,7 @@ fn join_into(out: &mut String, items: &[Value], depth: usize) {
 }
 
 /// A JSON number as JavaScript's `Number.prototype.toString` writes it.
-pub(crate) fn number_to_js_string(n: &Number) -> String {
+pub fn number_to_js_string(n: &Number) -> String {
     match n.as_i64() {
         // Exactly representable as a double: the digits are the same.
         Some(i) if i.unsigned_abs() <= 1 << 53 => i.to_string(),
