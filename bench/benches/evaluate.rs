@@ -128,7 +128,7 @@ fn all_flags(c: &mut Criterion) {
             bn.iter(|| black_box(flagd.evaluate_all(black_box(&ctx))))
         });
         g.bench_with_input(BenchmarkId::new("vane_yaml_ofrep_json", n), &n, |bn, _| {
-            bn.iter(|| black_box(serde_json::to_vec(&yaml.evaluate_bulk(black_box(&ctx))).unwrap()))
+            bn.iter(|| black_box(yaml.bulk_json(black_box(&ctx))))
         });
         let dl = DlTenant::from_flagd(&f.flagd_json);
         let data = DlTenant::context(json);

@@ -26,6 +26,7 @@
 
 pub mod assign;
 pub mod bucket;
+mod bulk_body;
 pub mod confidence;
 pub mod context;
 pub mod explain;

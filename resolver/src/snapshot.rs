@@ -14,6 +14,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::bucket::BUCKETING_VERSION;
+use crate::bulk_body::LazyBulkPieces;
+use crate::context::Context;
 use crate::key_index::KeyIndex;
 use crate::limits::TenantName;
 use crate::model::{Body, Flag};
@@ -188,6 +190,8 @@ pub struct Snapshot {
     pub body: Body,
     /// Flag positions by key, for [`Snapshot::flag`].
     index: KeyIndex,
+    /// The context-free parts of the OFREP bulk body, for [`Snapshot::bulk_json`].
+    bulk: LazyBulkPieces,
 }
 
 /// Describes a CBOR decoding failure at byte `at` without the decoder's
@@ -274,6 +278,7 @@ impl Snapshot {
         let index = KeyIndex::new(body.flags.iter().map(|f| f.key.as_str()));
         Ok(Snapshot {
             index,
+            bulk: LazyBulkPieces::default(),
             info: SnapshotInfo {
                 tenant: env.tenant,
                 version: env.version,
@@ -294,6 +299,18 @@ impl Snapshot {
         self.index
             .find(key, |i| flags[i].key.as_str())
             .map(|i| &flags[i])
+    }
+
+    /// The OFREP bulk body for `context`: every flag evaluated, as JSON
+    /// bytes, exactly `serde_json::to_vec(&self.evaluate_bulk(context))`.
+    /// Keys, variant names, values and metadata are encoded once per
+    /// snapshot (on the first call), so an answer writes little more than
+    /// the reasons (`crate::bulk_body`).
+    pub fn bulk_json(&self, context: &Context) -> Vec<u8> {
+        let pieces = self.bulk.get(&self.body);
+        let mut out = Vec::with_capacity(pieces.bytes_len() + 24 * self.body.flags.len());
+        pieces.write(&self.body, context, &mut out);
+        out
     }
 
     /// Refuses a snapshot of another tenant.

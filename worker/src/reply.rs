@@ -30,6 +30,12 @@ impl Reply {
         Reply::standard(status, Some(body))
     }
 
+    /// A JSON reply whose body is already written (the OFREP bulk body,
+    /// `Snapshot::bulk_json`), with the standard headers.
+    pub fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
+        Reply::standard(status, Some(body))
+    }
+
     /// A reply without a body (204 preflight, 304 not modified), still with
     /// the standard headers.
     pub fn empty(status: u16) -> Reply {

@@ -1,5 +1,6 @@
 //! Arbitrary evaluation contexts never panic and never yield malformed
-//! results, against every example tenant and the flagd testkit flags: deep
+//! results (and the OFREP bulk body is byte for byte what serde_json writes),
+//! against every example tenant and the flagd testkit flags: deep
 //! nesting, huge numbers, astral-plane and control characters, wrong types
 //! where rules expect strings or numbers.
 
@@ -133,6 +134,9 @@ proptest! {
                 }
                 serde_json::to_string(r).unwrap();
             }
+            // The bulk body the worker sends is what serde_json writes.
+            let expected = serde_json::to_vec(&s.evaluate_bulk(&context)).unwrap();
+            prop_assert_eq!(s.bulk_json(&context), expected);
         }
     }
 }

@@ -1,0 +1,273 @@
+//! The OFREP bulk body (`POST /ofrep/v1/evaluate/flags`, OFREP
+//! `bulkEvaluationSuccess`) written straight to bytes.
+//!
+//! Everything in the body that does not depend on the context is encoded
+//! once per decoded snapshot, on its first bulk answer: each flag's
+//! `{"key":"…",` with the key escaped, each variant's `"value":…,` and
+//! `,"variant":"…"`, each flag's `,"metadata":{…}}`, and the flag-set
+//! metadata. An answer then evaluates every flag and copies pieces, writing
+//! only the reason, and the error code and details of a failure. The bytes
+//! are exactly `serde_json::to_vec(&snapshot.evaluate_bulk(context))` (the
+//! tests compare them).
+
+use std::sync::OnceLock;
+
+use crate::context::Context;
+use crate::model::{Body, Flag};
+use crate::resolve::evaluate_flag;
+
+/// A range of [`BulkPieces::bytes`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Piece {
+    start: u32,
+    end: u32,
+}
+
+/// The pieces of one flag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FlagPieces {
+    /// `{"key":"…",`
+    head: Piece,
+    /// `,"metadata":{…}}`
+    tail: Piece,
+    /// Per variant: `"value":…,` and `,"variant":"…"`.
+    variants: Vec<(Piece, Piece)>,
+}
+
+/// The context-free pieces of a snapshot's bulk body, in one buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BulkPieces {
+    bytes: Vec<u8>,
+    flags: Vec<FlagPieces>,
+    /// `]}` or `],"metadata":{…}}`.
+    end: Piece,
+}
+
+/// Appends `value` as JSON. Values of the IR are maps with text keys,
+/// texts, numbers, booleans and null, which always serialise.
+fn json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
+    serde_json::to_writer(out, value).expect("JSON values of the IR serialise");
+}
+
+impl BulkPieces {
+    /// Encodes the pieces of `body`.
+    pub(crate) fn new(body: &Body) -> BulkPieces {
+        let mut bytes = Vec::new();
+        let piece = |bytes: &mut Vec<u8>, write: &mut dyn FnMut(&mut Vec<u8>)| {
+            let start = bytes.len() as u32;
+            write(bytes);
+            Piece {
+                start,
+                end: bytes.len() as u32,
+            }
+        };
+        let flags = body
+            .flags
+            .iter()
+            .map(|flag| FlagPieces {
+                head: piece(&mut bytes, &mut |b| {
+                    b.extend_from_slice(b"{\"key\":");
+                    json(b, &flag.key);
+                    b.push(b',');
+                }),
+                tail: piece(&mut bytes, &mut |b| {
+                    b.extend_from_slice(b",\"metadata\":");
+                    json(b, &flag.metadata);
+                    b.push(b'}');
+                }),
+                variants: flag
+                    .variants
+                    .iter()
+                    .map(|v| {
+                        let value = piece(&mut bytes, &mut |b| {
+                            b.extend_from_slice(b"\"value\":");
+                            json(b, &v.value);
+                            b.push(b',');
+                        });
+                        let name = piece(&mut bytes, &mut |b| {
+                            b.extend_from_slice(b",\"variant\":");
+                            json(b, &v.name);
+                        });
+                        (value, name)
+                    })
+                    .collect(),
+            })
+            .collect();
+        let end = piece(&mut bytes, &mut |b| {
+            b.push(b']');
+            if !body.metadata.is_empty() {
+                b.extend_from_slice(b",\"metadata\":");
+                json(b, &body.metadata);
+            }
+            b.push(b'}');
+        });
+        BulkPieces { bytes, flags, end }
+    }
+
+    /// Bytes of all pieces together (about the size of an answer).
+    pub(crate) fn bytes_len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    fn get(&self, p: Piece) -> &[u8] {
+        &self.bytes[p.start as usize..p.end as usize]
+    }
+
+    /// Evaluates every flag of `body` (the body these pieces were made
+    /// from) and appends the bulk body to `out`.
+    pub(crate) fn write(&self, body: &Body, context: &Context, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"{\"flags\":[");
+        for (i, (flag, pieces)) in body.flags.iter().zip(&self.flags).enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            self.write_flag(flag, pieces, context, out);
+        }
+        out.extend_from_slice(self.get(self.end));
+    }
+
+    fn write_flag(&self, flag: &Flag, pieces: &FlagPieces, context: &Context, out: &mut Vec<u8>) {
+        let r = evaluate_flag(flag, context);
+        out.extend_from_slice(self.get(pieces.head));
+        match r.error_code {
+            Some(code) => {
+                out.extend_from_slice(b"\"errorCode\":\"");
+                out.extend_from_slice(code.as_str().as_bytes());
+                out.extend_from_slice(b"\",\"errorDetails\":");
+                json(out, &r.error_details.as_deref().unwrap_or(""));
+            }
+            None => {
+                // The result borrows the served variant's value: find which.
+                let served = r.value.and_then(|value| {
+                    flag.variants
+                        .iter()
+                        .position(|v| std::ptr::eq(&v.value, value))
+                });
+                let variant = served.and_then(|i| pieces.variants.get(i));
+                if let Some(&(value, _)) = variant {
+                    out.extend_from_slice(self.get(value));
+                }
+                out.extend_from_slice(b"\"reason\":\"");
+                out.extend_from_slice(r.reason.as_str().as_bytes());
+                out.push(b'"');
+                if let Some(&(_, name)) = variant {
+                    out.extend_from_slice(self.get(name));
+                }
+            }
+        }
+        out.extend_from_slice(self.get(pieces.tail));
+    }
+}
+
+/// The [`BulkPieces`] of a snapshot, made on first use. Derived from the
+/// body alone, so two snapshots compare equal whether or not either has
+/// made them yet.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct LazyBulkPieces(OnceLock<BulkPieces>);
+
+impl LazyBulkPieces {
+    /// The pieces of `body` (which must be the body of the snapshot this
+    /// belongs to), encoding them the first time.
+    pub(crate) fn get(&self, body: &Body) -> &BulkPieces {
+        self.0.get_or_init(|| BulkPieces::new(body))
+    }
+}
+
+impl PartialEq for LazyBulkPieces {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{json, Map, Value};
+
+    use crate::expr::Expr;
+    use crate::model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
+    use crate::{Context, Snapshot};
+
+    fn map(v: Value) -> Map<String, Value> {
+        v.as_object().unwrap().clone()
+    }
+
+    fn flag(key: &str, targeting: Targeting, default_variant: Option<u32>) -> Flag {
+        Flag {
+            key: key.to_owned(),
+            variants: vec![
+                Variant {
+                    name: "on \"quoted\" ✓".into(),
+                    value: json!({"a": [1, 2.5, null], "b": "\u{1}\n"}),
+                },
+                Variant {
+                    name: "off".into(),
+                    value: json!(false),
+                },
+            ],
+            default_variant,
+            disabled: false,
+            targeting,
+            metadata: Map::new(),
+        }
+    }
+
+    fn snapshot(set_metadata: Map<String, Value>) -> Snapshot {
+        let split = Targeting::Rules(vec![Rule {
+            when: None,
+            serve: Serve::Split(Split {
+                bucket_by: None,
+                salt: "s".into(),
+                weights: vec![(0, 1), (1, 1)],
+            }),
+            active_from: None,
+            active_until: None,
+        }]);
+        let mut flags = vec![
+            flag("a\"b\\c\n", Targeting::Static, Some(0)),
+            flag("disabled", Targeting::Static, Some(1)),
+            flag(
+                "invalid",
+                Targeting::Invalid("bad \"$ref\"\t".into()),
+                Some(1),
+            ),
+            flag(
+                "json",
+                Targeting::JsonLogic(Expr::Var(vec!["pick".into()])),
+                Some(1),
+            ),
+            flag("no-default", Targeting::Static, None),
+            flag("split", split, Some(1)),
+        ];
+        flags[1].disabled = true;
+        flags[4].metadata = map(json!({"team": "web", "n": 3, "ok": true}));
+        let body = Body {
+            flags,
+            clients: Vec::new(),
+            cors_origins: Vec::new(),
+            metadata: set_metadata,
+        };
+        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body)).unwrap()
+    }
+
+    #[test]
+    fn the_bulk_body_is_byte_for_byte_what_serde_json_writes() {
+        for set_metadata in [Map::new(), map(json!({"flagSetId": "x", "version": 2}))] {
+            let s = snapshot(set_metadata);
+            for ctx in [
+                r#"{}"#,
+                r#"{"targetingKey":"u1","pick":"off"}"#,
+                r#"{"targetingKey":"u2","pick":"nope"}"#,
+                r#"{"targetingKey":"u3","pick":"on \"quoted\" ✓"}"#,
+                r#"{"pick":[1]}"#,
+            ] {
+                let context = Context::from_json(ctx, 0).unwrap();
+                let expected = serde_json::to_vec(&s.evaluate_bulk(&context)).unwrap();
+                assert_eq!(
+                    String::from_utf8(s.bulk_json(&context)).unwrap(),
+                    String::from_utf8(expected).unwrap(),
+                    "{ctx}"
+                );
+            }
+        }
+    }
+}
