@@ -12,9 +12,9 @@
 
 use std::sync::OnceLock;
 
-use crate::context::Context;
 use crate::model::{Body, Flag};
-use crate::resolve::evaluate_flag;
+use crate::resolve::resolve;
+use crate::space::BucketCache;
 
 /// A range of [`BulkPieces::bytes`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -114,20 +114,26 @@ impl BulkPieces {
     }
 
     /// Evaluates every flag of `body` (the body these pieces were made
-    /// from) and appends the bulk body to `out`.
-    pub(crate) fn write(&self, body: &Body, context: &Context, out: &mut Vec<u8>) {
+    /// from) for one request (`buckets`) and appends the bulk body to `out`.
+    pub(crate) fn write(&self, body: &Body, buckets: &BucketCache<'_>, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"flags\":[");
         for (i, (flag, pieces)) in body.flags.iter().zip(&self.flags).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            self.write_flag(flag, pieces, context, out);
+            self.write_flag(flag, pieces, buckets, out);
         }
         out.extend_from_slice(self.get(self.end));
     }
 
-    fn write_flag(&self, flag: &Flag, pieces: &FlagPieces, context: &Context, out: &mut Vec<u8>) {
-        let r = evaluate_flag(flag, context);
+    fn write_flag(
+        &self,
+        flag: &Flag,
+        pieces: &FlagPieces,
+        buckets: &BucketCache<'_>,
+        out: &mut Vec<u8>,
+    ) {
+        let r = resolve(flag, buckets, &mut ());
         out.extend_from_slice(self.get(pieces.head));
         match r.error_code {
             Some(code) => {
@@ -245,6 +251,7 @@ mod tests {
             clients: Vec::new(),
             cors_origins: Vec::new(),
             metadata: set_metadata,
+            spaces: Vec::new(),
         };
         Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body)).unwrap()
     }

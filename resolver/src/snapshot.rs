@@ -309,7 +309,7 @@ impl Snapshot {
     pub fn bulk_json(&self, context: &Context) -> Vec<u8> {
         let pieces = self.bulk.get(&self.body);
         let mut out = Vec::with_capacity(pieces.bytes_len() + 24 * self.body.flags.len());
-        pieces.write(&self.body, context, &mut out);
+        pieces.write(&self.body, &self.buckets(context), &mut out);
         out
     }
 
