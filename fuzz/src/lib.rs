@@ -18,6 +18,7 @@ pub fn check_compiled(compiled: Compiled) {
         tenant: Some(compiled.tenant.clone().unwrap_or_else(|| "fuzz".to_owned())),
         version: 1,
         created_at: 1_700_000_000,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     let Ok(built) = encode("fuzz", compiled, &options) else {
         return;
@@ -56,6 +57,7 @@ pub fn example_snapshot_bytes() -> Vec<(Snapshot, Vec<u8>)> {
         tenant: tenant.map(str::to_owned),
         version: 1,
         created_at: 1_700_000_000,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     let shop = build(
         "shop.yaml",

@@ -31,6 +31,7 @@ pub mod confidence;
 pub mod context;
 pub mod explain;
 pub mod expr;
+pub mod format2;
 mod key_index;
 pub mod limits;
 pub mod model;

@@ -23,8 +23,11 @@ use crate::signature::Signed;
 
 /// The `format` string every snapshot carries.
 pub const FORMAT: &str = "vane-snapshot";
-/// The envelope and body layout version this resolver reads and writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The body format version written by default: 2 ([`crate::format2`]).
+pub const FORMAT_VERSION: u32 = 2;
+/// The body format versions this resolver reads: the current one and the
+/// one before (docs/snapshot-format.md, "Compatibility").
+pub const READ_FORMAT_VERSIONS: [u32; 2] = [1, 2];
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Envelope {
@@ -132,7 +135,7 @@ impl std::fmt::Display for SnapshotError {
             }
             SnapshotError::FormatVersion(v) => write!(
                 f,
-                "snapshot format version {v} is not supported (this resolver reads {FORMAT_VERSION})"
+                "snapshot format version {v} is not supported (this resolver reads 1 and 2)"
             ),
             SnapshotError::Bucketing(v) => write!(
                 f,
@@ -260,7 +263,7 @@ impl Snapshot {
             return Err(SnapshotError::Format(env.format));
         }
         TenantName::parse(&env.tenant).map_err(|e| SnapshotError::Envelope(e.to_string()))?;
-        if env.format_version != FORMAT_VERSION {
+        if !READ_FORMAT_VERSIONS.contains(&env.format_version) {
             return Err(SnapshotError::FormatVersion(env.format_version));
         }
         if env.bucketing != BUCKETING_VERSION {
@@ -274,7 +277,11 @@ impl Snapshot {
             });
         }
         env.verify_signature()?;
-        let body: Body = decode_exact(&env.body).map_err(SnapshotError::Body)?;
+        let body: Body = match env.format_version {
+            1 => decode_exact(&env.body),
+            _ => crate::format2::from_slice(&env.body).map_err(|e| e.to_string()),
+        }
+        .map_err(SnapshotError::Body)?;
         let index = KeyIndex::new(body.flags.iter().map(|f| f.key.as_str()));
         Ok(Snapshot {
             index,
@@ -325,8 +332,9 @@ impl Snapshot {
         }
     }
 
-    /// Encodes a body into snapshot bytes. Deterministic: the same inputs give
-    /// the same bytes, so the digest names the content.
+    /// Encodes a body into snapshot bytes of the current format
+    /// ([`FORMAT_VERSION`]). Deterministic: the same inputs give the same
+    /// bytes, so the digest names the content.
     pub fn encode(
         tenant: &str,
         version: u64,
@@ -334,11 +342,32 @@ impl Snapshot {
         builder: &str,
         body: &Body,
     ) -> Vec<u8> {
-        let mut body_bytes = Vec::new();
-        ciborium::into_writer(body, &mut body_bytes).expect("writing CBOR to a Vec cannot fail");
+        Snapshot::encode_format(FORMAT_VERSION, tenant, version, created_at, builder, body)
+            .expect("the current format is written")
+    }
+
+    /// Encodes a body into snapshot bytes with body format `format_version`
+    /// (1: CBOR; 2: [`crate::format2`]); `None` for another version.
+    pub fn encode_format(
+        format_version: u32,
+        tenant: &str,
+        version: u64,
+        created_at: u64,
+        builder: &str,
+        body: &Body,
+    ) -> Option<Vec<u8>> {
+        let body_bytes = match format_version {
+            1 => {
+                let mut out = Vec::new();
+                ciborium::into_writer(body, &mut out).expect("writing CBOR to a Vec cannot fail");
+                out
+            }
+            2 => crate::format2::to_vec(body).expect("the IR encodes in format 2"),
+            _ => return None,
+        };
         let env = Envelope {
             format: FORMAT.to_owned(),
-            format_version: FORMAT_VERSION,
+            format_version,
             tenant: tenant.to_owned(),
             version,
             created_at,
@@ -349,7 +378,7 @@ impl Snapshot {
             signer: None,
             signature: None,
         };
-        env.to_bytes()
+        Some(env.to_bytes())
     }
 
     /// Signs snapshot bytes with a publisher's Ed25519 key: the same

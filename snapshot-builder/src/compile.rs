@@ -99,6 +99,9 @@ pub struct BuildOptions {
     pub version: u64,
     /// Creation time, Unix seconds.
     pub created_at: u64,
+    /// Body format to write ([`vane_resolver::snapshot::FORMAT_VERSION`], 2,
+    /// unless a worker that reads only format 1 must read it).
+    pub format_version: u32,
 }
 
 /// A built snapshot.
@@ -205,8 +208,8 @@ fn no_clients(file: &str, format: Format) -> Diagnostic {
 
 /// Encodes compiled rules (see [`build`]); `file` names the source in
 /// diagnostics. Errors: no tenant, a tenant that differs from the one the
-/// rules name, an invalid tenant name, or a snapshot larger than 25 MiB,
-/// which no worker would accept.
+/// rules name, an invalid tenant name, a body format this builder does not
+/// write, or a snapshot larger than 25 MiB, which no worker would accept.
 pub fn encode(
     file: &str,
     compiled: Compiled,
@@ -231,13 +234,24 @@ pub fn encode(
     };
     let tenant = TenantName::parse(&tenant)
         .map_err(|e| vec![Diagnostic::error(file, "tenant", e.to_string())])?;
-    let bytes = Snapshot::encode(
+    let bytes = Snapshot::encode_format(
+        options.format_version,
         tenant.as_str(),
         options.version,
         options.created_at,
         BUILDER,
         &compiled.body,
     );
+    let Some(bytes) = bytes else {
+        return Err(vec![Diagnostic::error(
+            file,
+            "",
+            format!(
+                "snapshot format version {} is not one this builder writes (1 or 2)",
+                options.format_version
+            ),
+        )]);
+    };
     if bytes.len() > MAX_SNAPSHOT_BYTES {
         return Err(vec![Diagnostic::error(
             file,
@@ -276,6 +290,7 @@ mod tests {
             tenant: Some("t".to_owned()),
             version: 1,
             created_at: 0,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
         };
         let errors = build("big.json", &text, Format::Flagd, &options).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");

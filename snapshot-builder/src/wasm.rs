@@ -85,6 +85,7 @@ pub fn compile_rules(
         tenant: options.tenant,
         version: options.version.unwrap_or(created_at),
         created_at,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     let access_file = options.access_file_name.as_deref().unwrap_or("access.yaml");
     let confidence = crate::confidence::Options::default();

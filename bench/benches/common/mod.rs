@@ -70,6 +70,7 @@ impl Fixture {
             tenant: Some(tenant.name.clone()),
             version: 1,
             created_at: 1_780_000_000,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
         };
         let yaml = build("bench.yaml", &vane_yaml, Format::Vane, &options)
             .unwrap_or_else(|d| panic!("generated Vane YAML does not build: {d:?}"));

@@ -36,6 +36,7 @@ fn main() {
             tenant: Some(t.name.clone()),
             version: 1,
             created_at: 1_780_000_000,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
         };
         let from_yaml = build("bench.yaml", &yaml, Format::Vane, &options).unwrap();
         let from_flagd = build("bench.json", &flagd, Format::Flagd, &options).unwrap();

@@ -42,6 +42,7 @@ fn main() {
             tenant: Some(t.name.clone()),
             version: 1,
             created_at: 1_780_000_000,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
         };
         let a = build("bench.yaml", &yaml, Format::Vane, &options).unwrap();
         let b = build("bench.json", &flagd, Format::Flagd, &options).unwrap();

@@ -151,10 +151,21 @@ impl<S: AsRef<str>> FromIterator<S> for StrSet {
     }
 }
 
+/// A sequence of the members, in byte order. Wrapped in a newtype struct
+/// that snapshot format 2 front-codes ([`crate::format2`]); CBOR and JSON
+/// write the plain sequence.
 impl Serialize for StrSet {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut seq = s.serialize_seq(Some(self.len()))?;
-        for item in self.iter() {
+        s.serialize_newtype_struct(crate::format2::TEXT_SET_NAME, &Members(self))
+    }
+}
+
+struct Members<'s>(&'s StrSet);
+
+impl Serialize for Members<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for item in self.0.iter() {
             seq.serialize_element(item)?;
         }
         seq.end()
@@ -208,11 +219,15 @@ impl<'de> Visitor<'de> for SetVisitor {
         while seq.next_element_seed(Member(&mut set))?.is_some() {}
         Ok(set.normalise())
     }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<StrSet, D::Error> {
+        d.deserialize_seq(SetVisitor)
+    }
 }
 
 impl<'de> Deserialize<'de> for StrSet {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StrSet, D::Error> {
-        d.deserialize_seq(SetVisitor)
+        d.deserialize_newtype_struct(crate::format2::TEXT_SET_NAME, SetVisitor)
     }
 }
 

@@ -37,6 +37,11 @@ pub struct BuildArgs {
     /// Treat every warning as an error: nothing is written when there is any.
     #[arg(long)]
     strict: bool,
+    /// Body format to write: 2 (the default) or 1, for workers that only
+    /// read format 1 (docs/snapshot-format.md, "Compatibility").
+    #[arg(long, default_value_t = vane_resolver::snapshot::FORMAT_VERSION,
+          value_parser = clap::value_parser!(u32).range(1..=2))]
+    format_version: u32,
     /// Sign the snapshot with this Ed25519 private key (PKCS#8 PEM, as
     /// `vane keygen` writes it).
     #[arg(long, value_name = "KEY_FILE")]
@@ -48,7 +53,14 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
     let source = read_rules(&a.rules, a.format, &a.confidence)?;
     // Read the key first: a bad key file fails before anything is built.
     let key = a.sign.as_deref().map(read_signing_key).transpose()?;
-    let built = match build_rules(&source, a.access.as_deref(), a.strict, a.tenant, a.version)? {
+    let built = match build_rules(
+        &source,
+        a.access.as_deref(),
+        a.strict,
+        a.tenant,
+        a.version,
+        a.format_version,
+    )? {
         Ok(built) => built,
         Err(diagnostics) => {
             print_diagnostics(&diagnostics);

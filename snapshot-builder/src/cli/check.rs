@@ -34,7 +34,14 @@ pub struct CheckArgs {
 pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
     let source = read_rules(&a.rules, a.format, &a.confidence)?;
     let name = &source.name;
-    match build_rules(&source, a.access.as_deref(), a.strict, a.tenant, None)? {
+    match build_rules(
+        &source,
+        a.access.as_deref(),
+        a.strict,
+        a.tenant,
+        None,
+        vane_resolver::snapshot::FORMAT_VERSION,
+    )? {
         Ok(built) => {
             print_diagnostics(&built.warnings);
             eprintln!(

@@ -117,8 +117,8 @@ pub fn build_time() -> anyhow::Result<u64> {
     }
 }
 
-/// Builds rules read by [`read_rules`] with the library's one build
-/// ([`build_sources`]), reading the access file when one is given
+/// Builds rules read by [`read_rules`] in body format `format_version` with
+/// the library's one build ([`build_sources`]), reading the access file when one is given
 /// (`--access`); with `strict` (`--strict`) every warning is an error; the
 /// version defaults to the build time. Read errors are `Err`; rule problems
 /// are the inner `Err`.
@@ -128,6 +128,7 @@ pub fn build_rules(
     strict: bool,
     tenant: Option<String>,
     version: Option<u64>,
+    format_version: u32,
 ) -> anyhow::Result<Result<Built, Vec<Diagnostic>>> {
     let access = match access {
         None => None,
@@ -142,6 +143,7 @@ pub fn build_rules(
         tenant,
         version: version.unwrap_or(created_at),
         created_at,
+        format_version,
     };
     let sources = Sources {
         file: &source.name,
@@ -170,7 +172,14 @@ pub fn load_snapshot(
     }
     let source = read_rules(input, format, confidence)?;
     let tenant = (source.format != Format::Vane).then(|| "local".to_owned());
-    match build_rules(&source, None, false, tenant, Some(0))? {
+    match build_rules(
+        &source,
+        None,
+        false,
+        tenant,
+        Some(0),
+        vane_resolver::snapshot::FORMAT_VERSION,
+    )? {
         Ok(built) => {
             print_diagnostics(&built.warnings);
             Ok(Some(built.snapshot))

@@ -33,6 +33,7 @@ fn snapshots() -> &'static [Snapshot] {
                     tenant,
                     version: 1,
                     created_at: 0,
+                    format_version: vane_resolver::snapshot::FORMAT_VERSION,
                 },
             )
             .unwrap_or_else(|d| panic!("{file}: {d:?}"))

@@ -13,6 +13,7 @@ fn all_flagd_evaluator_vectors_pass() {
         tenant: Some(TENANT.to_owned()),
         version: 1,
         created_at: 0,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     let built =
         build("testkit-flags.json", TESTKIT_FLAGS, Format::Flagd, &options).unwrap_or_else(|d| {

@@ -802,6 +802,7 @@ fn options() -> BuildOptions {
         tenant: Some("media".to_owned()),
         version: 1,
         created_at: 1_700_000_000,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     }
 }
 

@@ -75,6 +75,7 @@ fn pairs() -> &'static [(String, Snapshot, Snapshot)] {
                     tenant: Some("t".into()),
                     version: 1,
                     created_at: 0,
+                    format_version: vane_resolver::snapshot::FORMAT_VERSION,
                 };
                 let lowered = build(&name, &text, Format::Flagd, &options)
                     .unwrap_or_else(|d| panic!("{name}: {d:?}"))

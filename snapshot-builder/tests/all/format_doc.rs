@@ -40,6 +40,7 @@ fn worked_example_bytes_are_what_the_builder_writes() {
             tenant: Some("demo".into()),
             version: 3,
             created_at: 1_700_000_000,
+            format_version: 1,
         },
     )
     .unwrap();

@@ -80,7 +80,8 @@ fn explain(old: &[u8], new: &Snapshot, new_bytes: &[u8]) -> String {
 const RFC8032_SECRET: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
 
-fn shop_v1() -> vane_snapshot_builder::Built {
+/// The shop example built as the golden files are, in body format `format_version`.
+fn shop(format_version: u32) -> vane_snapshot_builder::Built {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("../examples/shop.yaml")).unwrap();
     build(
@@ -91,6 +92,7 @@ fn shop_v1() -> vane_snapshot_builder::Built {
             tenant: Some("shop".into()),
             version: 1,
             created_at: 1_700_000_000,
+            format_version,
         },
     )
     .unwrap_or_else(|d| panic!("{d:?}"))
@@ -108,18 +110,19 @@ fn golden(name: &str, bytes: &[u8]) -> Vec<u8> {
         .unwrap_or_else(|_| panic!("tests/golden/{name} exists (UPDATE_GOLDEN=1 writes it)"))
 }
 
-#[test]
-fn shop_example_matches_the_golden_snapshot() {
+/// Checks the shop example built in `format_version` against the golden
+/// file `name` and its digest against `digest_name`.
+fn matches_golden(format_version: u32, name: &str, digest_name: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let built = shop_v1();
-    let golden = golden("shop.cbor", &built.bytes);
+    let built = shop(format_version);
+    let golden = golden(name, &built.bytes);
     assert!(
         golden == built.bytes,
-        "the shop snapshot changed: {}. If intended, run with UPDATE_GOLDEN=1 and explain the change in the commit.",
+        "the shop snapshot ({name}) changed: {}. If intended, run with UPDATE_GOLDEN=1 and explain the change in the commit.",
         explain(&golden, &built.snapshot, &built.bytes)
     );
     // The digest is the identity: pin it in text too, so a review shows it.
-    let digest_path = root.join("tests/golden/shop.sha256");
+    let digest_path = root.join("tests/golden").join(digest_name);
     if std::env::var_os("UPDATE_GOLDEN").is_some() {
         std::fs::write(&digest_path, format!("{}\n", built.snapshot.info.digest)).unwrap();
     }
@@ -130,8 +133,43 @@ fn shop_example_matches_the_golden_snapshot() {
 }
 
 #[test]
+fn shop_example_matches_the_golden_snapshot() {
+    matches_golden(1, "shop.cbor", "shop.sha256");
+}
+
+#[test]
+fn shop_example_matches_the_golden_format_2_snapshot() {
+    matches_golden(2, "shop.v2.cbor", "shop.v2.sha256");
+}
+
+/// Every golden file (format 1, format 2, signed) still decodes, to the IR
+/// the builder makes today: a reader regression cannot land.
+#[test]
+fn every_golden_file_decodes_to_the_current_ir() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+    let mut versions = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "cbor") {
+            let bytes = std::fs::read(&path).unwrap();
+            let s = Snapshot::from_bytes(&bytes)
+                .unwrap_or_else(|e| panic!("{} no longer decodes: {e}", path.display()));
+            assert_eq!(s.body, shop(2).snapshot.body, "{}", path.display());
+            let at = bytes
+                .windows(14)
+                .position(|w| w == b"format_version")
+                .unwrap();
+            versions.push(bytes[at + 14]);
+        }
+    }
+    // The value of format_version (a one-byte CBOR uint) follows its key.
+    versions.sort();
+    assert_eq!(versions, [1, 1, 2], "golden files of both formats");
+}
+
+#[test]
 fn signed_shop_example_matches_the_signed_golden_snapshot() {
-    let built = shop_v1();
+    let built = shop(1);
     let seed: Vec<u8> = (0..64)
         .step_by(2)
         .map(|i| u8::from_str_radix(&RFC8032_SECRET[i..i + 2], 16).unwrap())

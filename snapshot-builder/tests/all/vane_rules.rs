@@ -19,6 +19,7 @@ fn built(yaml: &str) -> vane_snapshot_builder::Built {
         tenant: Some("t".to_owned()),
         version: 1,
         created_at: 0,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     build("t.yaml", yaml, Format::Vane, &options).unwrap_or_else(|d| {
         panic!(
@@ -980,6 +981,7 @@ fn the_shop_example_compiles_and_evaluates() {
             tenant: None,
             version: 1,
             created_at: 0,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
         },
     )
     .unwrap();
@@ -1483,6 +1485,7 @@ fn the_opening_example_of_the_rules_reference_builds() {
         tenant: None,
         version: 1,
         created_at: 0,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     let s = build("rules.md", &docs[start..end], Format::Vane, &options)
         .unwrap()

@@ -1,0 +1,904 @@
+//! Snapshot body format 2: a compact binary encoding of the same IR types
+//! (`docs/snapshot-format.md`, "Body, format 2").
+//!
+//! It is a serde data format, so it is driven by the model's own
+//! `Serialize`/`Deserialize` implementations: an IR node added to the model
+//! is encoded by format 2 without touching this module. What makes it
+//! smaller and faster to read than format 1's CBOR:
+//!
+//! - a string table: every distinct text (flag keys, variant names,
+//!   attribute path segments, literal texts, map keys) is stored once, in
+//!   first-use order, and referred to by its index; the table's bytes are
+//!   checked as UTF-8 in one pass;
+//! - enum variants (expression nodes, tests, targeting, serves) are written
+//!   as their declaration index, an integer opcode, instead of a text tag;
+//! - integers and lengths are LEB128 varints;
+//! - literal string sets (`StrSet`) are front-coded: members in byte order,
+//!   each stored as the length it shares with its predecessor and the rest.
+//!
+//! Every item starts with a one-byte kind (table below), so the format is
+//! self-describing: JSON values of the IR (variant values, literals,
+//! metadata) decode without a schema, like everything else.
+
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
+use serde::ser::{self, Serialize};
+
+/// The kinds, first byte of every item.
+mod kind {
+    pub const NULL: u8 = 0x00;
+    pub const FALSE: u8 = 0x01;
+    pub const TRUE: u8 = 0x02;
+    pub const UINT: u8 = 0x03;
+    pub const NINT: u8 = 0x04;
+    pub const FLOAT: u8 = 0x05;
+    pub const TEXT: u8 = 0x06;
+    pub const BYTES: u8 = 0x07;
+    pub const SEQ: u8 = 0x08;
+    pub const MAP: u8 = 0x09;
+    pub const SOME: u8 = 0x0a;
+    pub const UNIT_VARIANT: u8 = 0x0b;
+    pub const NEWTYPE_VARIANT: u8 = 0x0c;
+    pub const SEQ_VARIANT: u8 = 0x0d;
+    pub const TEXT_SET: u8 = 0x0e;
+    /// `0x20 + i`: a newtype variant with index `i` < 32, payload follows.
+    pub const SMALL_NEWTYPE_VARIANT: u8 = 0x20;
+    /// `0x40 + n`: a sequence of `n` < 64 items.
+    pub const SMALL_SEQ: u8 = 0x40;
+    /// `0x80 + n`: the unsigned integer `n` < 128.
+    pub const SMALL_UINT: u8 = 0x80;
+}
+
+/// The name a type gives `serialize_newtype_struct` to be front-coded as a
+/// sorted text set (`StrSet`); other formats see the inner sequence.
+pub(crate) const TEXT_SET_NAME: &str = "vane::StrSet";
+
+/// Largest length or count accepted while decoding (no allocation is sized
+/// from the data beyond what the data itself holds, but lengths are checked
+/// against the bytes left anyway).
+const MAX_LEN: u64 = u32::MAX as u64;
+
+/// An encoding or decoding failure, with a plain message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+impl de::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Self {
+        Error(msg.to_string())
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// Encodes `value` as a format-2 body: the string table, then the item.
+pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+    let mut enc = Encoder {
+        data: Vec::new(),
+        texts: std::collections::HashMap::new(),
+        order: Vec::new(),
+    };
+    value.serialize(&mut enc)?;
+    let mut out = Vec::with_capacity(enc.data.len() + 16 * enc.order.len());
+    put_varint(&mut out, enc.order.len() as u64);
+    for t in &enc.order {
+        put_varint(&mut out, t.len() as u64);
+    }
+    for t in &enc.order {
+        out.extend_from_slice(t.as_bytes());
+    }
+    out.extend_from_slice(&enc.data);
+    Ok(out)
+}
+
+struct Encoder {
+    data: Vec<u8>,
+    texts: std::collections::HashMap<String, u32>,
+    order: Vec<String>,
+}
+
+impl Encoder {
+    fn text(&mut self, s: &str) {
+        let next = self.order.len() as u32;
+        let i = *self.texts.entry(s.to_owned()).or_insert_with(|| next);
+        if i == next {
+            self.order.push(s.to_owned());
+        }
+        self.data.push(kind::TEXT);
+        put_varint(&mut self.data, u64::from(i));
+    }
+
+    fn head(&mut self, k: u8, n: u64) {
+        self.data.push(k);
+        put_varint(&mut self.data, n);
+    }
+
+    fn len(len: Option<usize>) -> Result<usize, Error> {
+        len.ok_or_else(|| Error("format 2 needs the length of every sequence and map".into()))
+    }
+}
+
+/// Front-codes a sorted set of texts: `TEXT_SET count (shared rest-len rest)*`.
+struct TextSetEncoder<'e> {
+    enc: &'e mut Encoder,
+    previous: Vec<u8>,
+    members: Vec<Vec<u8>>,
+}
+
+impl ser::Serializer for &mut Encoder {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Self;
+    type SerializeTuple = Self;
+    type SerializeTupleStruct = Self;
+    type SerializeTupleVariant = Self;
+    type SerializeMap = Self;
+    type SerializeStruct = Self;
+    type SerializeStructVariant = Self;
+
+    fn serialize_bool(self, v: bool) -> Result<(), Error> {
+        self.data.push(if v { kind::TRUE } else { kind::FALSE });
+        Ok(())
+    }
+    fn serialize_i8(self, v: i8) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i16(self, v: i16) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i32(self, v: i32) -> Result<(), Error> {
+        self.serialize_i64(v.into())
+    }
+    fn serialize_i64(self, v: i64) -> Result<(), Error> {
+        if v >= 0 {
+            return self.serialize_u64(v as u64);
+        } else {
+            self.head(kind::NINT, !(v as u64));
+        }
+        Ok(())
+    }
+    fn serialize_u8(self, v: u8) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u16(self, v: u16) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u32(self, v: u32) -> Result<(), Error> {
+        self.serialize_u64(v.into())
+    }
+    fn serialize_u64(self, v: u64) -> Result<(), Error> {
+        if v < 0x80 {
+            self.data.push(kind::SMALL_UINT + v as u8);
+        } else {
+            self.head(kind::UINT, v);
+        }
+        Ok(())
+    }
+    fn serialize_f32(self, v: f32) -> Result<(), Error> {
+        self.serialize_f64(v.into())
+    }
+    fn serialize_f64(self, v: f64) -> Result<(), Error> {
+        self.data.push(kind::FLOAT);
+        self.data.extend_from_slice(&v.to_le_bytes());
+        Ok(())
+    }
+    fn serialize_char(self, v: char) -> Result<(), Error> {
+        self.text(v.encode_utf8(&mut [0; 4]));
+        Ok(())
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.text(v);
+        Ok(())
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<(), Error> {
+        self.head(kind::BYTES, v.len() as u64);
+        self.data.extend_from_slice(v);
+        Ok(())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        self.data.push(kind::NULL);
+        Ok(())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, v: &T) -> Result<(), Error> {
+        self.data.push(kind::SOME);
+        v.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        self.data.push(kind::NULL);
+        Ok(())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        self.serialize_unit()
+    }
+    fn serialize_unit_variant(self, _: &'static str, i: u32, _: &'static str) -> Result<(), Error> {
+        self.head(kind::UNIT_VARIANT, i.into());
+        Ok(())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        name: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        if name == TEXT_SET_NAME {
+            let mut set = TextSetEncoder {
+                enc: self,
+                previous: Vec::new(),
+                members: Vec::new(),
+            };
+            return v.serialize(&mut set);
+        }
+        v.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        i: u32,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        if i < 0x20 {
+            self.data.push(kind::SMALL_NEWTYPE_VARIANT + i as u8);
+        } else {
+            self.head(kind::NEWTYPE_VARIANT, i.into());
+        }
+        v.serialize(self)
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Self, Error> {
+        match Encoder::len(len)? {
+            n if n < 0x40 => self.data.push(kind::SMALL_SEQ + n as u8),
+            n => self.head(kind::SEQ, n as u64),
+        }
+        Ok(self)
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Self, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_struct(self, _: &'static str, len: usize) -> Result<Self, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        i: u32,
+        _: &'static str,
+        len: usize,
+    ) -> Result<Self, Error> {
+        self.head(kind::SEQ_VARIANT, i.into());
+        put_varint(&mut self.data, len as u64);
+        Ok(self)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Self, Error> {
+        self.head(kind::MAP, Encoder::len(len)? as u64);
+        Ok(self)
+    }
+    fn serialize_struct(self, _: &'static str, len: usize) -> Result<Self, Error> {
+        self.serialize_seq(Some(len))
+    }
+    fn serialize_struct_variant(
+        self,
+        name: &'static str,
+        i: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Self, Error> {
+        self.serialize_tuple_variant(name, i, variant, len)
+    }
+}
+
+macro_rules! compound {
+    ($($t:ident :: $m:ident),*) => {$(
+        impl ser::$t for &mut Encoder {
+            type Ok = ();
+            type Error = Error;
+            fn $m<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+                v.serialize(&mut **self)
+            }
+            fn end(self) -> Result<(), Error> {
+                Ok(())
+            }
+        }
+    )*};
+}
+compound!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
+
+impl ser::SerializeMap for &mut Encoder {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), Error> {
+        k.serialize(&mut **self)
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        v.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeStruct for &mut Encoder {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        v.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+impl ser::SerializeStructVariant for &mut Encoder {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        _: &'static str,
+        v: &T,
+    ) -> Result<(), Error> {
+        v.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        Ok(())
+    }
+}
+
+/// Only a sequence of texts can be a text set.
+fn not_a_text_set() -> Error {
+    Error("a text set holds texts only".into())
+}
+
+impl ser::Serializer for &mut TextSetEncoder<'_> {
+    type Ok = ();
+    type Error = Error;
+    type SerializeSeq = Self;
+    type SerializeTuple = ser::Impossible<(), Error>;
+    type SerializeTupleStruct = ser::Impossible<(), Error>;
+    type SerializeTupleVariant = ser::Impossible<(), Error>;
+    type SerializeMap = ser::Impossible<(), Error>;
+    type SerializeStruct = ser::Impossible<(), Error>;
+    type SerializeStructVariant = ser::Impossible<(), Error>;
+
+    fn serialize_seq(self, _: Option<usize>) -> Result<Self, Error> {
+        Ok(self)
+    }
+    fn serialize_str(self, v: &str) -> Result<(), Error> {
+        self.members.push(v.as_bytes().to_vec());
+        Ok(())
+    }
+    fn serialize_bool(self, _: bool) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_i8(self, _: i8) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_i16(self, _: i16) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_i32(self, _: i32) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_i64(self, _: i64) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_u8(self, _: u8) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_u16(self, _: u16) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_u32(self, _: u32) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_u64(self, _: u64) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_f32(self, _: f32) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_f64(self, _: f64) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_char(self, _: char) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_bytes(self, _: &[u8]) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_none(self) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_unit(self) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_unit_struct(self, _: &'static str) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_tuple(self, _: usize) -> Result<Self::SerializeTuple, Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_tuple_struct(
+        self,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleStruct, Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_tuple_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeTupleVariant, Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_map(self, _: Option<usize>) -> Result<Self::SerializeMap, Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_struct(self, _: &'static str, _: usize) -> Result<Self::SerializeStruct, Error> {
+        Err(not_a_text_set())
+    }
+    fn serialize_struct_variant(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: usize,
+    ) -> Result<Self::SerializeStructVariant, Error> {
+        Err(not_a_text_set())
+    }
+}
+
+impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
+    type Ok = ();
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
+        v.serialize(&mut **self)
+    }
+    fn end(self) -> Result<(), Error> {
+        let members = std::mem::take(&mut self.members);
+        if members.windows(2).any(|w| w[0] >= w[1]) {
+            return Err(Error(
+                "a text set's members must be sorted and unique".into(),
+            ));
+        }
+        let data = &mut self.enc.data;
+        data.push(kind::TEXT_SET);
+        put_varint(data, members.len() as u64);
+        for m in &members {
+            let shared = self
+                .previous
+                .iter()
+                .zip(m)
+                .take_while(|(a, b)| a == b)
+                .count();
+            put_varint(data, shared as u64);
+            put_varint(data, (m.len() - shared) as u64);
+            data.extend_from_slice(&m[shared..]);
+            self.previous.clone_from(m);
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a format-2 body: exactly one item after the string table.
+pub fn from_slice<'de, T: de::Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Error> {
+    let mut dec = Decoder::new(bytes)?;
+    let value = T::deserialize(&mut dec)?;
+    if dec.pos != bytes.len() {
+        return Err(Error(format!(
+            "{} unexpected bytes after the end (at byte {})",
+            bytes.len() - dec.pos,
+            dec.pos
+        )));
+    }
+    Ok(value)
+}
+
+struct Decoder<'de> {
+    bytes: &'de [u8],
+    pos: usize,
+    /// The string table: one `&str` per text, borrowed from the body.
+    texts: Vec<&'de str>,
+    /// The member being rebuilt while reading a text set.
+    member: Vec<u8>,
+}
+
+impl<'de> Decoder<'de> {
+    fn new(bytes: &'de [u8]) -> Result<Self, Error> {
+        let mut d = Decoder {
+            bytes,
+            pos: 0,
+            texts: Vec::new(),
+            member: Vec::new(),
+        };
+        let count = d.len()?;
+        let mut lens = Vec::with_capacity(count.min(bytes.len()));
+        let mut total = 0usize;
+        for _ in 0..count {
+            let n = d.len()?;
+            total = total.saturating_add(n);
+            lens.push(n);
+        }
+        let blob = d.take(total)?;
+        let blob = std::str::from_utf8(blob)
+            .map_err(|e| Error(format!("the string table is not UTF-8 ({e})")))?;
+        let mut at = 0;
+        d.texts.reserve(count);
+        for n in lens {
+            let text = blob
+                .get(at..at + n)
+                .ok_or_else(|| Error("a string table entry splits a character".into()))?;
+            d.texts.push(text);
+            at += n;
+        }
+        Ok(d)
+    }
+
+    fn eof(&self) -> Error {
+        Error(format!("the data ends early (at byte {})", self.pos))
+    }
+
+    fn byte(&mut self) -> Result<u8, Error> {
+        let b = *self.bytes.get(self.pos).ok_or_else(|| self.eof())?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn peek(&self) -> Result<u8, Error> {
+        self.bytes.get(self.pos).copied().ok_or_else(|| self.eof())
+    }
+
+    fn varint(&mut self) -> Result<u64, Error> {
+        let mut n = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Ok(n);
+            }
+        }
+        Err(Error(format!(
+            "a varint is too long (at byte {})",
+            self.pos
+        )))
+    }
+
+    /// A length or count, no larger than the bytes that remain (every
+    /// element takes at least one byte).
+    fn len(&mut self) -> Result<usize, Error> {
+        let at = self.pos;
+        let n = self.varint()?;
+        if n > MAX_LEN || n as usize > self.bytes.len() - self.pos {
+            return Err(Error(format!(
+                "length {n} is larger than the data (at byte {at})"
+            )));
+        }
+        Ok(n as usize)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'de [u8], Error> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let end = end.ok_or_else(|| self.eof())?;
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn text(&mut self) -> Result<&'de str, Error> {
+        let at = self.pos;
+        let i = self.varint()?;
+        self.texts.get(i as usize).copied().ok_or_else(|| {
+            Error(format!(
+                "text {i} is not in the string table (at byte {at})"
+            ))
+        })
+    }
+
+    fn unexpected(&self, k: u8, what: &str) -> Error {
+        Error(format!(
+            "expected {what}, found kind 0x{k:02x} (at byte {})",
+            self.pos.saturating_sub(1)
+        ))
+    }
+}
+
+struct Seq<'a, 'de> {
+    dec: &'a mut Decoder<'de>,
+    left: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for Seq<'_, 'de> {
+    type Error = Error;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.dec).map(Some)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+impl<'de> de::MapAccess<'de> for Seq<'_, 'de> {
+    type Error = Error;
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        seed.deserialize(&mut *self.dec).map(Some)
+    }
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
+        seed.deserialize(&mut *self.dec)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+/// The members of a front-coded text set, rebuilt one by one.
+struct TextSet<'a, 'de> {
+    dec: &'a mut Decoder<'de>,
+    left: usize,
+}
+
+impl<'de> de::SeqAccess<'de> for TextSet<'_, 'de> {
+    type Error = Error;
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, Error> {
+        if self.left == 0 {
+            return Ok(None);
+        }
+        self.left -= 1;
+        let at = self.dec.pos;
+        let shared = self.dec.len()?;
+        let rest = self.dec.len()?;
+        if shared > self.dec.member.len() {
+            return Err(Error(format!(
+                "a text set member shares more than its predecessor has (at byte {at})"
+            )));
+        }
+        let tail = self.dec.take(rest)?;
+        let member = &mut self.dec.member;
+        member.truncate(shared);
+        member.extend_from_slice(tail);
+        let text = std::str::from_utf8(member)
+            .map_err(|_| Error(format!("a text set member is not UTF-8 (at byte {at})")))?;
+        seed.deserialize(de::value::StrDeserializer::<Error>::new(text))
+            .map(Some)
+    }
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.left)
+    }
+}
+
+struct Enum<'a, 'de> {
+    dec: &'a mut Decoder<'de>,
+    kind: u8,
+    index: u32,
+}
+
+impl<'a, 'de> de::EnumAccess<'de> for Enum<'a, 'de> {
+    type Error = Error;
+    type Variant = Self;
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Error> {
+        let v = seed.deserialize(self.index.into_deserializer())?;
+        Ok((v, self))
+    }
+}
+
+impl<'de> de::VariantAccess<'de> for Enum<'_, 'de> {
+    type Error = Error;
+    fn unit_variant(self) -> Result<(), Error> {
+        match self.kind {
+            kind::UNIT_VARIANT => Ok(()),
+            k => Err(self.dec.unexpected(k, "a variant without payload")),
+        }
+    }
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, Error> {
+        match self.kind {
+            kind::NEWTYPE_VARIANT => seed.deserialize(&mut *self.dec),
+            k => Err(self.dec.unexpected(k, "a variant with one payload")),
+        }
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, _: usize, visitor: V) -> Result<V::Value, Error> {
+        match self.kind {
+            kind::SEQ_VARIANT => {
+                let left = self.dec.len()?;
+                visitor.visit_seq(Seq {
+                    dec: self.dec,
+                    left,
+                })
+            }
+            k => Err(self.dec.unexpected(k, "a variant with fields")),
+        }
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.tuple_variant(fields.len(), visitor)
+    }
+}
+
+impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
+    type Error = Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        let k = self.byte()?;
+        match k {
+            kind::NULL => visitor.visit_unit(),
+            kind::FALSE => visitor.visit_bool(false),
+            kind::TRUE => visitor.visit_bool(true),
+            kind::UINT => visitor.visit_u64(self.varint()?),
+            kind::NINT => {
+                let n = self.varint()?;
+                if n > i64::MAX as u64 {
+                    return Err(Error(format!(
+                        "negative integer out of range (at byte {})",
+                        self.pos
+                    )));
+                }
+                visitor.visit_i64(!(n as i64))
+            }
+            kind::FLOAT => {
+                let b = self.take(8)?;
+                let mut a = [0u8; 8];
+                a.copy_from_slice(b);
+                visitor.visit_f64(f64::from_le_bytes(a))
+            }
+            kind::TEXT => visitor.visit_borrowed_str(self.text()?),
+            kind::BYTES => {
+                let n = self.len()?;
+                visitor.visit_borrowed_bytes(self.take(n)?)
+            }
+            kind::SEQ => {
+                let left = self.len()?;
+                visitor.visit_seq(Seq { dec: self, left })
+            }
+            kind::MAP => {
+                let left = self.len()?;
+                visitor.visit_map(Seq { dec: self, left })
+            }
+            kind::SOME => visitor.visit_some(self),
+            kind::TEXT_SET => {
+                let left = self.len()?;
+                self.member.clear();
+                visitor.visit_seq(TextSet { dec: self, left })
+            }
+            kind::UNIT_VARIANT | kind::NEWTYPE_VARIANT | kind::SEQ_VARIANT => {
+                let index = self.varint()?;
+                let index = u32::try_from(index)
+                    .map_err(|_| Error(format!("variant {index} out of range")))?;
+                visitor.visit_enum(Enum {
+                    dec: self,
+                    kind: k,
+                    index,
+                })
+            }
+            k if k >= kind::SMALL_UINT => visitor.visit_u64(u64::from(k - kind::SMALL_UINT)),
+            k if k >= kind::SMALL_SEQ => {
+                let left = usize::from(k - kind::SMALL_SEQ);
+                visitor.visit_seq(Seq { dec: self, left })
+            }
+            k if (kind::SMALL_NEWTYPE_VARIANT..kind::SMALL_NEWTYPE_VARIANT + 0x20).contains(&k) => {
+                visitor.visit_enum(Enum {
+                    dec: self,
+                    kind: kind::NEWTYPE_VARIANT,
+                    index: u32::from(k - kind::SMALL_NEWTYPE_VARIANT),
+                })
+            }
+            k => Err(self.unexpected(k, "an item")),
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self.peek()? {
+            kind::NULL => {
+                self.pos += 1;
+                visitor.visit_none()
+            }
+            kind::SOME => {
+                self.pos += 1;
+                visitor.visit_some(self)
+            }
+            k => {
+                self.pos += 1;
+                Err(self.unexpected(k, "an optional item"))
+            }
+        }
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        _: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match self.peek()? {
+            kind::UNIT_VARIANT | kind::NEWTYPE_VARIANT | kind::SEQ_VARIANT | 0x20..=0x3f => {
+                self.deserialize_any(visitor)
+            }
+            k => {
+                self.pos += 1;
+                Err(self.unexpected(k, "a variant"))
+            }
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
+        identifier ignored_any
+    }
+}
