@@ -17,14 +17,16 @@ fn block_after<'d>(doc: &'d str, marker: &str) -> &'d str {
     &rest[body_start..body_start + close]
 }
 
-#[test]
-fn worked_example_bytes_are_what_the_builder_writes() {
+/// Builds the doc's example source in body format `format_version` and
+/// checks it against the bytes after `bytes_marker` and the digest line
+/// after them.
+fn check_example(format_version: u32, bytes_marker: &str, digest_label: &str) {
     let doc = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/snapshot-format.md"),
     )
     .unwrap();
     let source = block_after(&doc, "<!-- worked-example-source -->");
-    let hex: String = block_after(&doc, "<!-- worked-example-bytes -->")
+    let hex: String = block_after(&doc, bytes_marker)
         .lines()
         .map(|l| l.split('#').next().unwrap().replace(' ', ""))
         .collect();
@@ -40,14 +42,24 @@ fn worked_example_bytes_are_what_the_builder_writes() {
             tenant: Some("demo".into()),
             version: 3,
             created_at: 1_700_000_000,
-            format_version: 1,
+            format_version,
         },
     )
     .unwrap();
     assert_eq!(
         vane_resolver::snapshot::hex(&built.bytes),
         vane_resolver::snapshot::hex(&expected),
-        "docs/snapshot-format.md's worked example is out of date"
+        "docs/snapshot-format.md's worked example ({bytes_marker}) is out of date"
     );
-    assert!(doc.contains(&format!("Digest: `{}`", built.snapshot.info.digest)));
+    assert!(doc.contains(&format!("{digest_label}: `{}`", built.snapshot.info.digest)));
+}
+
+#[test]
+fn worked_example_bytes_are_what_the_builder_writes() {
+    check_example(1, "<!-- worked-example-bytes -->", "Digest");
+}
+
+#[test]
+fn format_2_worked_example_bytes_are_what_the_builder_writes() {
+    check_example(2, "<!-- worked-example-bytes-2 -->", "Format 2 digest");
 }

@@ -274,6 +274,9 @@ const DAMAGED = 'e2e-damaged';
 const DAMAGED_KEY = 'e2e-damaged-key-7a21';
 const ORPHAN = 'e2e-orphan';
 const ORPHAN_KEY = 'e2e-orphan-key-c94e';
+// Snapshots of body format 1 (what workers before format 2 read), then 2.
+const FORMAT1 = 'e2e-format1';
+const FORMAT1_KEY = 'e2e-format1-key-51d0';
 const tenantRules = (tenant, key, n) => `tenant: ${tenant}
 clients:
   app:
@@ -312,6 +315,12 @@ before(() => {
       writeFileSync(rules, tenantRules(tenant, key, n));
       built[`${tenant}@${n}`] = build(rules, join(DIR, `${tenant}-${n}.cbor`), ['--version', String(n)]);
     }
+  }
+  for (const n of [1, 2]) {
+    const rules = join(DIR, `${FORMAT1}-${n}.yaml`);
+    writeFileSync(rules, tenantRules(FORMAT1, FORMAT1_KEY, n));
+    built[`${FORMAT1}@${n}`] = build(rules, join(DIR, `${FORMAT1}-${n}.cbor`),
+      ['--version', String(n), '--format-version', String(n)]);
   }
 });
 
@@ -717,6 +726,23 @@ test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps s
   // The operator's way out, the real publish path, rewrites both.
   assert.equal(publish(snap(3)).status, 0);
   await servesVersion(3);
+});
+
+test('format-1 snapshots in KV keep serving, and a format-2 publish replaces them', async () => {
+  const contexts = [{ targetingKey: 'f1-a' }, { targetingKey: 'f1-b', country: 'DE' }];
+  for (const n of [1, 2]) {
+    const snap = built[`${FORMAT1}@${n}`];
+    assert.equal(readFileSync(snap)[0x25], n, `${snap} has body format ${n}`);
+    assert.equal(publish(snap).status, 0);
+    for (const context of contexts) {
+      const all = await bulk(context, FORMAT1_KEY);
+      assert.equal(all.status, 200, all.text);
+      assert.deepEqual(all.json, evalCli(snap, context), `format ${n} bulk ${JSON.stringify(context)}`);
+      assert.equal(all.headers.get('x-vane-snapshot'), snapshotHeader(inspect(snap)));
+      const one = await single('banner', context, FORMAT1_KEY);
+      assert.deepEqual(one.json, evalCli(snap, context, 'banner'));
+    }
+  }
 });
 
 test('a tenant whose pointer is deleted answers 503 at once, naming the tenant only in the log', async () => {
