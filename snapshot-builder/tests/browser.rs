@@ -253,11 +253,19 @@ fn flagd_sources_need_a_tenant_and_the_format_can_be_forced() {
     assert_eq!(json(&ok(snapshot.info()))["tenant"], "media");
     let inspection = json(&ok(snapshot.inspect()));
     assert_eq!(inspection["metadata"]["flagSetId"], "media-streaming");
-    assert!(inspection["flags"]
+    // flagd targeting is JsonLogic, or typed rules where the builder
+    // proves them equivalent (flagd/lower.rs).
+    let kinds: Vec<&str> = inspection["flags"]
         .as_array()
         .unwrap()
         .iter()
-        .all(|f| f["targeting"] == "jsonLogic" || f["targeting"] == "static"));
+        .map(|f| f["targeting"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.iter().all(|k| ["jsonLogic", "rules", "static"].contains(k)),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"rules"), "{kinds:?}");
     assert_eq!(inspection["clients"], json!([]));
 
     // An access file adds clients and origins, as `vane build --access`.
