@@ -262,7 +262,9 @@ fn flagd_sources_need_a_tenant_and_the_format_can_be_forced() {
         .map(|f| f["targeting"].as_str().unwrap())
         .collect();
     assert!(
-        kinds.iter().all(|k| ["jsonLogic", "rules", "static"].contains(k)),
+        kinds
+            .iter()
+            .all(|k| ["jsonLogic", "rules", "static"].contains(k)),
         "{kinds:?}"
     );
     assert!(kinds.contains(&"rules"), "{kinds:?}");
