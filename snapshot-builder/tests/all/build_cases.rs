@@ -111,6 +111,7 @@ pub fn expected(case: &Case, file: &str, access_file: &str) -> (Vec<Diagnostic>,
         tenant: case.tenant.map(str::to_owned),
         version: BUILD_TIME,
         created_at: BUILD_TIME,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     match build_sources(&sources, &options) {
         Ok(built) => (built.warnings, false),

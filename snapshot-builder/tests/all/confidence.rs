@@ -27,6 +27,7 @@ fn build(path: &str, options: &Options) -> (Vec<u8>, Snapshot) {
         tenant: None,
         version: 1,
         created_at: 0,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     let built = encode(path, compiled, &options).unwrap_or_else(|d| panic!("{d:#?}"));
     (built.bytes, built.snapshot)

@@ -210,8 +210,9 @@ fn every_example_round_trips_through_both_formats() {
     for path in files {
         let name = path.display().to_string();
         let text = std::fs::read_to_string(&path).unwrap();
-        let compiled = vane_snapshot_builder::compile(&name, &text, Format::detect(&name, &text))
-            .unwrap_or_else(|d| panic!("{name}: {d:?}"));
+        let compiled =
+            vane_snapshot_builder::compile(&name, &text, Format::detect(&name, text.as_bytes()))
+                .unwrap_or_else(|d| panic!("{name}: {d:?}"));
         for format_version in [1, 2] {
             let options = BuildOptions {
                 tenant: Some(compiled.tenant.clone().unwrap_or_else(|| "t".into())),
