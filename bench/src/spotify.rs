@@ -71,6 +71,7 @@ pub fn vane_snapshot(pb: &[u8]) -> Vec<u8> {
         tenant: None,
         version: 1,
         created_at: 0,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     encode("state.pb", compiled, &build)
         .expect("Vane encodes the state")

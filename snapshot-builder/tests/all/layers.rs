@@ -12,6 +12,7 @@ pub fn snapshot(yaml: &str) -> Snapshot {
         tenant: Some("t".to_owned()),
         version: 1,
         created_at: 0,
+        format_version: vane_resolver::snapshot::FORMAT_VERSION,
     };
     build("t.yaml", yaml, Format::Vane, &options)
         .unwrap_or_else(|d| panic!("{d:?}"))
