@@ -263,6 +263,17 @@ fn salt_changes(os: &Snapshot, o: &Flag, ns: &Snapshot, n: &Flag) -> Vec<String>
 /// A hash that decides a flag: salt and unit.
 type HashKey = (String, Option<Path>);
 
+/// The hash a weighted serve reads and its weights: a split's salt and
+/// unit; a lowered flagd `fractional` hashes the flag key and the targeting
+/// key (another function than a split's, so its own key).
+fn weighted<'f>(flag: &Flag, serve: &'f Serve) -> Option<(HashKey, &'f [(u32, u32)])> {
+    match serve {
+        Serve::Split(s) => Some(((s.salt.clone(), s.bucket_by.clone()), &s.weights)),
+        Serve::Fractional(f) => Some(((format!("\u{0}fractional:{}", flag.key), None), &f.weights)),
+        _ => None,
+    }
+}
+
 /// Where a flag reads a hash: the split of a rule, or a bucket test.
 struct Model<'a> {
     flag: &'a Flag,
@@ -279,12 +290,12 @@ impl Model<'_> {
             .map_or(f.default_variant, |r| match &r.serve {
                 Serve::Variant(i) => Some(*i),
                 Serve::Holdout(h) => h.variant.or(f.default_variant),
-                Serve::Split(s) => {
-                    let total: u64 = s.weights.iter().map(|&(_, w)| u64::from(w)).sum();
-                    let key = (s.salt.clone(), s.bucket_by.clone());
+                Serve::Split(_) | Serve::Fractional(_) => {
+                    let (key, weights) = weighted(f, &r.serve)?;
+                    let total: u64 = weights.iter().map(|&(_, w)| u64::from(w)).sum();
                     let b = (hashes.get(&key).copied().unwrap_or(0) * total) >> 32;
                     let mut cum = 0;
-                    s.weights
+                    weights
                         .iter()
                         .find(|&&(_, w)| {
                             cum += u64::from(w);
@@ -322,13 +333,11 @@ impl Model<'_> {
             if let Some(w) = &r.when {
                 self.test_cuts(w, out, &at)?;
             }
-            if let Serve::Split(s) = &r.serve {
-                let total: u64 = s.weights.iter().map(|&(_, w)| u64::from(w)).sum();
-                let cuts = out
-                    .entry((s.salt.clone(), s.bucket_by.clone()))
-                    .or_default();
+            if let Some((key, weights)) = weighted(self.flag, &r.serve) {
+                let total: u64 = weights.iter().map(|&(_, w)| u64::from(w)).sum();
+                let cuts = out.entry(key).or_default();
                 let mut cum = 0;
-                for &(_, w) in &s.weights {
+                for &(_, w) in weights {
                     cum += u64::from(w);
                     cuts.push(at(cum, total));
                 }

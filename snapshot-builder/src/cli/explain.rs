@@ -37,6 +37,7 @@ pub fn text(e: &Explanation<'_>) -> String {
         let serves = match &rule.serves {
             Serves::Variant(v) => format!("serves {v}"),
             Serves::Split(s) => format!("splits by {} (salt {})", s.bucket_by, s.salt),
+            Serves::Fractional(s) => format!("flagd fractional by {}", s.bucket_by),
             Serves::Holdout(h) => format!(
                 "holdout {} serves {}",
                 h.name,
