@@ -4,8 +4,14 @@
 //! A cached snapshot is served without touching KV until it is older than
 //! the TTL (`SNAPSHOT_TTL_SECONDS`, default 30 s); then the tenant's pointer
 //! is read again, and only when it names another digest is that snapshot
-//! fetched and decoded. Concurrent requests of one tenant share that one
-//! refresh: the first does it, the others wait for its result. Anything
+//! fetched and decoded. One request at a time refreshes a tenant: requests
+//! that arrive meanwhile are served the cached snapshot (stale by at most
+//! the refresh's own KV reads) instead of waiting. They must not wait for
+//! the refreshing request: workerd cancels a request whose only pending
+//! wake-up would come from another request's I/O ("the Worker's code had
+//! hung", answered 500; `docs/hardening.md`). So a tenant with nothing
+//! cached yet (a cold isolate) is loaded by each of its first concurrent
+//! requests on its own. Anything
 //! that goes wrong on the way — KV unreachable, a pointer or snapshot that
 //! does not decode, a snapshot whose digest or tenant is not what the
 //! pointer says — leaves the last good snapshot in service and comes back as
@@ -22,11 +28,8 @@
 //! oldest evicted first.
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
-use std::task::{Context as TaskContext, Poll, Waker};
 
 use vane_resolver::model::KeyDigest;
 use vane_resolver::snapshot::hex;
@@ -66,66 +69,16 @@ enum Problem {
     Failed(String),
 }
 
-/// One refresh in progress, shared by every request of the tenant that
-/// arrives meanwhile.
-#[derive(Default)]
-struct InFlight {
-    done: RefCell<Option<Lookup>>,
-    waiters: RefCell<Vec<Waker>>,
-}
-
-impl InFlight {
-    fn finish(&self, lookup: Lookup) {
-        *self.done.borrow_mut() = Some(lookup);
-        for waker in self.waiters.borrow_mut().drain(..) {
-            waker.wake();
-        }
-    }
-}
-
-/// Waits for another request's refresh.
-struct Wait(Rc<InFlight>);
-
-impl Future for Wait {
-    type Output = Lookup;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Lookup> {
-        if let Some(lookup) = self.0.done.borrow().as_ref() {
-            return Poll::Ready(lookup.clone());
-        }
-        self.0.waiters.borrow_mut().push(cx.waker().clone());
-        Poll::Pending
-    }
-}
-
-/// The request doing a refresh. Should it be dropped before finishing (its
-/// request cancelled), the waiters get the last good snapshot.
-struct Leader<'c> {
+/// Removes a tenant's refresh mark when the refreshing request ends,
+/// finished or cancelled, so the next request after it refreshes again.
+struct Refreshing<'c> {
     cache: &'c Cache,
     tenant: String,
-    flight: Rc<InFlight>,
-    last_good: Option<Rc<Snapshot>>,
 }
 
-impl Leader<'_> {
-    fn finish(self, lookup: Lookup) -> Lookup {
-        self.flight.finish(lookup.clone());
-        lookup
-    }
-}
-
-impl Drop for Leader<'_> {
+impl Drop for Refreshing<'_> {
     fn drop(&mut self) {
-        self.cache.in_flight.borrow_mut().remove(&self.tenant);
-        if self.flight.done.borrow().is_none() {
-            self.flight.finish(Lookup {
-                snapshot: self.last_good.clone(),
-                warning: Some(format!(
-                    "the refresh of tenant {:?} was abandoned",
-                    self.tenant
-                )),
-            });
-        }
+        self.cache.refreshing.borrow_mut().remove(&self.tenant);
     }
 }
 
@@ -134,7 +87,7 @@ impl Drop for Leader<'_> {
 pub struct Cache {
     tenants: RefCell<HashMap<String, TenantEntry>>,
     keys: RefCell<HashMap<[u8; 32], KeyEntry>>,
-    in_flight: RefCell<HashMap<String, Rc<InFlight>>>,
+    refreshing: RefCell<HashSet<String>>,
     budget_bytes: usize,
     used_bytes: Cell<usize>,
     uses: Cell<u64>,
@@ -158,7 +111,7 @@ impl Cache {
         Cache {
             tenants: RefCell::default(),
             keys: RefCell::default(),
-            in_flight: RefCell::default(),
+            refreshing: RefCell::default(),
             budget_bytes,
             used_bytes: Cell::new(0),
             uses: Cell::new(0),
@@ -244,25 +197,27 @@ impl Cache {
                 warning: None,
             };
         }
-        let running = self.in_flight.borrow().get(tenant).cloned();
-        if let Some(flight) = running {
-            return Wait(flight).await;
-        }
-        let flight = Rc::new(InFlight::default());
-        self.in_flight
-            .borrow_mut()
-            .insert(tenant.to_owned(), flight.clone());
         // A snapshot the trust configuration no longer admits (its signer's
         // key was removed) is not served, not even as the last good one.
         let last_good = cached
             .map(|(s, _)| s)
             .filter(|s| signing::admit(source, &s.info).is_ok());
-        let leader = Leader {
-            cache: self,
-            tenant: tenant.to_owned(),
-            flight,
-            last_good: last_good.clone(),
-        };
+        if self.refreshing.borrow().contains(tenant) {
+            if let Some(stale) = &last_good {
+                return Lookup {
+                    snapshot: Some(stale.clone()),
+                    warning: None,
+                };
+            }
+        }
+        let _refreshing = self
+            .refreshing
+            .borrow_mut()
+            .insert(tenant.to_owned())
+            .then(|| Refreshing {
+                cache: self,
+                tenant: tenant.to_owned(),
+            });
         let lookup = match self.refresh(source, tenant, last_good.as_ref()).await {
             Ok((fresh, bytes)) => {
                 self.keep(tenant, fresh.clone(), bytes, now_ms, use_count);
@@ -298,7 +253,7 @@ impl Cache {
                 }
             }
         };
-        leader.finish(lookup)
+        lookup
     }
 
     /// Holds `snapshot` for `tenant`, then evicts the least recently used
@@ -656,22 +611,65 @@ mod tests {
     }
 
     #[test]
-    fn concurrent_requests_share_one_refresh() {
+    fn while_one_request_refreshes_the_others_are_served_the_cached_snapshot() {
         let store = published(&[1]);
         block_on(publish(&store, MEDIA, &snapshot_bytes(MEDIA, 1, "m"), 0)).unwrap();
+        let cache = Cache::new();
+        for tenant in [SHOP, MEDIA] {
+            assert_eq!(
+                version(&block_on(cache.snapshot(&store, tenant, 0, 30_000))),
+                Some(1)
+            );
+        }
+        block_on(publish(&store, SHOP, &snapshot_bytes(SHOP, 2, "s2"), 0)).unwrap();
+        block_on(publish(&store, MEDIA, &snapshot_bytes(MEDIA, 2, "m2"), 0)).unwrap();
+        store.yield_on_access(true);
+        let reads = store.reads();
+        let lookups = run_all(
+            (0..10)
+                .map(|i| {
+                    cache.snapshot(
+                        &store,
+                        if i % 2 == 0 { SHOP } else { MEDIA },
+                        60_000,
+                        30_000,
+                    )
+                })
+                .collect(),
+        );
+        let versions: Vec<_> = lookups.iter().map(version).collect();
+        // The first request of each tenant refreshes and gets version 2; the
+        // other four of each are answered at once from the cache (version 1)
+        // instead of waiting on the refreshing request.
+        assert_eq!(versions.iter().filter(|v| **v == Some(2)).count(), 2);
+        assert_eq!(versions.iter().filter(|v| **v == Some(1)).count(), 8);
+        assert!(lookups.iter().all(|l| l.warning.is_none()));
+        // One pointer and one snapshot read per tenant, not per request.
+        assert_eq!(store.reads() - reads, 4);
+        assert!(cache.refreshing.borrow().is_empty());
+        assert_eq!(
+            version(&block_on(cache.snapshot(&store, SHOP, 60_001, 30_000))),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn concurrent_cold_requests_each_load_without_waiting_on_another() {
+        let store = published(&[1]);
         store.yield_on_access(true);
         let cache = Cache::new();
         let reads = store.reads();
         let lookups = run_all(
-            (0..10)
-                .map(|i| cache.snapshot(&store, if i % 2 == 0 { SHOP } else { MEDIA }, 0, 30_000))
+            (0..3)
+                .map(|_| cache.snapshot(&store, SHOP, 0, 30_000))
                 .collect(),
         );
         assert!(lookups
             .iter()
             .all(|l| version(l) == Some(1) && l.warning.is_none()));
-        // One pointer and one snapshot read per tenant, not per request.
-        assert_eq!(store.reads() - reads, 4);
-        assert!(cache.in_flight.borrow().is_empty());
+        // Nothing to serve meanwhile, so each loads on its own: a pointer and
+        // a snapshot read each, and no request's answer depends on another's.
+        assert_eq!(store.reads() - reads, 6);
+        assert!(cache.refreshing.borrow().is_empty());
     }
 }
