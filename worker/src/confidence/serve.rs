@@ -479,6 +479,7 @@ mod tests {
                 tenant: None,
                 version: 1,
                 created_at: 0,
+                format_version: vane_resolver::snapshot::FORMAT_VERSION,
             },
         )
         .unwrap();
