@@ -32,6 +32,9 @@ scripts/fuzz.sh 20
 step "end-to-end: the worker under wrangler dev"
 scripts/e2e.sh
 
+step "hardening: cross-tenant probe, churn and load under wrangler dev, briefly (docs/hardening.md)"
+scripts/hardening.sh 5 2000
+
 step "wrangler deploy --dry-run (the deploy configuration cannot rot)"
 scripts/deploy-check.sh
 
