@@ -221,6 +221,26 @@ pub async fn status<S: AdminStore>(store: &S, tenant: &str) -> Result<Reply, Api
     }
 }
 
+/// `GET /admin/v1/tenants/{tenant}/snapshot`: 200 with the current
+/// snapshot's bytes as stored (`application/cbor`); errors `NO_SNAPSHOT`
+/// (404), `STORE_UNAVAILABLE` (503, also when the pointer names bytes that
+/// are not in KV).
+pub async fn current_snapshot<S: AdminStore>(store: &S, tenant: &str) -> Result<Reply, ApiError> {
+    let pointer = store
+        .current(tenant)
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| no_snapshot(tenant))?;
+    let digest = pointer.current.digest;
+    match store.snapshot(tenant, &digest).await.map_err(unavailable)? {
+        Some(bytes) => Ok(Reply::cbor(200, bytes)),
+        None => Err(ApiError::StoreUnavailable {
+            what: format!("the current snapshot {digest} of tenant {tenant:?} is missing from KV"),
+            state: "nothing changed; publishing a new version stores a snapshot again",
+        }),
+    }
+}
+
 /// The pointer after `entry` becomes current: the old current goes to the
 /// front of the history, `entry`'s digest leaves it, and the history keeps
 /// at most [`HISTORY_LEN`] entries.

@@ -2,7 +2,8 @@
 //! a status, headers and an optional body. [`crate::runtime`] turns it into
 //! a `worker::Response`; native tests inspect it directly.
 //!
-//! Every reply is JSON (`Content-Type: application/json`) and not cacheable
+//! Every reply is JSON (`Content-Type: application/json`) but the snapshot
+//! bytes of [`Reply::cbor`], and none is cacheable
 //! by intermediaries (`Cache-Control: no-store`): answers depend on the
 //! caller's key and context, and bulk revalidation goes through the ETag
 //! (see [`crate::etag`]), not through HTTP caches.
@@ -34,6 +35,11 @@ impl Reply {
     /// `Snapshot::bulk_json`), with the standard headers.
     pub fn json_bytes(status: u16, body: Vec<u8>) -> Reply {
         Reply::standard(status, Some(body))
+    }
+
+    /// A CBOR reply (`Content-Type: application/cbor`): snapshot bytes.
+    pub fn cbor(status: u16, body: Vec<u8>) -> Reply {
+        Reply::standard(status, Some(body)).with_header("content-type", "application/cbor")
     }
 
     /// A reply without a body (204 preflight, 304 not modified), still with

@@ -74,6 +74,12 @@ pub enum AdminRoute {
         /// Tenant named by the path.
         tenant: String,
     },
+    /// `GET /admin/v1/tenants/{tenant}/snapshot`: the current snapshot's
+    /// bytes (what `vane publish` diffs against).
+    Snapshot {
+        /// Tenant named by the path.
+        tenant: String,
+    },
     /// `POST /admin/v1/tenants/{tenant}/rollback[?to=<digest>]`.
     Rollback {
         /// Tenant named by the path.
@@ -152,6 +158,7 @@ impl AdminRoute {
     pub fn tenant(&self) -> &str {
         match self {
             AdminRoute::Publish { tenant }
+            | AdminRoute::Snapshot { tenant }
             | AdminRoute::Rollback { tenant, .. }
             | AdminRoute::Status { tenant }
             | AdminRoute::Metrics { tenant }
@@ -166,6 +173,7 @@ impl AdminRoute {
     pub fn name(&self) -> &'static str {
         match self {
             AdminRoute::Publish { .. } => "admin.publish",
+            AdminRoute::Snapshot { .. } => "admin.snapshot",
             AdminRoute::Rollback { .. } => "admin.rollback",
             AdminRoute::Status { .. } => "admin.status",
             AdminRoute::Metrics { .. } => "admin.metrics",
@@ -247,10 +255,11 @@ fn admin_route(
                 .find_map(|pair| pair.strip_prefix("unit="))
                 .ok_or(ApiError::MissingUnit)?;
             let unit = decode(unit, "unit")?;
-            ("GET", AdminRoute::MaterializationsOf { tenant, unit })
+            ("GET, PUT", AdminRoute::MaterializationsOf { tenant, unit })
         }
-        ["materializations"] => ("PUT", AdminRoute::Materializations { tenant }),
-        ["snapshot"] => ("PUT", AdminRoute::Publish { tenant }),
+        ["materializations"] => ("GET, PUT", AdminRoute::Materializations { tenant }),
+        ["snapshot"] if method == "GET" => ("GET, PUT", AdminRoute::Snapshot { tenant }),
+        ["snapshot"] => ("GET, PUT", AdminRoute::Publish { tenant }),
         ["rollback"] => (
             "POST",
             AdminRoute::Rollback {
@@ -260,7 +269,7 @@ fn admin_route(
         ),
         _ => return Err(not_found(method, path)),
     };
-    if method == allow {
+    if allow.split(", ").any(|m| m == method) {
         Ok(route)
     } else {
         Err(wrong_method(method, path, allow))
@@ -640,7 +649,7 @@ mod tests {
         let r = route("DELETE", "/admin/v1/tenants/shop/snapshot", None)
             .unwrap_err()
             .reply();
-        assert_eq!((r.status, r.header("allow")), (405, Some("PUT")));
+        assert_eq!((r.status, r.header("allow")), (405, Some("GET, PUT")));
         let r = route("PUT", "/admin/v1/tenants/shop", None)
             .unwrap_err()
             .reply();
@@ -722,6 +731,12 @@ mod tests {
         assert_eq!(
             route("PUT", "/admin/v1/tenants/shop/snapshot", None),
             admin(AdminRoute::Publish {
+                tenant: "shop".into()
+            })
+        );
+        assert_eq!(
+            route("GET", "/admin/v1/tenants/shop/snapshot", None),
+            admin(AdminRoute::Snapshot {
                 tenant: "shop".into()
             })
         );

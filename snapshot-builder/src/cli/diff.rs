@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use serde_json::{json, Value};
 use vane_resolver::Context;
-use vane_snapshot_builder::diff::{diff, Share};
+use vane_snapshot_builder::diff::{diff, FlagDiff, Share};
 
 use super::source::{load_snapshot, now, ConfidenceArgs, FormatArg};
 
@@ -19,7 +19,7 @@ pub struct DiffArgs {
     /// The snapshot or rule file to publish.
     new: PathBuf,
     /// Sample size for estimated shares: contexts `{"targetingKey": "unit-0"}` …
-    #[arg(long, default_value_t = 100_000)]
+    #[arg(long, default_value_t = DEFAULT_UNITS)]
     units: usize,
     /// Estimate over these contexts instead (a JSON array of context objects).
     #[arg(long)]
@@ -36,6 +36,10 @@ pub struct DiffArgs {
     #[command(flatten)]
     confidence: ConfidenceArgs,
 }
+
+/// Default sample size for estimated shares (`vane diff --units`, and what
+/// `vane publish` uses).
+pub(super) const DEFAULT_UNITS: usize = 100_000;
 
 /// Runs `vane diff`: prints one block per changed flag; exit 1 when a change
 /// reshuffles (and `--allow-reshuffle` is not given) or a rule file has
@@ -63,25 +67,35 @@ pub fn run(a: DiffArgs) -> anyhow::Result<ExitCode> {
             }
             out
         }
-        None => (0..a.units)
-            .map(|i| {
-                Context::from_value(json!({ "targetingKey": format!("unit-{i}") }), at)
-                    .expect("an object")
-            })
-            .collect(),
+        None => unit_sample(a.units, at),
     };
     let diffs = diff(&old, &new, &sample);
     print!("{}", report(&diffs));
-    let reshuffles = diffs.iter().any(|d| !d.reshuffles.is_empty());
-    Ok(if reshuffles && !a.allow_reshuffle {
+    Ok(if reshuffles(&diffs) && !a.allow_reshuffle {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     })
 }
 
+/// The default sample: `units` contexts `{"targetingKey": "unit-{i}"}`
+/// evaluated at `at` (Unix seconds).
+pub(super) fn unit_sample(units: usize, at: i64) -> Vec<Context> {
+    (0..units)
+        .map(|i| {
+            Context::from_value(json!({ "targetingKey": format!("unit-{i}") }), at)
+                .expect("an object")
+        })
+        .collect()
+}
+
+/// True when a change of `diffs` reshuffles units of a running experiment.
+pub(super) fn reshuffles(diffs: &[FlagDiff]) -> bool {
+    diffs.iter().any(|d| !d.reshuffles.is_empty())
+}
+
 /// The text `vane diff` (and `vane publish`) prints.
-pub fn report(diffs: &[vane_snapshot_builder::diff::FlagDiff]) -> String {
+pub fn report(diffs: &[FlagDiff]) -> String {
     let mut out = String::new();
     if diffs.is_empty() {
         out.push_str("no flag changes\n");

@@ -2,10 +2,12 @@
 //! (HTTP reference: `docs/http-api.md`, "Admin API").
 //!
 //! Each command sends one request with `Authorization: Bearer <token>` and
-//! prints the worker's JSON answer on stdout. Exit codes: 0 done; 1 the
-//! worker refused (its `errorCode` and `errorDetails` go to stderr); 2 the
-//! request could not be made (unreadable snapshot, no token, worker
-//! unreachable).
+//! prints the worker's JSON answer on stdout; `vane publish` first fetches
+//! the tenant's current snapshot and prints the `vane diff` report against
+//! it on stderr. Exit codes: 0 done; 1 the worker refused (its `errorCode`
+//! and `errorDetails` go to stderr) or the diff reports a reshuffle without
+//! `--allow-reshuffle`; 2 the request could not be made (unreadable
+//! snapshot, no token, worker unreachable).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +15,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use serde_json::Value;
+use vane_resolver::limits::MAX_SNAPSHOT_BYTES;
+use vane_resolver::Snapshot;
+use vane_snapshot_builder::diff::diff;
 
-use super::source::decode_snapshot;
+use super::diff::{report, reshuffles, unit_sample, DEFAULT_UNITS};
+use super::source::{decode_snapshot, now};
 
 /// Where the worker is and how to authenticate, shared by the admin commands.
 #[derive(Debug, clap::Args)]
@@ -33,9 +39,14 @@ pub struct PublishArgs {
     /// Snapshot file written by `vane build`.
     snapshot: PathBuf,
     /// Tenant to publish to (default: the tenant recorded in the snapshot).
-    /// With it the file is sent as it is, without reading it first.
+    /// With it a file that does not decode is sent as it is, without a
+    /// diff, for the worker to refuse.
     #[arg(long)]
     tenant: Option<String>,
+    /// Publish even when the diff against the current snapshot reports a
+    /// reshuffle (as `vane diff --allow-reshuffle`).
+    #[arg(long)]
+    allow_reshuffle: bool,
     #[command(flatten)]
     admin: AdminArgs,
 }
@@ -64,20 +75,93 @@ pub struct StatusArgs {
     admin: AdminArgs,
 }
 
-/// Runs `vane publish`: `PUT /admin/v1/tenants/{tenant}/snapshot`.
+/// Runs `vane publish`: `GET /admin/v1/tenants/{tenant}/snapshot` and the
+/// diff against it ([`diff_current`]), then
+/// `PUT /admin/v1/tenants/{tenant}/snapshot`.
 pub fn publish(a: PublishArgs) -> anyhow::Result<ExitCode> {
     let bytes = std::fs::read(&a.snapshot)
         .with_context(|| format!("cannot read {}", a.snapshot.display()))?;
-    let tenant = match a.tenant {
-        Some(t) => t,
-        None => decode_snapshot(&a.snapshot, &bytes)?.info.tenant,
+    let decoded = decode_snapshot(&a.snapshot, &bytes);
+    let (tenant, new) = match (a.tenant, decoded) {
+        (Some(t), Ok(s)) => (t, Some(s)),
+        (Some(t), Err(e)) => {
+            eprintln!("vane: publish: no diff: {e:#}");
+            (t, None)
+        }
+        (None, decoded) => {
+            let s = decoded?;
+            (s.info.tenant.clone(), Some(s))
+        }
     };
     let url = admin_url(&a.admin.url, &tenant, "/snapshot");
+    let bearer = bearer(&a.admin)?;
+    if let Some(new) = &new {
+        if let Some(stop) = diff_current(&url, &bearer, &tenant, new, a.allow_reshuffle)? {
+            return Ok(stop);
+        }
+    }
     let request = agent()
         .put(&url)
-        .header("Authorization", bearer(&a.admin)?)
+        .header("Authorization", &bearer)
         .header("Content-Type", "application/cbor");
     answer("publish", &url, request.send(&bytes[..]))
+}
+
+/// Fetches the tenant's current snapshot (`GET {url}`) and prints the
+/// `vane diff` report of `new` against it on stderr (`first publish of
+/// tenant …` when the worker answers 404 `NO_SNAPSHOT`). Returns the exit
+/// code when the publish must stop: 1 when the diff reports a reshuffle and
+/// `allow_reshuffle` is false, or the worker refused the `GET`.
+fn diff_current(
+    url: &str,
+    bearer: &str,
+    tenant: &str,
+    new: &Snapshot,
+    allow_reshuffle: bool,
+) -> anyhow::Result<Option<ExitCode>> {
+    let mut response = agent()
+        .get(url)
+        .header("Authorization", bearer)
+        .call()
+        .with_context(|| format!("publish: cannot reach {url}"))?;
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(MAX_SNAPSHOT_BYTES as u64)
+        .read_to_vec()
+        .with_context(|| format!("publish: cannot read the answer of GET {url}"))?;
+    if status != 200 {
+        let text = String::from_utf8_lossy(&body);
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        let code = json.as_ref().and_then(|v| v.get("errorCode"));
+        if status == 404 && code.and_then(Value::as_str) == Some("NO_SNAPSHOT") {
+            eprintln!("first publish of tenant {tenant:?}: no current snapshot to diff against");
+            return Ok(None);
+        }
+        eprintln!(
+            "vane: publish refused: the current snapshot: {}",
+            refusal(status, json.as_ref(), &text)
+        );
+        return Ok(Some(ExitCode::from(1)));
+    }
+    let old = Snapshot::from_bytes(&body).map_err(|e| {
+        anyhow::anyhow!("publish: the current snapshot of tenant {tenant:?} (GET {url}): {e}")
+    })?;
+    eprintln!(
+        "diff against the current snapshot of tenant {tenant:?} (version {}, digest {}):",
+        old.info.version,
+        &old.info.digest[..12.min(old.info.digest.len())]
+    );
+    let diffs = diff(&old, new, &unit_sample(DEFAULT_UNITS, now() as i64));
+    eprint!("{}", report(&diffs));
+    if reshuffles(&diffs) && !allow_reshuffle {
+        eprintln!(
+            "vane: publish refused: the change reshuffles units of a running experiment (RESHUFFLE above); nothing was sent; pass --allow-reshuffle to publish anyway"
+        );
+        return Ok(Some(ExitCode::from(1)));
+    }
+    Ok(None)
 }
 
 /// Runs `vane rollback`: `POST /admin/v1/tenants/{tenant}/rollback[?to=D]`.

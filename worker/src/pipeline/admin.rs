@@ -5,7 +5,7 @@
 
 use vane_resolver::limits::MAX_SNAPSHOT_BYTES;
 
-use crate::admin::{publish, rollback, status, sync_edge};
+use crate::admin::{current_snapshot, publish, rollback, status, sync_edge};
 use crate::auth;
 use crate::error::ApiError;
 use crate::limits::{MIN_ADMIN_TOKEN_BYTES, MIN_ADMIN_TOKEN_DISTINCT};
@@ -79,7 +79,8 @@ pub async fn admin_gate<B: BodyStream>(
 /// `body` is what [`admin_gate`] read; `now_s` the time, Unix seconds;
 /// `counters` the tenant's stored totals (for [`AdminRoute::Metrics`]).
 ///
-/// Statuses: those of [`publish`], [`rollback`] and [`status`]; 200 with
+/// Statuses: those of [`publish`], [`current_snapshot`], [`rollback`] and
+/// [`status`]; 200 with
 /// [`TenantCounters::report`] for metrics.
 pub async fn serve_admin<S: AdminStore>(
     store: &S,
@@ -99,6 +100,7 @@ pub async fn serve_admin<S: AdminStore>(
     }
     let answer: Result<Reply, ApiError> = match route {
         AdminRoute::Publish { tenant } => publish(store, tenant, body, now_s).await,
+        AdminRoute::Snapshot { tenant } => current_snapshot(store, tenant).await,
         AdminRoute::Rollback { tenant, to } => rollback(store, tenant, to.as_deref(), now_s).await,
         AdminRoute::Status { tenant } => status(store, tenant).await,
         AdminRoute::Metrics { tenant } => Ok(Reply::json(200, &counters.report(tenant))),
@@ -244,11 +246,18 @@ mod tests {
             to: to.map(str::to_owned),
         };
         let status = AdminRoute::Status { tenant: shop() };
+        let snapshot = || AdminRoute::Snapshot { tenant: shop() };
         let none = Vec::new;
         let cases: Vec<(&str, AdminRoute, Vec<u8>, Answer)> = vec![
             (
                 "status before any publish",
                 status.clone(),
+                none(),
+                err(404, "NO_SNAPSHOT"),
+            ),
+            (
+                "snapshot before any publish",
+                snapshot(),
                 none(),
                 err(404, "NO_SNAPSHOT"),
             ),
@@ -317,6 +326,21 @@ mod tests {
         for (what, route, body, expected) in cases {
             assert_eq!(serve(&store, route, body), expected, "{what}");
         }
+        // The current snapshot's bytes, as published (v3 after the rollback
+        // to v2 and the refused reuse: v2).
+        let o = block_on(serve_admin(
+            &store,
+            &snapshot(),
+            &[],
+            &TenantCounters::default(),
+            100,
+            "req-10",
+        ));
+        assert_eq!(
+            (o.reply.status, o.reply.header("content-type")),
+            (200, Some("application/cbor"))
+        );
+        assert_eq!(o.reply.body, Some(v(2, "b")));
         store.fail_reads(true);
         assert_eq!(
             serve(&store, AdminRoute::Status { tenant: shop() }, none()),

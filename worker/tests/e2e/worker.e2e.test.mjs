@@ -443,6 +443,54 @@ test('ETag: same context in any key order and spacing → 304; new context or sn
   assert.deepEqual(after.json, evalCli(built[`${ROLLOUT}@2`], { targetingKey: 'etag-1' }));
 });
 
+test('`vane publish` prints the diff against the current snapshot and refuses a reshuffle', async () => {
+  const DIFF = 'e2e-diff';
+  const rules = (n, salt) => `tenant: ${DIFF}
+flags:
+  rollout-only:
+    type: boolean
+    variants: {on: true, off: false}
+    default: off
+    rules:
+      - split: {on: ${n * 10}, off: ${100 - n * 10}}${salt ? `\n        salt: ${salt}` : ''}
+`;
+  const snap = (n, salt) => {
+    const path = join(DIR, `${DIFF}-${n}.yaml`);
+    writeFileSync(path, rules(n, salt));
+    return build(path, join(DIR, `${DIFF}-${n}.cbor`), ['--version', String(n)]);
+  };
+  const current = await http('GET', `/admin/v1/tenants/${DIFF}/snapshot`, { key: TOKEN });
+  assert.deepEqual([current.status, current.json.errorCode], [404, 'NO_SNAPSHOT']);
+
+  const first = publish(snap(1));
+  assert.equal(first.status, 0, first.stderr);
+  assert.match(first.stderr, /first publish of tenant "e2e-diff"/);
+  const bytes = await fetch(`${URL_BASE}/admin/v1/tenants/${DIFF}/snapshot`, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(bytes.status, 200);
+  assert.equal(bytes.headers.get('content-type'), 'application/cbor');
+  assert.deepEqual(Buffer.from(await bytes.arrayBuffer()), readFileSync(join(DIR, `${DIFF}-1.cbor`)));
+
+  // A grown split: 10 % of units switch, as the new weights need.
+  const grown = publish(snap(2));
+  assert.equal(grown.status, 0, grown.stderr);
+  assert.match(grown.stderr, /diff against the current snapshot of tenant "e2e-diff" \(version 1, /);
+  assert.match(grown.stderr, /flag rollout-only:\n {2}rule 0: split weights on 10, off 90 -> on 20, off 80\n {2}units switching variant: 10\.000 % \(exact, from cut points\)\n/);
+  assert.doesNotMatch(grown.stderr, /RESHUFFLE/);
+  assert.equal(status(DIFF).current.version, 2);
+
+  // A new salt reshuffles: refused, nothing sent, until --allow-reshuffle.
+  const salted = snap(3, 'rollout-2026');
+  const refused = publish(salted);
+  assert.equal(refused.status, 1, refused.stderr);
+  assert.match(refused.stderr, /RESHUFFLE: /);
+  assert.match(refused.stderr, /vane: publish refused: the change reshuffles units .*pass --allow-reshuffle/);
+  assert.equal(status(DIFF).current.version, 2, 'a refused reshuffle sends nothing');
+  const allowed = publish(salted, ['--allow-reshuffle']);
+  assert.equal(allowed.status, 0, allowed.stderr);
+  assert.match(allowed.stderr, /RESHUFFLE: /);
+  assert.equal(status(DIFF).current.version, 3);
+});
+
 test('401 without a key, with a wrong key, and for another tenant', async () => {
   const none = await bulk({});
   assert.equal(none.status, 401);
