@@ -109,9 +109,10 @@ pub fn publish(a: PublishArgs) -> anyhow::Result<ExitCode> {
 
 /// Fetches the tenant's current snapshot (`GET {url}`) and prints the
 /// `vane diff` report of `new` against it on stderr (`first publish of
-/// tenant …` when the worker answers 404 `NO_SNAPSHOT`). Returns the exit
-/// code when the publish must stop: 1 when the diff reports a reshuffle and
-/// `allow_reshuffle` is false, or the worker refused the `GET`.
+/// tenant …` when the worker answers 404 `NO_SNAPSHOT`; a warning and no
+/// diff when it cannot serve a usable one, so that a publish can replace a
+/// damaged snapshot). Returns the exit code when the publish must stop: 1
+/// when the diff reports a reshuffle and `allow_reshuffle` is false.
 fn diff_current(
     url: &str,
     bearer: &str,
@@ -139,15 +140,20 @@ fn diff_current(
             eprintln!("first publish of tenant {tenant:?}: no current snapshot to diff against");
             return Ok(None);
         }
+        // A damaged current snapshot must not block the publish that replaces it.
         eprintln!(
-            "vane: publish refused: the current snapshot: {}",
+            "vane: publish: no diff, the current snapshot is unavailable: {}",
             refusal(status, json.as_ref(), &text)
         );
-        return Ok(Some(ExitCode::from(1)));
+        return Ok(None);
     }
-    let old = Snapshot::from_bytes(&body).map_err(|e| {
-        anyhow::anyhow!("publish: the current snapshot of tenant {tenant:?} (GET {url}): {e}")
-    })?;
+    let old = match Snapshot::from_bytes(&body) {
+        Ok(old) => old,
+        Err(e) => {
+            eprintln!("vane: publish: no diff, the current snapshot of tenant {tenant:?} does not decode: {e}");
+            return Ok(None);
+        }
+    };
     eprintln!(
         "diff against the current snapshot of tenant {tenant:?} (version {}, digest {}):",
         old.info.version,
