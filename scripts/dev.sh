@@ -79,7 +79,7 @@ Every flag for a user (bulk OFREP):
     -H 'Authorization: Bearer $first_key' -H 'Content-Type: application/json' \\
     -d '{"context":{"targetingKey":"user-1","email":"ana@shop.example","country":"DE"}}'
 
-Publish and inspect: $vane publish SNAPSHOT --url $url   (token from VANE_ADMIN_TOKEN or --token)
+Publish and inspect: $vane publish SNAPSHOT --url $url --token \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)
                      $vane status --tenant shop --url $url --token \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)
 Ctrl-C stops the worker.
 EOF_INFO
