@@ -370,7 +370,12 @@ test('load, brief: 2,000 exposures through the local pipeline, none lost', async
   const n = 2_000;
   const units = Array.from({ length: n }, (_, i) => `load-${i}`);
   await pool(units, 1, (u) => single(tenant, 'exp', { targetingKey: u }));
-  const s = await summaryWhen(tenant, (x) => x.counters.written >= n, 60_000);
+  // Wait for the stored events, not the `written` counter: a batch retried
+  // after its object was written counts its events again (docs/exposures.md),
+  // so `written` can reach n while a last batch is still in the queue.
+  const s = await summaryWhen(tenant, (x) => x.events >= n, 60_000);
   assert.equal(s.events, n);
-  assert.deepEqual(s.counters, { accepted: n, written: n, deduplicated: 0, dropped: 0, dead_lettered: 0 });
+  const { accepted, written, dropped, dead_lettered } = s.counters;
+  assert.deepEqual({ accepted, dropped, dead_lettered }, { accepted: n, dropped: 0, dead_lettered: 0 });
+  assert.ok(written >= n, `written ${written} of ${n}`);
 });
