@@ -7,7 +7,7 @@
 // string. window.confidenceClient lets the browser tests drive it.
 import { OpenFeature, ProviderEvents } from "@openfeature/web-sdk";
 import { createConfidenceWebProvider } from "@spotify-confidence/openfeature-web-provider";
-import { readFlags, renderFlags } from "../shared/flag-table.js";
+import { readFlags, renderFlags } from "../client-common/flag-table.js";
 
 const client = OpenFeature.getClient();
 const events = [];

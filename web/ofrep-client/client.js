@@ -5,7 +5,7 @@
 // string. window.vaneClient lets the browser tests drive it.
 import { OpenFeature, ProviderEvents } from "@openfeature/web-sdk";
 import { OFREPWebProvider } from "@openfeature/ofrep-web-provider";
-import { readFlags, renderFlags } from "../shared/flag-table.js";
+import { readFlags, renderFlags } from "../client-common/flag-table.js";
 
 /** The flags the page shows, one per OpenFeature type (the shop example's). */
 const FLAGS = [
