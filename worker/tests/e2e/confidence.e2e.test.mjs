@@ -18,18 +18,9 @@ import { spawnSync } from 'node:child_process';
 import { createDecipheriv, createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { env, URL_BASE, TOKEN, VANE, DIR, ROOT } from './env.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set; run scripts/e2e.sh`);
-  return v;
-};
-const URL_BASE = env('VANE_URL');
 const RESOLVE_TOKEN_KEY = env('VANE_RESOLVE_TOKEN_KEY');
-const TOKEN = env('VANE_ADMIN_TOKEN');
-const VANE = env('VANE_BIN');
-const DIR = env('VANE_E2E_DIR');
-const ROOT = new URL('../../../', import.meta.url).pathname;
 const CONF = join(ROOT, 'conformance/confidence');
 
 function vane(args) {

@@ -13,26 +13,13 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import Ajv2020 from 'ajv/dist/2020.js';
+import { URL_BASE, TOKEN, VANE, DIR, KV_STATE, WRANGLER_LOG, ROOT, sha256 } from './env.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set; run scripts/e2e.sh`);
-  return v;
-};
-const URL_BASE = env('VANE_URL');
-const TOKEN = env('VANE_ADMIN_TOKEN');
-const VANE = env('VANE_BIN');
-const DIR = env('VANE_E2E_DIR');
-const STATE = env('VANE_KV_STATE');
-const WRANGLER_LOG = env('VANE_WRANGLER_LOG');
-const ROOT = new URL('../../../', import.meta.url).pathname;
 
-const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const validateEvent = new Ajv2020({ allErrors: true, strict: true })
   .compile(JSON.parse(readFileSync(join(ROOT, 'docs/exposure-event.v1.schema.json'), 'utf8')));
@@ -151,7 +138,7 @@ const experiment = (s, flag) => s.experiments.find((e) => e.flag === flag);
  * files by scripts/exposures-duckdb.py; with `query`, DuckDB's counts too. */
 function localR2({ prefix = 'exposures/v1/', query = false } = {}) {
   const out = mkdtempSync(join(DIR, 'r2-'));
-  const args = [join(ROOT, 'scripts/exposures-duckdb.py'), '--state', STATE, '--out', out, '--prefix', prefix];
+  const args = [join(ROOT, 'scripts/exposures-duckdb.py'), '--state', KV_STATE, '--out', out, '--prefix', prefix];
   if (!query) args.push('--export-only');
   const r = spawnSync('python3', args, { encoding: 'utf8' });
   assert.equal(r.status, 0, `exposures-duckdb.py exited ${r.status}:\n${r.stderr}`);

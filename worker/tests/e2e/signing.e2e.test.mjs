@@ -14,26 +14,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { env, URL_BASE, TOKEN, VANE, DIR, KV_STATE, ROOT, sha256 } from './env.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set; run scripts/e2e.sh`);
-  return v;
-};
-const URL_BASE = env('VANE_URL');
-const TOKEN = env('VANE_ADMIN_TOKEN');
-const VANE = env('VANE_BIN');
-const DIR = env('VANE_E2E_DIR');
-const KV_STATE = env('VANE_KV_STATE');
 const KEYS = env('VANE_SIGNING_KEYS');
-const ROOT = new URL('../../../', import.meta.url).pathname;
 
 const TENANT = 'signed';
 const CLIENT_KEY = 'signed-client-key-7d1e44a0';
-const sha256 = (data) => createHash('sha256').update(data).digest('hex');
 
 function vane(args) {
   const r = spawnSync(VANE, args, { encoding: 'utf8' });

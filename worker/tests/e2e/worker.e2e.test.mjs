@@ -23,26 +23,13 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import YAML from 'yaml';
+import { env, URL_BASE, TOKEN, VANE, DIR, KV_STATE, WRANGLER_LOG, ROOT, sha256 } from './env.mjs';
 
-const env = (name) => {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set; run scripts/e2e.sh`);
-  return v;
-};
-const URL_BASE = env('VANE_URL');
-const TOKEN = env('VANE_ADMIN_TOKEN');
-const VANE = env('VANE_BIN');
-const DIR = env('VANE_E2E_DIR');
-const KV_STATE = env('VANE_KV_STATE');
-const WRANGLER_LOG = env('VANE_WRANGLER_LOG');
-const ROOT = new URL('../../../', import.meta.url).pathname;
 
-const sha256 = (text) => createHash('sha256').update(text).digest('hex');
 
 // ---------------------------------------------------------------- schemas
 
