@@ -8,6 +8,7 @@ use anyhow::Context as _;
 
 use vane_resolver::Snapshot;
 
+use super::counted;
 use super::keys::{public_key, read_signing_key};
 use super::source::{build_rules, print_diagnostics, read_rules, ConfidenceArgs, FormatArg};
 
@@ -79,11 +80,11 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
         None => String::new(),
     };
     eprintln!(
-        "built {}: tenant {}, version {}, {} flags, {} bytes, sha256 {}{signed}",
+        "built {}: tenant {}, version {}, {}, {} bytes, sha256 {}{signed}",
         a.output.display(),
         info.tenant,
         info.version,
-        built.snapshot.body.flags.len(),
+        counted(built.snapshot.body.flags.len(), "flag"),
         bytes.len(),
         info.digest
     );

@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::counted;
 use super::source::{build_rules, print_diagnostics, read_rules, ConfidenceArgs, FormatArg};
 
 /// Arguments of `vane check`.
@@ -45,9 +46,9 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
         Ok(built) => {
             print_diagnostics(&built.warnings);
             eprintln!(
-                "{name}: ok, {} flags, {} warnings",
-                built.snapshot.body.flags.len(),
-                built.warnings.len()
+                "{name}: ok, {}, {}",
+                counted(built.snapshot.body.flags.len(), "flag"),
+                counted(built.warnings.len(), "warning")
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -55,8 +56,9 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
             print_diagnostics(&diagnostics);
             let errors = diagnostics.iter().filter(|d| d.is_error()).count();
             eprintln!(
-                "{name}: {errors} errors, {} warnings",
-                diagnostics.len() - errors
+                "{name}: {}, {}",
+                counted(errors, "error"),
+                counted(diagnostics.len() - errors, "warning")
             );
             Ok(ExitCode::from(1))
         }

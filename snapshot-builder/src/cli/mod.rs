@@ -70,3 +70,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Exposures(a) => exposures::run(a),
     }
 }
+
+/// `n` and the noun, plural unless `n` is 1: `counted(1, "error")` is
+/// `"1 error"`, `counted(2, "flag")` is `"2 flags"`.
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}

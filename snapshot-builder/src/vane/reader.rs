@@ -278,31 +278,18 @@ pub fn join(path: &str, name: &str) -> String {
     }
 }
 
-/// The candidate closest to `word` when it is a plausible typo of it:
-/// Levenshtein distance at most 2 and less than half the word's length.
+/// The candidate closest to `word` when it is a plausible typo of it: at
+/// most 2 edits and fewer than half the word's length, where an edit is an
+/// insertion, a deletion, a substitution or a swap of two adjacent letters
+/// (optimal string alignment distance, `strsim::osa_distance`), so `tpye`
+/// suggests `type`.
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (levenshtein(word, c), *c))
+        .map(|c| (strsim::osa_distance(word, c), *c))
         .filter(|(d, _)| *d <= 2 && *d * 2 < word.chars().count().max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-/// Edit distance (insertions, deletions, substitutions) between two strings,
-/// by the classic two-row dynamic programme.
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]
@@ -317,6 +304,7 @@ mod tests {
         assert_eq!(suggest("defualt", &fields), Some("default"));
         assert_eq!(suggest("owner", &fields), None);
         assert_eq!(suggest("x", &fields), None);
-        assert_eq!(levenshtein("kitten", "sitting"), 3);
+        assert_eq!(suggest("tpye", &["type", "types", "value"]), Some("type"));
+        assert_eq!(suggest("enalbed", &fields), Some("enabled"));
     }
 }

@@ -308,6 +308,7 @@ fn check_exits_1_and_locates_errors() {
         err.contains("broken.flagd.json:1:") && err.contains("flag 'f'"),
         "{err}"
     );
+    assert!(err.ends_with(": 1 error, 0 warnings\n"), "{err}");
 
     let ok = vane(&["check", "examples/shop.yaml"], &[]);
     assert_eq!(
