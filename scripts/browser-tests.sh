@@ -34,7 +34,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 step "toolchain"
-scripts/install-toolchain.sh
+scripts/install-toolchain.sh --test
 
 # Chromium's switches, one list for both runners (web/tests/chromium-flags.json).
 node -e '

@@ -27,7 +27,7 @@ spec=conformance/ofrep/openapi.yaml
 [ -f "$spec" ] || { echo "e2e: $spec not found (the OFREP contract, conformance/README.md)" >&2; exit 1; }
 
 step "toolchain"
-scripts/install-toolchain.sh
+scripts/install-toolchain.sh --test
 step "vane CLI"
 cargo build -q -p vane-snapshot-builder --bin vane
 step "worker"

@@ -20,7 +20,7 @@ source scripts/lib/wrangler-dev.sh
 
 n=${1:-50000}
 width=${2:-32}
-scripts/install-toolchain.sh
+scripts/install-toolchain.sh --test
 cargo build -q -p vane-snapshot-builder --bin vane
 scripts/build-worker.sh
 

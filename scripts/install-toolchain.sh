@@ -2,13 +2,20 @@
 # Installs what building and running the worker needs, from the registries
 # only (see docs/toolchain.md): the wasm32 target, worker-build,
 # wasm-bindgen-cli of exactly the version Cargo.lock pins (with
-# wasm-bindgen-test-runner), Chromium and chromedriver (apt), and the npm
-# packages of package-lock.json (wrangler, esbuild, the e2e test's
-# validator, the OpenFeature web SDK and playwright-core), and DuckDB (pip)
-# for the exposure log's end-to-end test. Idempotent: each
-# step checks first and costs nothing when its piece is already there.
+# wasm-bindgen-test-runner) and the npm packages of package-lock.json
+# (wrangler, esbuild, the e2e test's validator, the OpenFeature web SDK and
+# playwright-core). With --test, also what only the tests need: cargo-fuzz,
+# Chromium and chromedriver (apt), the Confidence web client's own npm
+# folder and DuckDB (pip) for the exposure log's end-to-end test.
+# Idempotent: each step checks first and costs nothing when its piece is
+# already there.
+#
+# Usage: scripts/install-toolchain.sh [--test]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+tests=false
+[ "${1:-}" != "--test" ] || tests=true
 
 WORKER_BUILD_VERSION=0.8.7
 say() { printf 'install-toolchain: %s\n' "$*" >&2; }
@@ -35,6 +42,21 @@ if [ "$(wasm-bindgen --version 2>/dev/null || true)" != "wasm-bindgen $WASM_BIND
     cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+# npm ci reinstalls from scratch; skip it while node_modules matches the lock.
+# The Confidence web client has its own folder and lock file (its peer
+# dependency is an old @openfeature/web-sdk).
+npm_dirs=(.)
+if $tests; then npm_dirs+=(web/confidence-client); fi
+for dir in "${npm_dirs[@]}"; do
+    if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.vane-installed-lock" 2>/dev/null; then
+        say "npm ci ($dir)"
+        (cd "$dir" && npm ci --no-audit --no-fund)
+        cp "$dir/package-lock.json" "$dir/node_modules/.vane-installed-lock"
+    fi
+done
+
+$tests || exit 0
+
 # cargo-fuzz for the fuzz targets (scripts/fuzz.sh, docs/fuzzing.md).
 CARGO_FUZZ_VERSION=0.13.2
 if [ "$(cargo fuzz --version 2>/dev/null || true)" != "cargo-fuzz $CARGO_FUZZ_VERSION" ]; then
@@ -51,17 +73,6 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
     $sudo apt-get update
     $sudo apt-get install -y chromium chromium-driver
 fi
-
-# npm ci reinstalls from scratch; skip it while node_modules matches the lock.
-# The Confidence web client has its own folder and lock file (its peer
-# dependency is an old @openfeature/web-sdk).
-for dir in . web/confidence-client; do
-    if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.vane-installed-lock" 2>/dev/null; then
-        say "npm ci ($dir)"
-        (cd "$dir" && npm ci --no-audit --no-fund)
-        cp "$dir/package-lock.json" "$dir/node_modules/.vane-installed-lock"
-    fi
-done
 
 # DuckDB (PyPI) reads the exposure log's R2 files in the end-to-end test
 # (scripts/exposures-duckdb.py): an engine no one here wrote.

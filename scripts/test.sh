@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n==> %s\n' "$*"; }
 
 step "toolchain"
-scripts/install-toolchain.sh
+scripts/install-toolchain.sh --test
 
 step "the repository stands alone (no file refers to a sibling folder)"
 scripts/check-standalone.sh
