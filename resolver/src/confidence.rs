@@ -5,8 +5,11 @@
 //!
 //! ```text
 //! ResolveRequest ─► Snapshot::resolve_confidence(client, &request, sticky, now)
-//!                ─► Resolution { flags, writes } ─► Resolution::body(id, token)
+//!                ─► Resolution { flags, writes } ─► Resolution::body_text(id, token)
 //! ```
+//!
+//! Numbers in the body are spelled as proto3 JSON writes a double
+//! ([`proto3_json_text`]).
 //!
 //! Only flags with assignment rules ([`Targeting::Assigned`], what the
 //! Confidence front end builds) are resolvable here; a flag is listed when
@@ -18,7 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::assign::{resolve_assigned, sticky_reads, AssignResult, Materializations, StickyWrite};
 use crate::context::{Context, ContextError};
-use crate::expr::Env;
+use crate::expr::{number_to_js_string, Env};
 use crate::model::{Assigned, Flag, Targeting};
 use crate::snapshot::{sha256, Snapshot};
 use crate::space::BucketCache;
@@ -203,5 +206,93 @@ impl Resolution<'_> {
             "resolveToken": resolve_token,
             "resolveId": resolve_id,
         })
+    }
+
+    /// [`Resolution::body`] as JSON text, numbers spelled by
+    /// [`proto3_json_text`]: what the worker answers and `vane resolve` prints.
+    pub fn body_text(&self, resolve_id: &str, resolve_token: &str) -> String {
+        proto3_json_text(&self.body(resolve_id, resolve_token))
+    }
+}
+
+/// `value` as compact JSON text, with every non-integer number (a proto3
+/// `double`: Confidence values are `google.protobuf.Value`s) spelled as
+/// ECMAScript's `Number::toString` spells it — what proto3 JSON writers
+/// that follow JavaScript (protobuf-es, Go's protojson) and browsers'
+/// `JSON.stringify` write: positional for 1e-6 ≤ |x| < 1e21
+/// (`100000000000000000000`, `0.000001`), exponential with a sign outside
+/// (`1e+21`, `1.5e+300`, `1e-7`), `-0` as `0`. serde_json's own writer
+/// switches to exponents from 1e16 and below 1e-5 (`1e+20`, `1e-6`).
+/// Integers (the front end keeps whole doubles within ±2^53 as integers)
+/// are written exactly.
+pub fn proto3_json_text(value: &Value) -> String {
+    let mut out = Vec::new();
+    let mut writer = serde_json::Serializer::with_formatter(&mut out, EcmaScriptNumbers);
+    // Writing a `Value` into memory cannot fail.
+    let _ = serde::Serialize::serialize(value, &mut writer);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// serde_json's compact formatter with ECMAScript's spelling of doubles.
+struct EcmaScriptNumbers;
+
+impl serde_json::ser::Formatter for EcmaScriptNumbers {
+    fn write_f64<W: ?Sized + std::io::Write>(
+        &mut self,
+        writer: &mut W,
+        value: f64,
+    ) -> std::io::Result<()> {
+        // A `Value` holds finite numbers only.
+        let text = serde_json::Number::from_f64(value)
+            .map_or_else(|| "null".to_owned(), |n| number_to_js_string(&n));
+        writer.write_all(text.as_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// ECMAScript Number::toString (ECMA-262, Number::toString) of each
+    /// double: the vectors of what `JSON.stringify` prints for them.
+    #[test]
+    fn doubles_are_spelled_as_ecmascript_spells_them() {
+        let double = |f: f64| Value::Number(serde_json::Number::from_f64(f).unwrap());
+        for (f, text) in [
+            (1e21, "1e+21"),
+            (-1e21, "-1e+21"),
+            (1.5e300, "1.5e+300"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (1e20, "100000000000000000000"),
+            (123456789012345680000.0, "123456789012345680000"),
+            // Whole doubles beyond 2^53: shortest digits, then zeros.
+            (9007199254740994.0, "9007199254740994"),
+            (1152921504606846976.0, "1152921504606847000"),
+            (1e16, "10000000000000000"),
+            (1e-7, "1e-7"),
+            (1.5e-7, "1.5e-7"),
+            (5e-324, "5e-324"),
+            (1e-6, "0.000001"),
+            (1.5e-6, "0.0000015"),
+            (0.1, "0.1"),
+            (-2.5, "-2.5"),
+            (-0.0, "0"),
+            (3.0, "3"),
+        ] {
+            assert_eq!(proto3_json_text(&double(f)), text, "{f:e}");
+        }
+    }
+
+    #[test]
+    fn integers_and_the_rest_of_json_are_written_exactly() {
+        let value = serde_json::json!({"max": u64::MAX, "min": i64::MIN, "two53": 9_007_199_254_740_993_i64,
+            "s": "1e21 \"quoted\"", "list": [true, null, {}], "nested": {"x": 1e21}});
+        assert_eq!(
+            proto3_json_text(&value),
+            r#"{"list":[true,null,{}],"max":18446744073709551615,"min":-9223372036854775808,"nested":{"x":1e+21},"s":"1e21 \"quoted\"","two53":9007199254740993}"#
+        );
+        // What any JSON reader reads back is the same value.
+        let back: Value = serde_json::from_str(&proto3_json_text(&value)).unwrap();
+        assert_eq!(back, value);
     }
 }

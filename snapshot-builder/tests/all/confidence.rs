@@ -416,3 +416,42 @@ fn sticky_reads_and_writes_are_reported() {
     );
     assert_eq!(r.writes[1].variant, "on");
 }
+
+/// Variant values as `vane resolve` prints them (the worker answers the
+/// same text): proto3 JSON doubles in ECMAScript's spelling, whole values
+/// within ±2^53 as integers, for a state read from JSON text.
+#[test]
+fn vane_resolve_spells_numbers_as_proto3_json() {
+    let mut state: Value = serde_json::from_slice(&read(SPEC_STATE)).unwrap();
+    let flag = state["flags"]["flags/simple-flag"].take();
+    state["flags"] = json!({"flags/simple-flag": flag});
+    state["flags"]["flags/simple-flag"]["variants"][0]["value"] = json!("NUMBERS");
+    // Raw text, so that 2^53 + 1 reaches the reader as written.
+    let numbers = r#"{"a": 1e21, "b": 1.5e300, "c": 1e-7, "d": -0.0, "e": 9007199254740993,
+        "f": 1152921504606846976, "g": 1e20, "h": 0.000001, "i": -2.5, "j": 3.0}"#;
+    let text = state.to_string().replace("\"NUMBERS\"", numbers);
+    let dir = std::env::temp_dir().join(format!("vane-numbers-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("state.json");
+    std::fs::write(&file, text).unwrap();
+    let request = json!({"clientSecret": "test-secret", "flags": ["flags/simple-flag"],
+        "evaluationContext": {"targeting_key": "user1", "country": "SE"}});
+    let out = Command::new(env!("CARGO_BIN_EXE_vane"))
+        .arg("resolve")
+        .arg(&file)
+        .args(["--format", "confidence", "--request"])
+        .arg(request.to_string())
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    // The variant's value as JSON.stringify writes the same doubles (2^53 + 1
+    // is a double: 2^53; 2^60 keeps its 16 shortest digits).
+    let want = r#""value":{"a":1e+21,"b":1.5e+300,"c":1e-7,"d":0,"e":9007199254740992,"f":1152921504606847000,"g":100000000000000000000,"h":0.000001,"i":-2.5,"j":3}"#;
+    assert!(stdout.contains(want), "{stdout}");
+}
