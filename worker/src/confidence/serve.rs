@@ -26,7 +26,7 @@ use crate::store::SnapshotSource;
 use super::sticky::{read_units, StickyStore, Write};
 use super::token::{Claims, TokenAssignment, NONCE_BYTES, TOKEN_TTL_SECONDS};
 use vane_resolver::confidence::{ResolveRequest, ResolvedFlag};
-use vane_resolver::model::Outcome;
+use vane_resolver::model::{Outcome, Targeting};
 
 /// What the pipeline reads from.
 pub struct ConfidenceEdge<'a, S> {
@@ -257,6 +257,17 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
             Ok(r) => r,
             Err(e) => return served.answer(wire::invalid(format!("evaluationContext: {e}"))),
         };
+    if !snapshot
+        .body
+        .flags
+        .iter()
+        .any(|f| matches!(f.targeting, Targeting::Assigned(_)))
+    {
+        served.warnings.push(format!(
+            "tenant {tenant:?} has no Confidence flags (built from Vane YAML or flagd): \
+             flags:resolve lists none, OFREP serves its flags"
+        ));
+    }
     let (nonce, id) = random.split_at(NONCE_BYTES);
     let resolve_id = vane_resolver::snapshot::hex(id);
     let claims = Claims {
@@ -272,7 +283,7 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
     };
     let nonce: &[u8; NONCE_BYTES] = nonce.try_into().unwrap_or(&[0; NONCE_BYTES]);
     let token = key.seal(&claims, nonce);
-    let reply = Reply::json(200, &resolution.body(&resolve_id, &token))
+    let reply = Reply::json_bytes(200, resolution.body_text(&resolve_id, &token).into_bytes())
         .with_header(
             "x-vane-snapshot",
             crate::ofrep::snapshot_header(&snapshot.info),
@@ -676,11 +687,19 @@ mod tests {
             json!({"clientSecret": "test-secret", "flags": "flags/x"}),
         );
         assert_eq!(s.reply.status, 400);
-        // An OFREP tenant's key resolves nothing: its flags are not Confidence flags.
+        // An OFREP tenant's key resolves nothing: its flags are not
+        // Confidence flags; the log says so.
         let s = resolve(&sticky, json!({"clientSecret": client_key(SHOP)}));
         assert_eq!(
             (s.reply.status, s.reply.body_json()["resolvedFlags"].clone()),
             (200, json!([]))
+        );
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("has no Confidence flags")),
+            "{:?}",
+            s.warnings
         );
     }
 }
