@@ -252,6 +252,7 @@ mod tests {
             cors_origins: Vec::new(),
             metadata: set_metadata,
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         };
         Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body)).unwrap()
     }

@@ -618,6 +618,7 @@ mod tests {
             cors_origins: vec![],
             metadata: Map::new(),
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         };
         Snapshot::from_bytes(&Snapshot::encode("t", 7, 0, "test", &body)).unwrap()
     }

@@ -14,8 +14,9 @@ use crate::space::BucketSpace;
 
 /// The body of a snapshot: one tenant's flags and access settings.
 ///
-/// Encoded as an array of 4 items, or 5 when [`Body::spaces`] is not empty
-/// (so snapshots without bucket spaces keep their bytes).
+/// Encoded as an array of 4 items, 5 when [`Body::spaces`] is not empty, 6
+/// when [`Body::exposure_log`] is not the default (spaces then written even
+/// when empty), so snapshots that use neither keep their bytes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Body {
     /// Flags sorted by key (byte order), keys unique. Lookup is a binary search.
@@ -30,18 +31,31 @@ pub struct Body {
     /// Bucket spaces that bucket-range tests ([`crate::space`]) refer to by
     /// index; unique by (scheme, salt, unit).
     pub spaces: Vec<BucketSpace>,
+    /// The tenant's exposure-log settings (`docs/exposures.md`): whether
+    /// the worker logs exposures, and which context attributes each flag's
+    /// events carry.
+    pub exposure_log: ExposureLog,
 }
 
 impl Serialize for Body {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeTuple;
-        let mut t = s.serialize_tuple(if self.spaces.is_empty() { 4 } else { 5 })?;
+        let log = !self.exposure_log.is_default();
+        let len = match (log, self.spaces.is_empty()) {
+            (true, _) => 6,
+            (false, false) => 5,
+            (false, true) => 4,
+        };
+        let mut t = s.serialize_tuple(len)?;
         t.serialize_element(&self.flags)?;
         t.serialize_element(&self.clients)?;
         t.serialize_element(&self.cors_origins)?;
         t.serialize_element(&self.metadata)?;
-        if !self.spaces.is_empty() {
+        if len > 4 {
             t.serialize_element(&self.spaces)?;
+        }
+        if log {
+            t.serialize_element(&self.exposure_log)?;
         }
         t.end()
     }
@@ -53,7 +67,7 @@ impl<'de> Deserialize<'de> for Body {
         impl<'de> serde::de::Visitor<'de> for BodyVisitor {
             type Value = Body;
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a snapshot body: an array of 4 or 5 items")
+                f.write_str("a snapshot body: an array of 4 to 6 items")
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
                 use serde::de::Error;
@@ -64,17 +78,68 @@ impl<'de> Deserialize<'de> for Body {
                     cors_origins: seq.next_element()?.ok_or_else(|| missing(2))?,
                     metadata: seq.next_element()?.ok_or_else(|| missing(3))?,
                     spaces: seq.next_element()?.unwrap_or_default(),
+                    exposure_log: seq.next_element()?.unwrap_or_default(),
                 };
                 if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
-                    return Err(A::Error::invalid_length(6, &self));
+                    return Err(A::Error::invalid_length(7, &self));
                 }
                 body.check_spaces().map_err(A::Error::custom)?;
                 body.check_splits().map_err(A::Error::custom)?;
+                body.check_exposure_log().map_err(A::Error::custom)?;
                 Ok(body)
             }
         }
         d.deserialize_seq(BodyVisitor)
     }
+}
+
+/// A tenant's exposure-log settings (`docs/exposures.md`, "What a tenant
+/// controls"). The default — logging on, no attributes — is what flagd and
+/// Confidence sources get, and is not written to the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct ExposureLog {
+    /// `false` when the tenant turned exposure logging off: the worker makes
+    /// no exposure event for it (Vane YAML `exposures: {enabled: false}`).
+    pub enabled: bool,
+    /// The flags whose events carry context attributes, sorted by flag key
+    /// (byte order), unique, each naming a flag of the body.
+    pub attributes: Vec<FlagAttributes>,
+}
+
+impl Default for ExposureLog {
+    fn default() -> Self {
+        ExposureLog {
+            enabled: true,
+            attributes: Vec::new(),
+        }
+    }
+}
+
+impl ExposureLog {
+    /// Logging on and no attributes: the settings of a tenant that says
+    /// nothing.
+    pub fn is_default(&self) -> bool {
+        self.enabled && self.attributes.is_empty()
+    }
+
+    /// The context attributes `flag`'s events carry (empty: none).
+    pub fn attributes_of(&self, flag: &str) -> &[Path] {
+        self.attributes
+            .binary_search_by(|a| a.flag.as_str().cmp(flag))
+            .map_or(&[], |i| &self.attributes[i].paths)
+    }
+}
+
+/// The context attributes one flag's exposure events carry (Vane YAML
+/// `exposures: {attributes: [...]}` on the flag): nothing else from the
+/// evaluation context ever leaves the edge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize_tuple, Deserialize_tuple)]
+pub struct FlagAttributes {
+    /// The flag key.
+    pub flag: String,
+    /// Attribute paths, in the order written; none is empty, equal to or a
+    /// prefix of another.
+    pub paths: Vec<Path>,
 }
 
 /// A client of the tenant: a name and the sha256 digests of its keys.
@@ -396,6 +461,51 @@ impl Body {
         Ok(())
     }
 
+    /// Checks the exposure-log settings as the builder writes them: flags
+    /// sorted and unique, each a flag of the body, with at least one
+    /// attribute path, and no path empty, repeated or a prefix of another
+    /// (each becomes one key of the event's `attributes`).
+    pub fn check_exposure_log(&self) -> Result<(), String> {
+        let list = &self.exposure_log.attributes;
+        if let Some(w) = list.windows(2).find(|w| w[0].flag >= w[1].flag) {
+            return Err(format!(
+                "exposure attributes: flag '{}' is listed after '{}' (sorted, unique)",
+                w[1].flag, w[0].flag
+            ));
+        }
+        for a in list {
+            if self.flag(&a.flag).is_none() {
+                return Err(format!(
+                    "exposure attributes name flag '{}', which the snapshot does not have",
+                    a.flag
+                ));
+            }
+            if a.paths.is_empty() {
+                return Err(format!("flag '{}': exposure attributes are empty", a.flag));
+            }
+            for (i, p) in a.paths.iter().enumerate() {
+                if p.is_empty() || p.iter().any(String::is_empty) {
+                    return Err(format!(
+                        "flag '{}': exposure attribute {i} has an empty path segment",
+                        a.flag
+                    ));
+                }
+                if let Some(q) = a.paths[..i]
+                    .iter()
+                    .find(|q| q.starts_with(p) || p.starts_with(q))
+                {
+                    return Err(format!(
+                        "flag '{}': exposure attributes '{}' and '{}' overlap",
+                        a.flag,
+                        q.join("."),
+                        p.join(".")
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks what decoding a test alone cannot: spaces are unique by
     /// (scheme, salt, unit), and every bucket-range test names an existing
     /// space with a count its scheme allows. The error names the flag.
@@ -484,5 +594,120 @@ impl Body {
             .binary_search_by(|f| f.key.as_str().cmp(key))
             .ok()
             .map(|i| &self.flags[i])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flag(key: &str) -> Flag {
+        Flag {
+            key: key.into(),
+            variants: vec![Variant {
+                name: "on".into(),
+                value: Value::Bool(true),
+            }],
+            default_variant: Some(0),
+            disabled: false,
+            targeting: Targeting::Static,
+            metadata: Map::new(),
+        }
+    }
+
+    fn body(exposure_log: ExposureLog) -> Body {
+        Body {
+            flags: vec![flag("a"), flag("b")],
+            clients: vec![],
+            cors_origins: vec![],
+            metadata: Map::new(),
+            spaces: vec![],
+            exposure_log,
+        }
+    }
+
+    fn cbor(body: &Body) -> Vec<u8> {
+        let mut out = Vec::new();
+        ciborium::into_writer(body, &mut out).unwrap();
+        out
+    }
+
+    fn attributes(flag: &str, paths: &[&str]) -> FlagAttributes {
+        FlagAttributes {
+            flag: flag.into(),
+            paths: paths
+                .iter()
+                .map(|p| p.split('.').map(str::to_owned).collect())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn default_settings_are_not_written_and_older_bodies_read_as_default() {
+        let plain = body(ExposureLog::default());
+        // array(4) in CBOR, a 4-item sequence in format 2 (after the table).
+        assert_eq!(cbor(&plain)[0], 0x84);
+        let v2 = crate::format2::to_vec(&plain).unwrap();
+        // The last item is the empty metadata map (`09 00`): no sixth item.
+        assert!(v2.ends_with(&[0x09, 0x00]));
+        let read: Body = ciborium::from_reader(&cbor(&plain)[..]).unwrap();
+        assert_eq!(read.exposure_log, ExposureLog::default());
+        let read: Body = crate::format2::from_slice(&v2).unwrap();
+        assert_eq!(read.exposure_log, ExposureLog::default());
+    }
+
+    #[test]
+    fn settings_round_trip_in_both_formats_as_a_sixth_item() {
+        let log = ExposureLog {
+            enabled: false,
+            attributes: vec![attributes("b", &["country", "app.version"])],
+        };
+        let b = body(log.clone());
+        let bytes = cbor(&b);
+        assert_eq!(
+            bytes[0], 0x86,
+            "array(6): spaces written, then the settings"
+        );
+        let read: Body = ciborium::from_reader(&bytes[..]).unwrap();
+        assert_eq!(read, b);
+        let read: Body = crate::format2::from_slice(&crate::format2::to_vec(&b).unwrap()).unwrap();
+        assert_eq!(read, b);
+        assert_eq!(read.exposure_log.attributes_of("b").len(), 2);
+        assert!(read.exposure_log.attributes_of("a").is_empty());
+        assert!(read.exposure_log.attributes_of("zz").is_empty());
+    }
+
+    #[test]
+    fn bad_settings_do_not_decode() {
+        for (attrs, message) in [
+            (
+                vec![attributes("b", &["x"]), attributes("a", &["x"])],
+                "flag 'a' is listed after 'b'",
+            ),
+            (
+                vec![attributes("c", &["x"])],
+                "flag 'c', which the snapshot does not have",
+            ),
+            (
+                vec![attributes("a", &[])],
+                "flag 'a': exposure attributes are empty",
+            ),
+            (vec![attributes("a", &["x..y"])], "empty path segment"),
+            (
+                vec![attributes("a", &["device.os", "device"])],
+                "'device.os' and 'device' overlap",
+            ),
+            (vec![attributes("a", &["x", "x"])], "'x' and 'x' overlap"),
+        ] {
+            let b = body(ExposureLog {
+                enabled: true,
+                attributes: attrs,
+            });
+            let e = ciborium::from_reader::<Body, _>(&cbor(&b)[..]).unwrap_err();
+            assert!(e.to_string().contains(message), "{e} / {message}");
+            let e = crate::format2::from_slice::<Body>(&crate::format2::to_vec(&b).unwrap())
+                .unwrap_err();
+            assert!(e.to_string().contains(message), "{e} / {message}");
+        }
     }
 }

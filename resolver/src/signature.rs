@@ -113,6 +113,7 @@ mod tests {
             cors_origins: vec!["https://shop.example".into()],
             metadata: Default::default(),
             spaces: vec![],
+            exposure_log: Default::default(),
         };
         Snapshot::encode("shop", 7, 1_700_000_000, "test", &body)
     }
@@ -186,6 +187,7 @@ mod tests {
                 cors_origins: vec![],
                 metadata: Default::default(),
                 spaces: vec![],
+                exposure_log: Default::default(),
             },
         );
         let other = crate::snapshot::decode_envelope(&other).unwrap();

@@ -352,6 +352,7 @@ mod tests {
             cors_origins: vec![],
             metadata: Map::new(),
             spaces,
+            exposure_log: Default::default(),
         }
     }
 

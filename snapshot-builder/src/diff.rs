@@ -145,6 +145,19 @@ fn changes(os: &Snapshot, o: &Flag, ns: &Snapshot, n: &Flag) -> Vec<String> {
     if o.metadata != n.metadata {
         out.push("metadata".to_owned());
     }
+    let attributes = |s: &Snapshot, f: &Flag| {
+        let paths = s.body.exposure_log.attributes_of(&f.key);
+        let names: Vec<String> = paths.iter().map(|p| p.join(".")).collect();
+        if names.is_empty() {
+            "none".to_owned()
+        } else {
+            names.join(", ")
+        }
+    };
+    let (oa, na) = (attributes(os, o), attributes(ns, n));
+    if oa != na {
+        out.push(format!("exposure attributes {oa} -> {na}"));
+    }
     if std::mem::discriminant(&o.targeting) != std::mem::discriminant(&n.targeting) {
         out.push("targeting kind".to_owned());
     } else if let (Targeting::JsonLogic(a), Targeting::JsonLogic(b)) = (&o.targeting, &n.targeting)

@@ -493,6 +493,7 @@ mod tests {
             cors_origins: vec![],
             metadata: Default::default(),
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         };
         let bytes = Snapshot::encode(SHOP, 1, 0, "test", &body);
         let r = answer(publish(&store, SHOP, &bytes, 0));
@@ -615,6 +616,7 @@ mod tests {
             cors_origins: vec![],
             metadata: Default::default(),
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         };
         Snapshot::encode(tenant, version, 0, "test", &body)
     }

@@ -73,6 +73,7 @@ mod tests {
             cors_origins: vec![],
             metadata: Default::default(),
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         }
     }
 

@@ -62,6 +62,7 @@ pub fn snapshot_bytes(tenant: &str, version: u64, banner: &str) -> Vec<u8> {
         cors_origins: vec![],
         metadata: Map::new(),
         spaces: Vec::new(),
+        exposure_log: Default::default(),
     };
     Snapshot::encode(tenant, version, 1_700_000_000, "test", &body)
 }

@@ -45,6 +45,7 @@ fn snapshot(flags: Vec<Flag>) -> Snapshot {
         cors_origins: vec![],
         metadata: Map::new(),
         spaces: Vec::new(),
+        exposure_log: Default::default(),
     };
     Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body)).unwrap()
 }
@@ -151,6 +152,7 @@ proptest! {
             cors_origins: vec![],
             metadata: Map::new(),
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         });
         let mut bad = good.clone();
         let i = index.index(bad.len());
@@ -174,6 +176,7 @@ proptest! {
             cors_origins: vec!["https://shop.example".into()],
             metadata: Map::new(),
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         }, &mut body).unwrap();
         for (i, b) in flip {
             let i = i.index(body.len());
@@ -258,6 +261,7 @@ fn envelopes_with_trailing_bytes_or_bad_tenants_are_refused_with_plain_messages(
         cors_origins: vec![],
         metadata: Map::new(),
         spaces: Vec::new(),
+        exposure_log: Default::default(),
     };
     let mut bytes = Snapshot::encode("t", 1, 0, "test", &body);
     assert!(Snapshot::from_bytes(&bytes).is_ok());
@@ -287,6 +291,7 @@ fn split_weights_that_overflow_or_name_no_variant_are_refused_at_decode() {
         cors_origins: vec![],
         metadata: Map::new(),
         spaces: Vec::new(),
+        exposure_log: Default::default(),
     };
     let refused = |weights: &[(u32, u32)]| {
         Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body(weights)))

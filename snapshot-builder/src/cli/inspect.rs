@@ -15,8 +15,10 @@ pub struct InspectArgs {
 }
 
 /// Runs `vane inspect`: prints `{tenant, version, digest, created_at,
-/// flag_count, byte_size, bucketing_version, builder, signer}`; `signer`
-/// is the Ed25519 public key (hex) of a valid signature, `null` when unsigned.
+/// flag_count, byte_size, bucketing_version, builder, signer, exposures}`;
+/// `signer` is the Ed25519 public key (hex) of a valid signature, `null`
+/// when unsigned; `exposures` is `{enabled, attributes: {flag: [path]}}`,
+/// the tenant's exposure-log settings (`docs/exposures.md`).
 pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
     let s = read_snapshot(&a.snapshot)?;
     let i = &s.info;
@@ -30,6 +32,12 @@ pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
         "bucketing_version": i.bucketing_version,
         "builder": i.builder,
         "signer": i.signer,
+        "exposures": {
+            "enabled": s.body.exposure_log.enabled,
+            "attributes": s.body.exposure_log.attributes.iter()
+                .map(|a| (a.flag.clone(), json!(a.paths.iter().map(|p| p.join(".")).collect::<Vec<_>>())))
+                .collect::<serde_json::Map<_, _>>(),
+        },
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(ExitCode::SUCCESS)

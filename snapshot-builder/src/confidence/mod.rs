@@ -110,6 +110,7 @@ pub fn compile(file: &str, bytes: &[u8], options: &Options) -> Result<Compiled, 
             cors_origins: Vec::new(),
             metadata: Map::new(),
             spaces: lower.spaces,
+            exposure_log: Default::default(),
         },
         warnings: lower.warnings,
     })

@@ -104,6 +104,7 @@ fn document(report: &mut Report<'_>, root: &Value) -> Body {
         cors_origins: Vec::new(),
         metadata: Map::new(),
         spaces: Vec::new(),
+        exposure_log: Default::default(),
     };
     let Value::Object(fields) = root else {
         report.error(

@@ -7,6 +7,7 @@ use vane_resolver::expr::Path;
 use vane_resolver::model::{Flag, Rule, Serve, Split, Targeting, Variant};
 
 use super::condition;
+use super::exposures;
 use super::layers::LayerRef;
 use super::reader::{describe, join, scalar, Cx};
 use super::segments::Segments;
@@ -14,7 +15,7 @@ use super::timestamp;
 use super::yaml::{to_json, Kind, Node, Pos, Typed};
 use vane_resolver::limits::{flag_key_too_long, MAX_FLAG_KEY_BYTES};
 
-const FLAG_FIELDS: [&str; 7] = [
+const FLAG_FIELDS: [&str; 8] = [
     "type",
     "description",
     "enabled",
@@ -22,6 +23,7 @@ const FLAG_FIELDS: [&str; 7] = [
     "default",
     "rules",
     "metadata",
+    "exposures",
 ];
 
 const RULE_FIELDS: [&str; 9] = [
@@ -57,8 +59,9 @@ fn valid_key(key: &str) -> bool {
 
 /// Reads and lowers one flag. `set_metadata` (the file's top-level
 /// `metadata`) is merged under the flag's own; rules naming a layer are
-/// added to `layer_refs` (the layer's test is added later). `None` when the
-/// flag has errors, all of them reported.
+/// added to `layer_refs` (the layer's test is added later). With the flag
+/// come the context attributes its `exposures:` opts in, and where they are
+/// written. `None` when the flag has errors, all of them reported.
 pub fn flag(
     cx: &mut Cx,
     segments: &mut Segments,
@@ -67,7 +70,7 @@ pub fn flag(
     node: &Node,
     set_metadata: &Map<String, Value>,
     layer_refs: &mut Vec<LayerRef>,
-) -> Option<Flag> {
+) -> Option<(Flag, Option<exposures::Opted>)> {
     cx.flag = Some(key.to_owned());
     let result = read_flag(cx, segments, key, key_node, node, set_metadata, layer_refs);
     cx.flag = None;
@@ -82,7 +85,7 @@ fn read_flag(
     node: &Node,
     set_metadata: &Map<String, Value>,
     layer_refs: &mut Vec<LayerRef>,
-) -> Option<Flag> {
+) -> Option<(Flag, Option<exposures::Opted>)> {
     let path = format!("flags.{key}");
     let mut ok = true;
     if !valid_key(key) {
@@ -137,6 +140,10 @@ fn read_flag(
         Some(m) => metadata(cx, m, &join(&path, "metadata")),
         None => Some(Map::new()),
     };
+    let exposure_attributes = match fields.get("exposures") {
+        Some(n) => exposures::attributes(cx, n, &path).map(|a| Some((a, n.pos))),
+        None => Some(None),
+    };
     let Some(variants) = variants else {
         // Rules and the default name variants; without them, still check
         // the rules' conditions so their errors are reported too.
@@ -178,22 +185,36 @@ fn read_flag(
             }
         }),
     };
-    let (Some(default_variant), Some(enabled), Some(mut metadata), Some(targeting), true) =
-        (default_variant, enabled, metadata, targeting, ok)
+    let (
+        Some(default_variant),
+        Some(enabled),
+        Some(mut metadata),
+        Some(targeting),
+        Some(exposure_attributes),
+        true,
+    ) = (
+        default_variant,
+        enabled,
+        metadata,
+        targeting,
+        exposure_attributes,
+        ok,
+    )
     else {
         return None;
     };
     for (k, v) in set_metadata {
         metadata.entry(k.clone()).or_insert_with(|| v.clone());
     }
-    Some(Flag {
+    let flag = Flag {
         key: key.to_owned(),
         variants,
         default_variant: Some(default_variant),
         disabled: !enabled,
         targeting,
         metadata,
-    })
+    };
+    Some((flag, exposure_attributes))
 }
 
 /// The variants, all of one type (`declared`, or the first variant's).

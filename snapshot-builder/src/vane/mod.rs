@@ -14,6 +14,7 @@
 
 mod access;
 mod condition;
+mod exposures;
 mod flags;
 mod layers;
 mod reader;
@@ -29,11 +30,12 @@ use crate::diagnostic::Diagnostic;
 use reader::Cx;
 use segments::{Definition, Segments};
 
-const TOP_FIELDS: [&str; 8] = [
+const TOP_FIELDS: [&str; 9] = [
     "tenant",
     "clients",
     "cors_origins",
     "metadata",
+    "exposures",
     "segments",
     "layers",
     "holdouts",
@@ -73,10 +75,11 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
     let layers = layers::read(&mut cx, top.get("layers"), top.get("holdouts"));
 
     let mut body_flags = Vec::new();
+    let mut exposure_attributes = Vec::new();
     let mut layer_refs = Vec::new();
     if let Some(node) = top.get("flags") {
         for (key, key_node, value) in cx.entries(node, "flags", "flags").unwrap_or_default() {
-            if let Some(flag) = flags::flag(
+            if let Some((flag, attributes)) = flags::flag(
                 &mut cx,
                 &mut segments,
                 key,
@@ -85,12 +88,17 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
                 &set_metadata,
                 &mut layer_refs,
             ) {
+                if let Some(opted) = attributes {
+                    exposure_attributes.push((flag.key.clone(), opted));
+                }
                 body_flags.push(flag);
             }
         }
     }
     segments.warn_unused(&mut cx);
     let spaces = layers.apply(&mut cx, &layer_refs, &mut body_flags);
+    let logging = exposures::enabled(&mut cx, top.get("exposures"));
+    let exposure_log = exposures::settings(&mut cx, logging, &body_flags, exposure_attributes);
 
     let mut diagnostics = cx.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));
@@ -105,6 +113,7 @@ pub fn compile(file: &str, text: &str) -> Result<Compiled, Vec<Diagnostic>> {
             cors_origins: access.cors_origins,
             metadata: set_metadata,
             spaces,
+            exposure_log,
         },
         warnings: diagnostics,
     })

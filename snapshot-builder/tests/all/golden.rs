@@ -82,14 +82,20 @@ const RFC8032_PUBLIC: &str = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af
 
 /// The shop example built as the golden files are, in body format `format_version`.
 fn shop(format_version: u32) -> vane_snapshot_builder::Built {
+    golden_source("../examples/shop.yaml", "shop", format_version)
+}
+
+/// The rules file `file` (relative to the crate) built as the golden files
+/// are: tenant `tenant`, version 1, created_at 1700000000.
+fn golden_source(file: &str, tenant: &str, format_version: u32) -> vane_snapshot_builder::Built {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(root.join("../examples/shop.yaml")).unwrap();
+    let text = std::fs::read_to_string(root.join(file)).unwrap();
     build(
-        "examples/shop.yaml",
+        file,
         &text,
         Format::Vane,
         &BuildOptions {
-            tenant: Some("shop".into()),
+            tenant: Some(tenant.into()),
             version: 1,
             created_at: 1_700_000_000,
             format_version,
@@ -113,8 +119,13 @@ fn golden(name: &str, bytes: &[u8]) -> Vec<u8> {
 /// Checks the shop example built in `format_version` against the golden
 /// file `name` and its digest against `digest_name`.
 fn matches_golden(format_version: u32, name: &str, digest_name: &str) {
+    matches_golden_of(shop(format_version), name, digest_name);
+}
+
+/// Checks `built` against the golden file `name` and its digest against
+/// `digest_name`.
+fn matches_golden_of(built: vane_snapshot_builder::Built, name: &str, digest_name: &str) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let built = shop(format_version);
     let golden = golden(name, &built.bytes);
     assert!(
         golden == built.bytes,
@@ -142,6 +153,20 @@ fn shop_example_matches_the_golden_format_2_snapshot() {
     matches_golden(2, "shop.v2.cbor", "shop.v2.sha256");
 }
 
+/// The snapshot of `tests/golden/exposures.yaml` (exposure settings: the
+/// optional sixth body item), in both formats.
+#[test]
+fn exposure_settings_match_their_golden_snapshots() {
+    for (format_version, name, digest) in [
+        (1, "exposures.cbor", "exposures.sha256"),
+        (2, "exposures.v2.cbor", "exposures.v2.sha256"),
+    ] {
+        let built = golden_source("tests/golden/exposures.yaml", "quiet", format_version);
+        assert!(!built.snapshot.body.exposure_log.enabled);
+        matches_golden_of(built, name, digest);
+    }
+}
+
 /// Every golden file (format 1, format 2, signed) still decodes, to the IR
 /// the builder makes today: a reader regression cannot land.
 #[test]
@@ -154,7 +179,17 @@ fn every_golden_file_decodes_to_the_current_ir() {
             let bytes = std::fs::read(&path).unwrap();
             let s = Snapshot::from_bytes(&bytes)
                 .unwrap_or_else(|e| panic!("{} no longer decodes: {e}", path.display()));
-            assert_eq!(s.body, shop(2).snapshot.body, "{}", path.display());
+            let source = if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("exposures")
+            {
+                golden_source("tests/golden/exposures.yaml", "quiet", 2)
+            } else {
+                shop(2)
+            };
+            assert_eq!(s.body, source.snapshot.body, "{}", path.display());
             let at = bytes
                 .windows(14)
                 .position(|w| w == b"format_version")
@@ -164,7 +199,7 @@ fn every_golden_file_decodes_to_the_current_ir() {
     }
     // The value of format_version (a one-byte CBOR uint) follows its key.
     versions.sort();
-    assert_eq!(versions, [1, 1, 2], "golden files of both formats");
+    assert_eq!(versions, [1, 1, 1, 2, 2], "golden files of both formats");
 }
 
 #[test]

@@ -8,6 +8,7 @@ mod cli;
 mod confidence;
 mod context_properties;
 mod diff;
+mod exposure_settings;
 mod flagd_conformance;
 mod flagd_frontend;
 mod flagd_lowering;

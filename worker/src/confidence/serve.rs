@@ -202,6 +202,7 @@ pub async fn serve_apply<S: SnapshotSource>(
                     .push(format!("apply skipped flags: {}", outcome.header()));
             }
             let used = outcome.applied.iter().map(|(a, at)| (a, *at));
+            let used = used.filter(|_| snapshot.body.exposure_log.enabled);
             served.events = apply::events(
                 &outcome.claims,
                 Source::ConfidenceApply,
@@ -290,7 +291,10 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
         )
         .with_header("x-vane-sticky-writes", resolution.writes.len().to_string());
     served.writes = resolution.writes;
-    if request.apply && !skips_apply(&request.evaluation_context) {
+    if request.apply
+        && snapshot.body.exposure_log.enabled
+        && !skips_apply(&request.evaluation_context)
+    {
         let used = claims.assignments.iter().map(|a| (a, now_ms));
         served.events = apply::events(&claims, Source::ConfidenceResolve, None, used);
     }
@@ -406,9 +410,17 @@ mod tests {
     }
 
     fn run(key: &Result<TokenKey, String>, body: &[u8]) -> Served {
+        run_logging(key, body, true)
+    }
+
+    /// [`run`] with the tenants' exposure logging on or off.
+    fn run_logging(key: &Result<TokenKey, String>, body: &[u8], logging: bool) -> Served {
         let store = MemoryStore::default();
         for tenant in [SHOP, MEDIA] {
-            let r = block_on(publish(&store, tenant, &snapshot_bytes(tenant, 1, "hi"), 0));
+            let mut snapshot = Snapshot::from_bytes(&snapshot_bytes(tenant, 1, "hi")).unwrap();
+            snapshot.body.exposure_log.enabled = logging;
+            let bytes = Snapshot::encode(tenant, 1, 0, "test", &snapshot.body);
+            let r = block_on(publish(&store, tenant, &bytes, 0));
             assert_eq!(r.map(|r| r.status), Ok(201));
         }
         let cache = Cache::new();
@@ -429,6 +441,18 @@ mod tests {
         assert_eq!(s.events.len(), 1);
         assert_eq!(s.events[0].flag, "flags/a");
         assert_eq!(s.tenant.as_deref(), Some(SHOP));
+    }
+
+    #[test]
+    fn a_tenant_with_logging_off_applies_without_exposures() {
+        let body = apply_body(&client_key(SHOP), &token(SHOP));
+        let s = run_logging(&edge_key(), &body, false);
+        assert_eq!((s.reply.status, s.reply.body_json()), (200, json!({})));
+        assert_eq!(
+            s.reply.header("x-vane-apply"),
+            Some("applied=1 unknown=0 unassigned=0 repeated=0")
+        );
+        assert!(s.events.is_empty());
     }
 
     #[test]

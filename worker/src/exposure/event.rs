@@ -178,6 +178,23 @@ pub fn events(meta: &RequestMeta, served: impl IntoIterator<Item = Served>) -> V
         .collect()
 }
 
+/// The opted-in context attributes of an event (`docs/exposures.md`, "What
+/// a tenant controls"): for each path the flag names, the value the
+/// context holds there, keyed by the dot-joined path. A path the context
+/// lacks, or holds `null` at, is left out; nothing else is copied.
+pub fn opted_attributes(
+    paths: &[vane_resolver::expr::Path],
+    context: &Value,
+) -> Map<String, Value> {
+    paths
+        .iter()
+        .filter_map(|p| match vane_resolver::context::lookup(context, p) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some((p.join("."), v.clone())),
+        })
+        .collect()
+}
+
 /// The event id: the first 16 bytes, as lowercase hex, of the sha256 of
 /// `vane-exposure-v1` and the six fields, each preceded by its length as a
 /// 4-byte big-endian integer (so no two field lists share an encoding).
@@ -333,6 +350,28 @@ pub(crate) mod tests {
             .unwrap()
             .get("attributes")
             .is_none());
+    }
+
+    #[test]
+    fn only_the_opted_in_attributes_are_copied() {
+        let context = json!({
+            "targetingKey": "u", "country": "DE", "email": "a@b.example",
+            "app": {"version": "2.1.0", "build": 7}, "plan": null
+        });
+        let paths: Vec<Vec<String>> = [
+            &["country"][..],
+            &["app", "version"],
+            &["plan"],
+            &["missing"],
+        ]
+        .iter()
+        .map(|p| p.iter().map(|s| s.to_string()).collect())
+        .collect();
+        assert_eq!(
+            Value::Object(opted_attributes(&paths, &context)),
+            json!({"country": "DE", "app.version": "2.1.0"})
+        );
+        assert!(opted_attributes(&[], &context).is_empty());
     }
 
     #[test]

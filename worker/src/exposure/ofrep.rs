@@ -9,7 +9,7 @@ use vane_resolver::model::KeyDigest;
 use vane_resolver::{Context, Explanation, Reason, Snapshot};
 
 use super::batch::{messages, Outgoing};
-use super::event::{events, RequestMeta, Served, Source, Weight};
+use super::event::{events, opted_attributes, RequestMeta, Served, Source, Weight};
 
 /// Longest `sdk` value taken from a `User-Agent` header, in bytes.
 pub const MAX_SDK_BYTES: usize = 128;
@@ -28,7 +28,9 @@ pub struct RequestFacts<'a> {
 }
 
 /// The queue messages of one OFREP single-flag evaluation of `key` that
-/// answered with `reason`: none unless the flag was served by a split.
+/// answered with `reason`: none unless the flag was served by a split and
+/// the tenant logs exposures; the event carries the context attributes the
+/// flag opts in.
 /// Only then is the evaluation explained (the same resolution, traced) to
 /// find the rule, the unit and the weights.
 pub fn single_flag_exposures(
@@ -38,12 +40,14 @@ pub fn single_flag_exposures(
     context: &Context,
     facts: RequestFacts<'_>,
 ) -> Vec<Outgoing> {
-    if reason != Reason::Split {
+    let log = &snapshot.body.exposure_log;
+    if reason != Reason::Split || !log.enabled {
         return Vec::new();
     }
-    let Some(served) = served(&snapshot.explain(key, context), facts.now_ms) else {
+    let Some(mut served) = served(&snapshot.explain(key, context), facts.now_ms) else {
         return Vec::new();
     };
+    served.attributes = opted_attributes(log.attributes_of(key), context.root());
     let client = snapshot
         .body
         .clients
@@ -112,12 +116,19 @@ mod tests {
     use super::*;
     use serde_json::{json, Map};
     use vane_resolver::expr::{Expr, Op};
-    use vane_resolver::model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
+    use vane_resolver::model::{
+        Body, ExposureLog, Flag, FlagAttributes, Rule, Serve, Split, Targeting, Variant,
+    };
     use vane_resolver::{Context, Snapshot};
 
     /// `exp`: rule 0 serves `b` to `vip`, rule 1 splits 30/70 by
     /// `account.id`; `plain` is static.
     fn snapshot() -> Snapshot {
+        snapshot_with(ExposureLog::default())
+    }
+
+    /// [`snapshot`] with the tenant's exposure settings `exposure_log`.
+    fn snapshot_with(exposure_log: ExposureLog) -> Snapshot {
         let variants = vec![
             Variant {
                 name: "a".into(),
@@ -166,6 +177,7 @@ mod tests {
             cors_origins: vec![],
             metadata: Map::new(),
             spaces: Vec::new(),
+            exposure_log,
         };
         let bytes = Snapshot::encode("shop", 1, 0, "test", &body);
         Snapshot::from_bytes(&bytes).unwrap()
@@ -226,6 +238,45 @@ mod tests {
         assert_eq!(e.snapshot_digest, snap.info.digest);
         // Not a split: nothing, without explaining.
         assert!(single_flag_exposures(&snap, "plain", Reason::Static, &ctx, facts).is_empty());
+    }
+
+    #[test]
+    fn the_tenants_settings_decide_what_is_logged() {
+        let ctx = Context::from_json(
+            r#"{"targetingKey":"t","account":{"id":"acc-9","tier":"gold"},"country":"DE","email":"x@y"}"#,
+            0,
+        )
+        .unwrap();
+        let digest = KeyDigest([7; 32]);
+        let facts = RequestFacts {
+            request_id: "req-1",
+            key_digest: &digest,
+            user_agent: None,
+            now_ms: 1_796_117_400_123,
+        };
+        let path = |p: &str| p.split('.').map(str::to_owned).collect::<Vec<_>>();
+        let opted = snapshot_with(ExposureLog {
+            enabled: true,
+            attributes: vec![FlagAttributes {
+                flag: "exp".into(),
+                paths: vec![path("country"), path("account.tier")],
+            }],
+        });
+        let out = single_flag_exposures(&opted, "exp", Reason::Split, &ctx, facts);
+        let m: serde_json::Value = serde_json::from_str(&out[0].body).unwrap();
+        assert_eq!(
+            m["events"][0]["attributes"],
+            json!({"country": "DE", "account.tier": "gold"}),
+            "the named attributes and nothing else"
+        );
+        let plain = single_flag_exposures(&snapshot(), "exp", Reason::Split, &ctx, facts);
+        let m: serde_json::Value = serde_json::from_str(&plain[0].body).unwrap();
+        assert!(m["events"][0].get("attributes").is_none());
+        let off = snapshot_with(ExposureLog {
+            enabled: false,
+            attributes: vec![],
+        });
+        assert!(single_flag_exposures(&off, "exp", Reason::Split, &ctx, facts).is_empty());
     }
 
     #[test]

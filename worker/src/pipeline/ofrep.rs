@@ -463,6 +463,7 @@ mod tests {
             cors_origins: vec![],
             metadata: Default::default(),
             spaces: Vec::new(),
+            exposure_log: Default::default(),
         };
         let v2 = vane_resolver::Snapshot::encode(SHOP, 2, 0, "test", &body);
         block_on(publish(&s, SHOP, &v2, 0)).unwrap();
