@@ -92,6 +92,7 @@ VANE_URL="$url" \
 VANE_ADMIN_TOKEN="$token" \
 VANE_BIN="$vane" \
 VANE_SNAPSHOTS="$work/snapshots" \
+VANE_STATE="$work/state" \
 VANE_ARTIFACTS="$PWD/$artifacts" \
     node --test --test-concurrency=1 --test-reporter=spec \
         web/tests/playground.test.mjs web/tests/ofrep-client.test.mjs \

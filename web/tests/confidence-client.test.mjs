@@ -6,13 +6,25 @@
 // published. The provider's baseUrl is the worker: it resolves every flag
 // with POST /v1/flags:resolve, hands out typed values through OpenFeature,
 // and applies each flag read in the background with POST /v1/flags:apply.
-// Every request the page makes is observed on the wire.
+// Every request the page makes is observed on the wire. The applies must
+// yield exactly one exposure event per assigned flag read (source
+// `confidence-apply`), once the queue consumer has written them: in the
+// admin summary and in the local R2 objects themselves.
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
+import Ajv2020 from "ajv/dist/2020.js";
 import { ROOT, SNAPSHOTS, WORKER, env, launch, watchConsole } from "./support.mjs";
 import { serveStatic } from "./static-server.mjs";
+
+const TENANT = "confidence-demo-june";
+const validateEvent = new Ajv2020({ allErrors: true, strict: true })
+  .compile(JSON.parse(readFileSync(`${ROOT}docs/exposure-event.v1.schema.json`, "utf8")));
 
 const ORIGIN = "http://confidence-app.example:8080";
 const SECRET = "mkjJruAATQWjeY7foFIWfVAcBWnci2YF";
@@ -36,11 +48,35 @@ after(async () => {
   await server?.close();
 });
 
+/** The admin summary of the tenant's stored exposures (read from R2 by the worker). */
+async function summary() {
+  const r = await fetch(`${WORKER}/admin/v1/tenants/${TENANT}/exposures`,
+    { headers: { authorization: `Bearer ${env("VANE_ADMIN_TOKEN")}` } });
+  assert.equal(r.status, 200);
+  return r.json();
+}
+
+/** Every event in the tenant's objects of the local R2 bucket (copied out of
+ * wrangler dev's state by scripts/exposures-duckdb.py). */
+function storedEvents() {
+  const out = mkdtempSync(join(tmpdir(), "vane-r2-"));
+  try {
+    const r = spawnSync("python3", [`${ROOT}scripts/exposures-duckdb.py`, "--state", env("VANE_STATE"),
+      "--out", out, "--prefix", `exposures/v1/tenant=${TENANT}/`, "--export-only"], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return readdirSync(out, { recursive: true }).filter((f) => f.endsWith(".ndjson.gz"))
+      .flatMap((f) => gunzipSync(readFileSync(join(out, f))).toString("utf8").split("\n").filter(Boolean))
+      .map((line) => JSON.parse(line));
+  } finally {
+    rmSync(out, { recursive: true });
+  }
+}
+
 /** `vane resolve` of the published snapshot: the body the worker must answer, by flag. */
 function vaneResolve(context) {
   const request = { clientSecret: SECRET, evaluationContext: context, flags: [] };
   const out = spawnSync(env("VANE_BIN"),
-    ["resolve", `${SNAPSHOTS}/confidence-demo-june.cbor`, "--request", JSON.stringify(request)],
+    ["resolve", `${SNAPSHOTS}/${TENANT}.cbor`, "--request", JSON.stringify(request)],
     { encoding: "utf8" });
   if (out.status !== 0) throw new Error(`vane resolve failed: ${out.stderr}`);
   return Object.fromEntries(JSON.parse(out.stdout).resolvedFlags.map((f) => [f.flag, f]));
@@ -60,6 +96,7 @@ test("the Confidence web client resolves through the worker, reads typed values 
       method: request.method(),
       status: response.status(),
       request: request.postData(),
+      response: request.url().includes("/v1/flags:resolve") ? await response.text() : null,
       apply: (await response.allHeaders())["x-vane-apply"] ?? null,
     });
   });
@@ -106,6 +143,35 @@ test("the Confidence web client resolves through the worker, reads typed values 
   const applied = applies.flatMap((a) => JSON.parse(a.request).flags.map((f) => f.flag));
   assert.ok(applied.includes("flags/tutorial-feature"), JSON.stringify(applied));
   assert.match(applies[0].apply, /^applied=[1-9]\d* unknown=0 /);
+
+  // The exposures: one per flag applied with a variant, as `vane resolve`
+  // assigned it, for this resolve. Waits for the queue consumer (at most 30 s).
+  const { resolveId } = JSON.parse(resolves[0].response);
+  const want = [...new Set(applied)].filter((flag) => expected[flag].variant).sort().map((flag) => ({
+    tenant: TENANT, source: "confidence-apply", flag, variant: expected[flag].variant, unit: VISITOR.visitor_id,
+    unit_source: "visitor_id", resolve_id: resolveId, reason: "RESOLVE_REASON_MATCH",
+  }));
+  assert.ok(want.some((e) => e.flag === "flags/tutorial-feature"), JSON.stringify(want));
+  const deadline = Date.now() + 30_000;
+  let summarised = await summary();
+  while (summarised.events < want.length) {
+    assert.ok(Date.now() < deadline, `exposures not stored: ${JSON.stringify(summarised)}`);
+    await new Promise((r) => setTimeout(r, 250));
+    summarised = await summary();
+  }
+  const stored = storedEvents();
+  for (const event of stored) assert.ok(validateEvent(event), JSON.stringify(validateEvent.errors));
+  const fields = ({ tenant, source, flag, variant, unit, unit_source, resolve_id, reason }) =>
+    ({ tenant, source, flag, variant, unit, unit_source, resolve_id, reason });
+  assert.deepEqual(stored.map(fields).sort((a, b) => (a.flag < b.flag ? -1 : 1)), want);
+  for (const event of stored) {
+    assert.ok(event.assignment.startsWith(`${expected[event.flag].assignmentOrigin}:`), event.assignment);
+  }
+  assert.deepEqual(summarised.experiments.map((e) => [e.flag, e.events, e.units,
+    e.variants.filter((v) => v.events > 0).map((v) => v.variant)]),
+  want.map((e) => [e.flag, 1, 1, [e.variant]]));
+  assert.deepEqual([summarised.events, summarised.counters.dropped, summarised.counters.dead_lettered],
+    [want.length, 0, 0]);
 
   // The page showed the values; nothing failed anywhere.
   assert.equal(await page.$$eval("#flags tr", (rows) => rows.length), READ.length);

@@ -5,6 +5,8 @@
 //   VANE_BIN        the `vane` CLI, for the expected answers (`vane eval`)
 //   VANE_SNAPSHOTS  directory of the published example snapshots ({tenant}.cbor)
 //   VANE_ARTIFACTS  directory for screenshots (git-ignored)
+//   VANE_ADMIN_TOKEN the worker's admin token
+//   VANE_STATE      wrangler dev's --persist-to directory (local KV and R2)
 //
 // Chromium: /usr/bin/chromium through playwright-core, headless, with the
 // switches of chromium-flags.json (no sandbox as root, no outside calls).
