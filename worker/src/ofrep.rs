@@ -147,7 +147,7 @@ pub fn evaluate_one(
             };
             let reply = Reply::json(status, &result);
             timings.serialise_ms = clock.now_ms() - evaluated;
-            exposures = single_flag_exposures(snapshot, key, result.reason, &context, facts);
+            exposures = single_flag_exposures(snapshot, key, &result, &context, facts);
             (reply, result.error_code.map(ErrorCode::as_str))
         }
     };

@@ -12,7 +12,8 @@
 //! does not open ([`TokenError`]: forged, expired, another tenant's) is a
 //! 400 saying why, and nothing is applied. Otherwise each flag of the batch
 //! is applied on its own: one the token does not name, one resolved without
-//! a variant (no match, fallthrough, client default: no exposure, issue 10)
+//! a variant (no match, or a fall-through or client default at the end: no
+//! exposure, issue 10)
 //! and a repeat within the batch are skipped and counted — never a failure
 //! of the batch (the peer failure this avoids: Confidence #498).
 //!
@@ -187,7 +188,10 @@ pub fn apply(
 /// ([`crate::exposure::event::events`]). `sdk` is the request's SDK (an
 /// apply's own, else the resolve's); each item is an assignment with its
 /// exposure time (Unix ms). The event's `assignment` is
-/// `{rule}:{assignment id}`.
+/// `{rule}:{assignment id}`. A flag assigned after falling through rules
+/// yields one more event per fall-through (`fallthrough: true`, that rule's
+/// assignment and unit, the variant finally served); a flag without a
+/// variant yields none.
 pub fn events<'a>(
     claims: &Claims,
     source: Source,
@@ -204,10 +208,13 @@ pub fn events<'a>(
         sdk: sdk.or_else(|| claims.sdk.clone()),
         evaluated_at_ms: claims.resolved_at_ms.max(0) as u64,
     };
-    let served = used.into_iter().filter_map(|(a, exposed_at_ms)| {
-        Some(Served {
+    let served = used.into_iter().flat_map(|(a, exposed_at_ms)| {
+        let Some(variant) = a.variant.clone() else {
+            return Vec::new();
+        };
+        let assigned = Served {
             flag: a.flag.clone(),
-            variant: a.variant.clone()?,
+            variant: variant.clone(),
             reason: a.reason.clone(),
             assignment: format!(
                 "{}:{}",
@@ -229,7 +236,26 @@ pub fn events<'a>(
                 .collect(),
             exposed_at_ms,
             attributes: Map::new(),
-        })
+            holdout: None,
+            fallthrough: false,
+        };
+        // Each rule fallen through on the way is an exposure of its own
+        // experiment: the unit, in that rule's fall-through assignment,
+        // used the variant the later rule gave.
+        let fallen = a.fallthroughs.iter().map(|t| Served {
+            assignment: format!("{}:{}", t.rule, t.assignment_id),
+            unit: t.unit.clone(),
+            unit_source: t.unit_source.clone(),
+            weights: vec![Weight {
+                variant: variant.clone(),
+                weight: t.buckets,
+            }],
+            fallthrough: true,
+            ..assigned.clone()
+        });
+        let mut out: Vec<Served> = fallen.collect();
+        out.insert(0, assigned);
+        out
     });
     crate::exposure::event::events(&meta, served)
 }
@@ -273,6 +299,7 @@ mod tests {
             unit: Some("user-1".into()),
             unit_source: Some("targeting_key".into()),
             weights: vec![],
+            fallthroughs: vec![],
         }
     }
 

@@ -24,7 +24,8 @@ use crate::reply::Reply;
 use crate::store::SnapshotSource;
 
 use super::sticky::{read_units, StickyStore, Write};
-use super::token::{Claims, TokenAssignment, NONCE_BYTES, TOKEN_TTL_SECONDS};
+use super::token::{Claims, TokenAssignment, TokenFallthrough, NONCE_BYTES, TOKEN_TTL_SECONDS};
+use vane_resolver::assign::AssignedBy;
 use vane_resolver::confidence::{ResolveRequest, ResolvedFlag};
 use vane_resolver::model::{Outcome, Targeting};
 
@@ -354,14 +355,37 @@ fn token_assignment(f: &ResolvedFlag<'_>) -> TokenAssignment {
         rule: by.map(|b| b.rule.name.clone()),
         assignment_id: by.map(|b| b.assignment_id.to_owned()),
         unit: by.map(|b| b.unit.clone()),
-        unit_source: by.map(|b| {
-            b.rule
-                .unit
-                .as_ref()
-                .map_or_else(|| "targeting_key".to_owned(), |p| p.join("."))
-        }),
+        unit_source: by.map(unit_source),
         weights,
+        fallthroughs: f
+            .result
+            .fallthroughs
+            .iter()
+            .map(|t| TokenFallthrough {
+                rule: t.rule.name.clone(),
+                assignment_id: t.assignment_id.to_owned(),
+                unit: t.unit.clone(),
+                unit_source: unit_source(t),
+                buckets: t
+                    .rule
+                    .assignments
+                    .iter()
+                    .filter(|a| a.id == t.assignment_id)
+                    .flat_map(|a| &a.ranges)
+                    .map(|(s, e)| u64::from(e - s))
+                    .sum(),
+            })
+            .collect(),
     }
+}
+
+/// Where an assigning rule's unit came from: `targeting_key` or the path
+/// of its `targetingKeySelector`, dot-joined.
+fn unit_source(by: &AssignedBy<'_>) -> String {
+    by.rule
+        .unit
+        .as_ref()
+        .map_or_else(|| "targeting_key".to_owned(), |p| p.join("."))
 }
 
 #[cfg(test)]
@@ -397,6 +421,7 @@ mod tests {
                 unit: Some("u".into()),
                 unit_source: None,
                 weights: vec![],
+                fallthroughs: vec![],
             }],
         };
         edge_key().unwrap().seal(&claims, &[1; NONCE_BYTES])
@@ -612,6 +637,7 @@ mod tests {
                 unit: Some("user1".into()),
                 unit_source: Some("targeting_key".into()),
                 weights: vec![("on".into(), 1000)],
+                fallthroughs: vec![],
             }]
         );
         // No flag of this request reads the sticky store: it was not asked.
@@ -691,6 +717,33 @@ mod tests {
         assert_eq!(s.events[0].tenant, "test-account");
         let s = resolve(&MemorySticky::default(), request(true));
         assert!(s.events.is_empty());
+    }
+
+    #[test]
+    fn a_fall_through_on_the_way_is_an_exposure_of_its_own() {
+        let s = resolve(
+            &MemorySticky::default(),
+            json!({"clientSecret": "test-secret", "flags": ["flags/fallthrough-flag"], "apply": true,
+            "evaluationContext": {"targeting_key": "user1", "country": "SE"}}),
+        );
+        assert_eq!(s.events.len(), 2, "{:?}", s.events);
+        let (assigned, fallen) = (&s.events[0], &s.events[1]);
+        assert!(!assigned.fallthrough && fallen.fallthrough);
+        assert_eq!(fallen.variant, assigned.variant, "what the unit used");
+        assert_ne!(fallen.assignment, assigned.assignment);
+        assert!(fallen
+            .assignment
+            .starts_with("flags/fallthrough-flag/rules/"));
+        assert_eq!(
+            (fallen.unit.as_str(), fallen.unit_source.as_str()),
+            ("user1", "targeting_key")
+        );
+        assert_eq!(fallen.weights.len(), 1);
+        assert!(fallen.weights[0].weight > 0);
+        assert_ne!(fallen.event_id, assigned.event_id);
+        let json = serde_json::to_value(&s.events).unwrap();
+        assert_eq!(json[1]["fallthrough"], true);
+        assert!(json[0].get("fallthrough").is_none());
     }
 
     #[test]

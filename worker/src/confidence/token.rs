@@ -105,6 +105,33 @@ pub struct TokenAssignment {
     /// out, since no exposure comes from them).
     #[serde(rename = "w", default, skip_serializing_if = "Vec::is_empty")]
     pub weights: Vec<(String, u64)>,
+    /// The rules the flag fell through on the way to this assignment, in
+    /// order (Confidence fall-through assignments; each is an exposure too,
+    /// `docs/exposures.md` "Confidence fall-throughs").
+    #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
+    pub fallthroughs: Vec<TokenFallthrough>,
+}
+
+/// A fall-through on the way to a flag's assignment: the rule, its
+/// fall-through assignment, the unit it bucketed and how many buckets the
+/// assignment holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenFallthrough {
+    /// The rule, `flags/{id}/rules/{r}`.
+    #[serde(rename = "o")]
+    pub rule: String,
+    /// The fall-through assignment's id within the rule.
+    #[serde(rename = "j")]
+    pub assignment_id: String,
+    /// The unit the rule bucketed.
+    #[serde(rename = "u")]
+    pub unit: String,
+    /// Where the unit came from: `targeting_key` or the selector's path.
+    #[serde(rename = "p")]
+    pub unit_source: String,
+    /// Buckets of the rule the assignment holds.
+    #[serde(rename = "b")]
+    pub buckets: u64,
 }
 
 /// Why a resolve token is refused. Each is a 400 on `flags:apply`, and its
@@ -275,6 +302,7 @@ mod tests {
                         ),
                         ("flags/tutorial-feature/variants/warm-welcome".into(), 1_000),
                     ],
+                    fallthroughs: vec![],
                 },
                 TokenAssignment {
                     flag: "flags/other".into(),
@@ -285,6 +313,7 @@ mod tests {
                     unit: None,
                     unit_source: None,
                     weights: vec![],
+                    fallthroughs: vec![],
                 },
             ],
         }

@@ -94,6 +94,16 @@ pub struct Event {
     /// none.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub attributes: Map<String, Value>,
+    /// The holdout that kept the unit out of the experiment, when a holdout
+    /// rule served (`docs/exposures.md`, "Holdouts"); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<String>,
+    /// `true` for a Confidence fall-through: the unit fell through the
+    /// rule and assignment named in `assignment`, and `variant` is what a
+    /// later rule served (`docs/exposures.md`, "Confidence fall-throughs");
+    /// absent otherwise.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fallthrough: bool,
 }
 
 /// The facts of one request that every event it yields shares.
@@ -139,6 +149,10 @@ pub struct Served {
     pub exposed_at_ms: u64,
     /// Opted-in context attributes.
     pub attributes: Map<String, Value>,
+    /// The holdout that served, if one did (see [`Event::holdout`]).
+    pub holdout: Option<String>,
+    /// A fall-through (see [`Event::fallthrough`]).
+    pub fallthrough: bool,
 }
 
 /// The events of one request: one per served assignment, in order, with
@@ -174,6 +188,8 @@ pub fn events(meta: &RequestMeta, served: impl IntoIterator<Item = Served>) -> V
             evaluated_at: evaluated_at.clone(),
             exposed_at: Utc::from_unix_ms(s.exposed_at_ms).rfc3339(),
             attributes: s.attributes,
+            holdout: s.holdout,
+            fallthrough: s.fallthrough,
         })
         .collect()
 }
@@ -265,6 +281,8 @@ pub(crate) mod tests {
             ],
             exposed_at_ms: 1_796_117_400_123,
             attributes: Map::new(),
+            holdout: None,
+            fallthrough: false,
         }
     }
 
@@ -381,6 +399,8 @@ pub(crate) mod tests {
                 .unwrap();
         let mut s = served("user-1", "classic");
         s.attributes.insert("plan".into(), json!("pro"));
+        s.holdout = Some("q4-holdout".into());
+        s.fallthrough = true;
         let e = serde_json::to_value(&events(&meta("r"), [s])[0]).unwrap();
         let mut written: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
         let mut declared: Vec<&str> = schema["properties"]
@@ -398,8 +418,10 @@ pub(crate) mod tests {
             .iter()
             .map(|v| v.as_str().unwrap())
             .collect();
-        assert_eq!(required.len(), declared.len() - 1, "all but attributes");
-        assert!(!required.contains(&"attributes"));
+        assert_eq!(required.len(), declared.len() - 3, "all but three");
+        for optional in ["attributes", "holdout", "fallthrough"] {
+            assert!(!required.contains(&optional));
+        }
     }
 
     #[test]

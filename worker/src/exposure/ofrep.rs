@@ -6,7 +6,7 @@
 use serde_json::Map;
 use vane_resolver::explain::{RuleOutcome, Serves};
 use vane_resolver::model::KeyDigest;
-use vane_resolver::{Context, Explanation, Reason, Snapshot};
+use vane_resolver::{Context, EvaluationResult, Explanation, Reason, Snapshot};
 
 use super::batch::{messages, Outgoing};
 use super::event::{events, opted_attributes, RequestMeta, Served, Source, Weight};
@@ -28,20 +28,21 @@ pub struct RequestFacts<'a> {
 }
 
 /// The queue messages of one OFREP single-flag evaluation of `key` that
-/// answered with `reason`: none unless the flag was served by a split and
-/// the tenant logs exposures; the event carries the context attributes the
-/// flag opts in.
-/// Only then is the evaluation explained (the same resolution, traced) to
-/// find the rule, the unit and the weights.
+/// gave `result`: none unless the flag was served by a split or a holdout
+/// (reason `SPLIT`, or the holdout's mark in the metadata) and the tenant
+/// logs exposures; the event carries the context attributes the flag opts
+/// in. Only then is the evaluation explained (the same resolution, traced)
+/// to find the rule, the unit and the weights.
 pub fn single_flag_exposures(
     snapshot: &Snapshot,
     key: &str,
-    reason: Reason,
+    result: &EvaluationResult<'_>,
     context: &Context,
     facts: RequestFacts<'_>,
 ) -> Vec<Outgoing> {
     let log = &snapshot.body.exposure_log;
-    if reason != Reason::Split || !log.enabled {
+    let held_out = result.metadata.is_some_and(|m| m.contains_key("holdout"));
+    if !log.enabled || (result.reason != Reason::Split && !held_out) {
         return Vec::new();
     }
     let Some(mut served) = served(&snapshot.explain(key, context), facts.now_ms) else {
@@ -77,9 +78,15 @@ pub fn single_flag_exposures(
 /// The assignment an explained single-flag evaluation served, or `None`
 /// when it is not an exposure (see the module docs). `exposed_at_ms` is the
 /// evaluation time, Unix milliseconds.
+///
+/// A split's event names its variants and weights. A holdout's (a unit
+/// held out of an experiment, `docs/exposures.md` "Holdouts") names the
+/// holdout, the variant it served (none: no event), the holdout's unit and
+/// one weight, the buckets it holds out; a holdout that needs no unit
+/// (share 100) has no unit to log and makes no event.
 pub fn served(explanation: &Explanation<'_>, exposed_at_ms: u64) -> Option<Served> {
     let result = &explanation.result;
-    if result.reason != Reason::Split || result.error_code.is_some() {
+    if result.error_code.is_some() {
         return None;
     }
     let variant = result.variant?;
@@ -87,27 +94,47 @@ pub fn served(explanation: &Explanation<'_>, exposed_at_ms: u64) -> Option<Serve
         .rules
         .iter()
         .find(|r| r.outcome == RuleOutcome::Matched)?;
-    let Serves::Split(shape) = &step.serves else {
-        return None;
+    let (unit, unit_source, weights, holdout) = match &step.serves {
+        Serves::Split(shape) if result.reason == Reason::Split => (
+            step.placement.as_ref()?.unit.clone()?,
+            shape.bucket_by.clone(),
+            shape
+                .cuts
+                .iter()
+                .map(|c| Weight {
+                    variant: c.variant.to_owned(),
+                    weight: u64::from(c.weight),
+                })
+                .collect(),
+            None,
+        ),
+        Serves::Holdout(h) => {
+            let test = step.buckets.iter().find(|b| b.space == h.name && b.holds)?;
+            let held: u64 = test.ranges.iter().map(|(start, end)| end - start).sum();
+            (
+                test.unit.clone()?,
+                test.unit_by.clone(),
+                vec![Weight {
+                    variant: variant.to_owned(),
+                    weight: held,
+                }],
+                Some(h.name.to_owned()),
+            )
+        }
+        _ => return None,
     };
-    let unit = step.placement.as_ref()?.unit.clone()?;
     Some(Served {
         flag: explanation.flag_key.clone(),
         variant: variant.to_owned(),
         reason: result.reason.as_str().to_owned(),
         assignment: format!("rules[{}]", step.index),
         unit,
-        unit_source: shape.bucket_by.clone(),
-        weights: shape
-            .cuts
-            .iter()
-            .map(|c| Weight {
-                variant: c.variant.to_owned(),
-                weight: u64::from(c.weight),
-            })
-            .collect(),
+        unit_source,
+        weights,
         exposed_at_ms,
         attributes: Map::new(),
+        holdout,
+        fallthrough: false,
     })
 }
 
@@ -183,6 +210,17 @@ mod tests {
         Snapshot::from_bytes(&bytes).unwrap()
     }
 
+    /// The exposures of evaluating `key` in `ctx`, as the OFREP handler
+    /// makes them.
+    fn exposures_of(
+        snap: &Snapshot,
+        key: &str,
+        ctx: &Context,
+        facts: RequestFacts<'_>,
+    ) -> Vec<Outgoing> {
+        single_flag_exposures(snap, key, &snap.evaluate(key, ctx), ctx, facts)
+    }
+
     #[test]
     fn a_split_exposes_its_assignment() {
         let snap = snapshot();
@@ -223,7 +261,7 @@ mod tests {
             user_agent: Some(&long_agent),
             now_ms: 1_796_117_400_123,
         };
-        let out = single_flag_exposures(&snap, "exp", Reason::Split, &ctx, facts);
+        let out = exposures_of(&snap, "exp", &ctx, facts);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].events, 1);
         let m: crate::exposure::batch::Message = serde_json::from_str(&out[0].body).unwrap();
@@ -237,7 +275,7 @@ mod tests {
         assert_eq!(e.evaluated_at, "2026-12-01T09:30:00.123Z");
         assert_eq!(e.snapshot_digest, snap.info.digest);
         // Not a split: nothing, without explaining.
-        assert!(single_flag_exposures(&snap, "plain", Reason::Static, &ctx, facts).is_empty());
+        assert!(exposures_of(&snap, "plain", &ctx, facts).is_empty());
     }
 
     #[test]
@@ -262,21 +300,21 @@ mod tests {
                 paths: vec![path("country"), path("account.tier")],
             }],
         });
-        let out = single_flag_exposures(&opted, "exp", Reason::Split, &ctx, facts);
+        let out = exposures_of(&opted, "exp", &ctx, facts);
         let m: serde_json::Value = serde_json::from_str(&out[0].body).unwrap();
         assert_eq!(
             m["events"][0]["attributes"],
             json!({"country": "DE", "account.tier": "gold"}),
             "the named attributes and nothing else"
         );
-        let plain = single_flag_exposures(&snapshot(), "exp", Reason::Split, &ctx, facts);
+        let plain = exposures_of(&snapshot(), "exp", &ctx, facts);
         let m: serde_json::Value = serde_json::from_str(&plain[0].body).unwrap();
         assert!(m["events"][0].get("attributes").is_none());
         let off = snapshot_with(ExposureLog {
             enabled: false,
             attributes: vec![],
         });
-        assert!(single_flag_exposures(&off, "exp", Reason::Split, &ctx, facts).is_empty());
+        assert!(exposures_of(&off, "exp", &ctx, facts).is_empty());
     }
 
     #[test]

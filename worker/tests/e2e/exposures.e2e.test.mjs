@@ -28,7 +28,10 @@ const validateEvent = new Ajv2020({ allErrors: true, strict: true })
 
 const KEY = (tenant) => `${tenant}-key-5d1e`;
 const AGENT = 'vane-e2e/1.0 (exposures)';
-const rules = (tenant) => `tenant: ${tenant}
+// `top` goes at the top of the file; `expExposures` is the flag `exp`'s
+// `exposures:` block (docs/rules.md, "Exposures").
+const rules = (tenant, { top = '', expExposures = '' } = {}) => `tenant: ${tenant}
+${top}
 clients:
   backend:
     key_sha256: [${sha256(KEY(tenant))}]
@@ -37,6 +40,7 @@ flags:
     type: string
     variants: {control: control, treatment: treatment}
     default: control
+${expExposures}
     rules:
       - when: {staff: true}
         serve: treatment
@@ -68,16 +72,33 @@ function vane(args) {
   return r.stdout;
 }
 
-const TENANTS = ['expo-main', 'expo-flaky', 'expo-dead', 'expo-load'];
+const TENANTS = {
+  'expo-main': {}, 'expo-flaky': {}, 'expo-dead': {}, 'expo-load': {},
+  'expo-quiet': { top: 'exposures: {enabled: false}' },
+  'expo-attrs': { expExposures: '    exposures: {attributes: [country, app.version]}' },
+  'expo-hold': { top: 'holdouts:\n  q4-holdout: {share: 50, from: [exp]}' },
+};
+// A Confidence tenant of its own: the real state (conformance/confidence)
+// under another account and client secret, so its counters are this file's.
+const CONF_TENANT = 'expo-conf';
+const CONF_SECRET = 'expo-conf-secret-7f3a9c';
 before(() => {
-  for (const tenant of TENANTS) {
+  for (const [tenant, options] of Object.entries(TENANTS)) {
     const file = join(DIR, `${tenant}.yaml`);
-    writeFileSync(file, rules(tenant));
+    writeFileSync(file, rules(tenant, options));
     const out = join(DIR, `${tenant}.cbor`);
     vane(['build', file, '-o', out, '--version', '1']);
     vane(['publish', out, '--url', URL_BASE]);
     snapshots[tenant] = JSON.parse(vane(['inspect', out]));
   }
+  const state = readFileSync(join(ROOT, 'conformance/confidence/real-state/resolver_state.json'), 'utf8')
+    .replace('mkjJruAATQWjeY7foFIWfVAcBWnci2YF', CONF_SECRET);
+  const file = join(DIR, `${CONF_TENANT}.json`);
+  writeFileSync(file, state);
+  const out = join(DIR, `${CONF_TENANT}.cbor`);
+  vane(['build', file, '--format', 'confidence', '--account', CONF_TENANT, '-o', out, '--version', '1']);
+  vane(['publish', out, '--url', URL_BASE]);
+  snapshots[CONF_TENANT] = JSON.parse(vane(['inspect', out]));
 });
 
 // ---------------------------------------------------------------- HTTP
@@ -365,4 +386,141 @@ test('load, brief: 2,000 exposures through the local pipeline, none lost', async
   const { accepted, written, dropped, dead_lettered } = s.counters;
   assert.deepEqual({ accepted, dropped, dead_lettered }, { accepted: n, dropped: 0, dead_lettered: 0 });
   assert.ok(written >= n, `written ${written} of ${n}`);
+});
+
+// ------------------------------------------------ tenant settings (issue 10)
+
+test('a tenant that turned logging off yields no exposure; a flag\'s opted-in attributes appear on its events, and no other context attribute', async () => {
+  const quiet = snapshots['expo-quiet'];
+  assert.equal(quiet.exposures.enabled, false);
+  const quietUnits = Array.from({ length: 20 }, (_, i) => `quiet-${i}`);
+  await pool(quietUnits, 1, async (u) => {
+    const r = await single('expo-quiet', 'exp', { targetingKey: u });
+    assert.equal(r.json.reason, 'SPLIT', 'the answer is unchanged');
+  });
+  assert.deepEqual(snapshots['expo-attrs'].exposures.attributes, { exp: ['country', 'app.version'] });
+  const contexts = [
+    { targetingKey: 'attrs-0', country: 'DE', app: { version: '2.1.0', build: 77 }, email: 'a@shop.example', plan: 'pro' },
+    { targetingKey: 'attrs-1', country: 'SE', email: 'b@shop.example' },
+    { targetingKey: 'attrs-2', app: { version: null }, device: { os: 'ios' } },
+  ];
+  for (const c of contexts) assert.equal((await single('expo-attrs', 'exp', c)).json.reason, 'SPLIT');
+  // The quiet tenant's requests came first: once the later tenant's events
+  // are stored, the queue has carried whatever the quiet one sent.
+  const s = await summaryWhen('expo-attrs', (x) => x.events >= 3);
+  assert.equal(s.events, 3);
+  const byUnit = Object.fromEntries(storedEvents('expo-attrs').map((e) => [e.event.unit, e.event]));
+  assert.deepEqual(byUnit['attrs-0'].attributes, { country: 'DE', 'app.version': '2.1.0' });
+  assert.deepEqual(byUnit['attrs-1'].attributes, { country: 'SE' });
+  assert.ok(!('attributes' in byUnit['attrs-2']), JSON.stringify(byUnit['attrs-2']));
+  // The schema admits no field but its own (additionalProperties: false), so
+  // with `attributes` exactly as above nothing else of the context is there.
+  for (const e of Object.values(byUnit)) assert.ok(validateEvent(e), JSON.stringify(validateEvent.errors));
+  const q = await summary('expo-quiet');
+  assert.equal(q.events, 0);
+  assert.deepEqual(q.counters, { accepted: 0, written: 0, deduplicated: 0, dropped: 0, dead_lettered: 0 });
+  assert.equal(storedEvents('expo-quiet').length, 0);
+});
+
+// ------------------------------------------------ Confidence applies and resolves
+
+async function confidence(path, body) {
+  const response = await fetch(URL_BASE + path, {
+    method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.equal(response.status, 200, `${path}: ${text}`);
+  return { headers: response.headers, body: JSON.parse(text) };
+}
+const VISITOR = (id) => ({ visitor_id: id });
+
+test('the same flags:apply sent twice is one event_id: stored once within a batch, counted once by the summary wherever it lands', async () => {
+  const flag = 'flags/tutorial-feature';
+  const resolved = await confidence('/v1/flags:resolve', { clientSecret: CONF_SECRET, evaluationContext: VISITOR('tutorial_visitor'), flags: [flag] });
+  const f = resolved.body.resolvedFlags[0];
+  assert.ok(f.variant, JSON.stringify(f));
+  const now = new Date().toISOString();
+  const body = (token) => ({ clientSecret: CONF_SECRET, resolveToken: token, sendTime: now, flags: [{ flag, applyTime: now }] });
+  // Both at once: one queue batch (max_batch_timeout = 1 s), one object line.
+  const pair = await Promise.all([1, 2].map(() => confidence('/v1/flags:apply', body(resolved.body.resolveToken))));
+  for (const r of pair) assert.equal(r.headers.get('x-vane-apply'), 'applied=1 unknown=0 unassigned=0 repeated=0');
+  let s = await summaryWhen(CONF_TENANT, (x) => x.counters.written + x.counters.deduplicated >= 2);
+  assert.equal(s.events, 1);
+  assert.deepEqual(s.counters, { accepted: 2, written: 1, deduplicated: 1, dropped: 0, dead_lettered: 0 }, 'both in one batch: one copy dropped');
+  let stored = storedEvents(CONF_TENANT);
+  assert.equal(stored.length, 1, 'stored once');
+  const first = stored[0].event;
+  assert.equal(first.source, 'confidence-apply');
+  assert.equal(first.variant, f.variant);
+  assert.equal(first.resolve_id, resolved.body.resolveId);
+  assert.equal(first.snapshot_digest, snapshots[CONF_TENANT].digest);
+  // The same apply alone in a later batch would be the same object again
+  // (the batch id hashes the event ids), so it goes with another resolve's
+  // apply: a batch of two events, another object, the first event stored a
+  // second time. The summary still counts it once.
+  const other = await confidence('/v1/flags:resolve', { clientSecret: CONF_SECRET, evaluationContext: VISITOR('tutorial_visitor'), flags: [flag] });
+  await Promise.all([resolved, other].map((r) => confidence('/v1/flags:apply', body(r.body.resolveToken))));
+  s = await summaryWhen(CONF_TENANT, (x) => x.events >= 2 && x.counters.written + x.counters.deduplicated >= 4);
+  stored = storedEvents(CONF_TENANT);
+  const copies = stored.filter((e) => e.event.event_id === first.event_id);
+  assert.equal(copies.length, 2, 'stored again in the other batch');
+  assert.equal(new Set(copies.map((e) => e.key)).size, 2, 'in two objects');
+  assert.equal(s.events, 2, 'the summary counts distinct events: the first apply\'s once, the other resolve\'s once');
+  assert.equal(experiment(s, flag).events, 2);
+  for (const { event } of stored) assert.ok(validateEvent(event), JSON.stringify(validateEvent.errors));
+});
+
+test('flags:resolve with apply: true yields its exposures; with _confidence_skip_apply none', async () => {
+  const before = (await summary(CONF_TENANT)).counters.accepted;
+  const applied = await confidence('/v1/flags:resolve', { clientSecret: CONF_SECRET, evaluationContext: VISITOR('resolve-apply'), flags: [], apply: true });
+  const assigned = applied.body.resolvedFlags.filter((f) => f.variant);
+  assert.ok(assigned.length >= 1, JSON.stringify(applied.body.resolvedFlags));
+  await confidence('/v1/flags:resolve', {
+    clientSecret: CONF_SECRET, flags: [], apply: true,
+    evaluationContext: { ...VISITOR('resolve-skip'), _confidence_skip_apply: true },
+  });
+  await confidence('/v1/flags:resolve', { clientSecret: CONF_SECRET, evaluationContext: VISITOR('resolve-no-apply'), flags: [], apply: false });
+  const s = await summaryWhen(CONF_TENANT, (x) => x.counters.accepted >= before + assigned.length
+    && storedEvents(CONF_TENANT).some((e) => e.event.resolve_id === applied.body.resolveId));
+  const events = storedEvents(CONF_TENANT).map((e) => e.event).filter((e) => e.source === 'confidence-resolve');
+  assert.deepEqual(events.map((e) => [e.flag, e.variant, e.resolve_id]).sort(),
+    assigned.map((f) => [f.flag, f.variant, applied.body.resolveId]).sort());
+  for (const e of events) {
+    assert.ok(validateEvent(e), JSON.stringify(validateEvent.errors));
+    assert.equal(e.unit, 'resolve-apply');
+    assert.equal(e.evaluated_at, e.exposed_at);
+  }
+  assert.equal(s.counters.accepted, before + assigned.length, 'nothing from the skipped or unapplied resolves');
+});
+
+test('a unit held out of an experiment logs an exposure marked with its holdout; the others log the split', async () => {
+  const tenant = 'expo-hold';
+  const units = Array.from({ length: 40 }, (_, i) => `hold-${i}`);
+  const got = {};
+  await pool(units, 1, async (u) => {
+    const r = await single(tenant, 'exp', { targetingKey: u });
+    assert.equal(r.status, 200);
+    got[u] = r.json;
+  });
+  const held = units.filter((u) => got[u].metadata?.holdout === 'q4-holdout');
+  assert.ok(held.length > 5 && held.length < 35, `${held.length} of 40 held out at share 50`);
+  for (const u of held) assert.deepEqual([got[u].reason, got[u].variant], ['DEFAULT', 'control']);
+  const s = await summaryWhen(tenant, (x) => x.events >= units.length);
+  assert.equal(s.events, units.length, 'every unit is an exposure: held out or split');
+  const events = Object.fromEntries(storedEvents(tenant).map((e) => [e.event.unit, e.event]));
+  for (const u of units) {
+    const e = events[u];
+    assert.ok(validateEvent(e), JSON.stringify(validateEvent.errors));
+    if (held.includes(u)) {
+      assert.deepEqual([e.holdout, e.reason, e.variant, e.assignment, e.unit_source],
+        ['q4-holdout', 'DEFAULT', 'control', 'rules[1]', 'targetingKey']);
+      assert.deepEqual(e.weights, [{ variant: 'control', weight: 500_000 }]);
+    } else {
+      assert.ok(!('holdout' in e));
+      assert.deepEqual([e.reason, e.variant, e.assignment], ['SPLIT', got[u].variant, 'rules[2]']);
+    }
+  }
+  const holdout = s.experiments.find((x) => x.assignment === 'rules[1]');
+  assert.equal(holdout.units, held.length);
+  assert.equal(holdout.srm, null, 'one variant: no SRM test');
 });
