@@ -18,7 +18,8 @@ fuzz_target!(|data: &[u8]| {
         info.created_at,
         &info.builder,
         &snapshot.body,
-    );
+    )
+    .expect("the IR encodes");
     let decoded = Snapshot::from_bytes(&again).expect("a re-encoded snapshot decodes");
     assert_eq!(decoded.body, snapshot.body, "re-encoding changed the body");
     let context = Context::empty(1_700_000_000);

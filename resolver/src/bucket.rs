@@ -39,21 +39,24 @@ fn blocks<const N: usize>(
         let mut bytes = *part;
         if tail_len > 0 {
             let take = (N - tail_len).min(bytes.len());
-            tail[tail_len..tail_len + take].copy_from_slice(&bytes[..take]);
+            for (t, b) in tail.iter_mut().skip(tail_len).zip(bytes) {
+                *t = *b;
+            }
             tail_len += take;
-            bytes = &bytes[take..];
+            bytes = bytes.get(take..).unwrap_or_default();
             if tail_len < N {
                 continue;
             }
             block(&tail);
         }
-        let mut chunks = bytes.chunks_exact(N);
-        for c in &mut chunks {
-            block(c.try_into().expect("chunks_exact yields N bytes"));
+        let (whole, rest) = bytes.as_chunks::<N>();
+        for c in whole {
+            block(c);
         }
-        let rest = chunks.remainder();
         tail = [0u8; N];
-        tail[..rest.len()].copy_from_slice(rest);
+        for (t, b) in tail.iter_mut().zip(rest) {
+            *t = *b;
+        }
         tail_len = rest.len();
     }
     (tail, tail_len, len)
@@ -122,11 +125,8 @@ pub fn murmur3_x64_128(parts: &[&[u8]]) -> (u64, u64) {
 
 /// A 16-byte block as two little-endian `u64`s.
 fn halves(block: &[u8; 16]) -> (u64, u64) {
-    let (lo, hi) = block.split_at(8);
-    (
-        u64::from_le_bytes(lo.try_into().expect("8 bytes")),
-        u64::from_le_bytes(hi.try_into().expect("8 bytes")),
-    )
+    let both = u128::from_le_bytes(*block);
+    (both as u64, (both >> 64) as u64)
 }
 
 const C1_64: u64 = 0x87c3_7b91_1142_53d5;

@@ -44,9 +44,14 @@ pub(crate) struct BulkPieces {
 }
 
 /// Appends `value` as JSON. Values of the IR are maps with text keys,
-/// texts, numbers, booleans and null, which always serialise.
+/// texts, numbers, booleans and null, which always serialise; were one not
+/// to, it is written as `null` rather than cut short.
 fn json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
-    serde_json::to_writer(out, value).expect("JSON values of the IR serialise");
+    let at = out.len();
+    if serde_json::to_writer(&mut *out, value).is_err() {
+        out.truncate(at);
+        out.extend_from_slice(b"null");
+    }
 }
 
 impl BulkPieces {
@@ -110,7 +115,10 @@ impl BulkPieces {
     }
 
     fn get(&self, p: Piece) -> &[u8] {
-        &self.bytes[p.start as usize..p.end as usize]
+        // Pieces are ranges `new` recorded while writing `bytes`.
+        self.bytes
+            .get(p.start as usize..p.end as usize)
+            .unwrap_or_default()
     }
 
     /// Evaluates every flag of `body` (the body these pieces were made
@@ -254,7 +262,7 @@ mod tests {
             spaces: Vec::new(),
             exposure_log: Default::default(),
         };
-        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body)).unwrap()
+        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body).unwrap()).unwrap()
     }
 
     #[test]

@@ -620,7 +620,7 @@ mod tests {
             spaces: Vec::new(),
             exposure_log: Default::default(),
         };
-        Snapshot::from_bytes(&Snapshot::encode("t", 7, 0, "test", &body)).unwrap()
+        Snapshot::from_bytes(&Snapshot::encode("t", 7, 0, "test", &body).unwrap()).unwrap()
     }
 
     fn context(json: Value) -> Context {

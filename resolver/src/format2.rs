@@ -507,7 +507,7 @@ impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
     }
     fn end(self) -> Result<(), Error> {
         let members = std::mem::take(&mut self.members);
-        if members.windows(2).any(|w| w[0] >= w[1]) {
+        if !members.is_sorted_by(|a, b| a < b) {
             return Err(Error(
                 "a text set's members must be sorted and unique".into(),
             ));
@@ -524,7 +524,7 @@ impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
                 .count();
             put_varint(data, shared as u64);
             put_varint(data, (m.len() - shared) as u64);
-            data.extend_from_slice(&m[shared..]);
+            data.extend_from_slice(m.get(shared..).unwrap_or_default());
             self.previous.clone_from(m);
         }
         Ok(())
@@ -628,10 +628,12 @@ impl<'de> Decoder<'de> {
     }
 
     fn take(&mut self, n: usize) -> Result<&'de [u8], Error> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
-        let end = end.ok_or_else(|| self.eof())?;
-        let out = &self.bytes[self.pos..end];
-        self.pos = end;
+        let out = self
+            .pos
+            .checked_add(n)
+            .and_then(|end| self.bytes.get(self.pos..end))
+            .ok_or_else(|| self.eof())?;
+        self.pos += n;
         Ok(out)
     }
 

@@ -25,18 +25,6 @@ pub(crate) struct KeyIndex {
     slots: Box<[(u32, u32)]>,
 }
 
-fn word(key: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&key[at..at + 8]);
-    u64::from_le_bytes(w)
-}
-
-fn half(key: &[u8], at: usize) -> u64 {
-    let mut w = [0u8; 4];
-    w.copy_from_slice(&key[at..at + 4]);
-    u64::from(u32::from_le_bytes(w))
-}
-
 fn hash(key: &[u8]) -> u64 {
     let mix = |h: u64, w: u64| (h.rotate_left(5) ^ w).wrapping_mul(K);
     let n = key.len();
@@ -45,18 +33,21 @@ fn hash(key: &[u8]) -> u64 {
     // when the length is not a multiple of eight), so no partial word is
     // assembled byte by byte; the length mixed in first keeps keys that
     // share those bytes apart.
-    if n >= 8 {
-        let mut at = 0;
-        while at + 8 < n {
-            h = mix(h, word(key, at));
-            at += 8;
+    if let (Some(last), Some((_, before_last_byte))) = (key.last_chunk::<8>(), key.split_last()) {
+        for w in before_last_byte.as_chunks::<8>().0 {
+            h = mix(h, u64::from_le_bytes(*w));
         }
-        h = mix(h, word(key, n - 8));
-    } else if n >= 4 {
-        h = mix(h, (half(key, 0) << 32) | half(key, n - 4));
-    } else if n > 0 {
-        let w = (u64::from(key[0]) << 16) | (u64::from(key[n / 2]) << 8) | u64::from(key[n - 1]);
-        h = mix(h, w);
+        h = mix(h, u64::from_le_bytes(*last));
+    } else if let (Some(first), Some(last)) = (key.first_chunk::<4>(), key.last_chunk::<4>()) {
+        let (first, last) = (u32::from_le_bytes(*first), u32::from_le_bytes(*last));
+        h = mix(h, (u64::from(first) << 32) | u64::from(last));
+    } else if let (Some(&first), Some(&middle), Some(&last)) =
+        (key.first(), key.get(n / 2), key.last())
+    {
+        h = mix(
+            h,
+            (u64::from(first) << 16) | (u64::from(middle) << 8) | u64::from(last),
+        );
     }
     // Fold the high bits down so the slot index (low bits) depends on every byte.
     (h ^ (h >> 29)).wrapping_mul(K)
@@ -74,13 +65,14 @@ impl KeyIndex {
         for (position, key) in all.iter().enumerate() {
             let h = hash(key.as_bytes());
             let mut i = h as usize & mask;
-            loop {
-                let (p, tag) = slots[i];
+            // `i` is masked to `capacity - 1`, so the slot always exists.
+            while let Some(slot) = slots.get_mut(i) {
+                let (p, tag) = *slot;
                 if p == EMPTY {
-                    slots[i] = (position as u32, (h >> 32) as u32);
+                    *slot = (position as u32, (h >> 32) as u32);
                     break;
                 }
-                if tag == (h >> 32) as u32 && all[p as usize] == *key {
+                if tag == (h >> 32) as u32 && all.get(p as usize) == Some(key) {
                     break; // a duplicate key: the first one stays
                 }
                 i = (i + 1) & mask;
@@ -100,7 +92,7 @@ impl KeyIndex {
         let tag = (h >> 32) as u32;
         let mut i = h as usize & mask;
         loop {
-            let (p, t) = self.slots[i];
+            let (p, t) = *self.slots.get(i)?; // `i` is masked: always in range
             if p == EMPTY {
                 return None;
             }

@@ -22,6 +22,15 @@
 //! Evaluation is total: malformed input yields a result with an OpenFeature
 //! error code, never a panic.
 #![forbid(unsafe_code)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::indexing_slicing
+    )
+)]
 #![warn(missing_docs)]
 
 pub mod assign;

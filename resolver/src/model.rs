@@ -511,8 +511,10 @@ impl Body {
     /// space with a count its scheme allows. The error names the flag.
     pub fn check_spaces(&self) -> Result<(), String> {
         for (i, a) in self.spaces.iter().enumerate() {
-            if let Some(b) = self.spaces[..i]
+            if let Some(b) = self
+                .spaces
                 .iter()
+                .take(i)
                 .find(|b| (b.scheme, &b.salt, &b.unit) == (a.scheme, &a.salt, &a.unit))
             {
                 return Err(format!(
@@ -593,7 +595,7 @@ impl Body {
         self.flags
             .binary_search_by(|f| f.key.as_str().cmp(key))
             .ok()
-            .map(|i| &self.flags[i])
+            .and_then(|i| self.flags.get(i))
     }
 }
 

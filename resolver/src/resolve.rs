@@ -108,6 +108,17 @@ pub(crate) enum Placement<'c> {
     },
 }
 
+impl Placement<'_> {
+    /// The position in the split's weights the context was placed at;
+    /// `None` when every weight is zero.
+    fn index(&self) -> Option<usize> {
+        match self {
+            Placement::Whole(index) => Some(*index),
+            Placement::Hashed { slot, .. } => slot.as_ref().map(|s| s.index),
+        }
+    }
+}
+
 /// Resolves one flag, reporting each step to `trace`.
 pub(crate) fn resolve<'a, T: Trace>(
     flag: &'a Flag,
@@ -222,13 +233,9 @@ pub(crate) fn resolve<'a, T: Trace>(
                     Serve::Split(split) => {
                         let placement = place_in_split(split, context);
                         trace.split(&placement);
-                        match placement {
-                            Ok(Placement::Whole(index))
-                            | Ok(Placement::Hashed {
-                                slot: Some(Slot { index, .. }),
-                                ..
-                            }) => ok(Some(split.weights[index].0), Reason::Split),
-                            Ok(_) => fail(ErrorCode::General, "split has no weight".to_owned()),
+                        match placement.map(|p| p.index().and_then(|i| split.weights.get(i))) {
+                            Ok(Some(&(variant, _))) => ok(Some(variant), Reason::Split),
+                            Ok(None) => fail(ErrorCode::General, "split has no weight".to_owned()),
                             Err(details) => fail(ErrorCode::TargetingKeyMissing, details),
                         }
                     }
@@ -246,11 +253,11 @@ pub(crate) fn resolve<'a, T: Trace>(
                     Serve::Fractional(fractional) => {
                         let placement = place_fractional(fractional, context, &flag.key);
                         trace.split(&placement);
-                        match placement {
-                            Ok(Placement::Hashed {
-                                slot: Some(Slot { index, .. }),
-                                ..
-                            }) => ok(Some(fractional.weights[index].0), Reason::TargetingMatch),
+                        let weight = placement
+                            .ok()
+                            .and_then(|p| p.index().and_then(|i| fractional.weights.get(i)));
+                        match weight {
+                            Some(&(variant, _)) => ok(Some(variant), Reason::TargetingMatch),
                             // flagd's `fractional` returns null: the default.
                             _ => ok(flag.default_variant, Reason::Default),
                         }

@@ -246,7 +246,7 @@ fn number(b: &[u8], i: &mut usize, part: &'static str) -> Result<u64, SemVerErro
     let digits = *i - start;
     if digits == 0 || !matches!(b.get(*i), None | Some(b'.' | b'-' | b'+')) {
         Err(SemVerError::NotANumber(part))
-    } else if digits > 1 && b[start] == b'0' {
+    } else if digits > 1 && b.get(start) == Some(&b'0') {
         Err(SemVerError::LeadingZero(part))
     } else if overflow {
         Err(SemVerError::TooLarge(part))

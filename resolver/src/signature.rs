@@ -37,7 +37,9 @@ impl Signed<'_> {
     /// The signed message: the CBOR array `[SIGNATURE_CONTEXT, format,
     /// format_version, tenant, version, created_at, builder, bucketing,
     /// digest, signer]`, encoded as the snapshot itself is (shortest forms).
-    pub(crate) fn message(&self) -> Vec<u8> {
+    /// Errors: the CBOR encoder's message (a `Vec` writer and these plain
+    /// fields leave it nothing to fail on).
+    pub(crate) fn message(&self) -> Result<Vec<u8>, String> {
         let fields = (
             SIGNATURE_CONTEXT,
             self.format,
@@ -51,13 +53,14 @@ impl Signed<'_> {
             Bytes::new(self.signer),
         );
         let mut out = Vec::new();
-        ciborium::into_writer(&fields, &mut out).expect("writing CBOR to a Vec cannot fail");
-        out
+        ciborium::into_writer(&fields, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
     }
 
     /// Signs the message with `key`; `self.signer` must be its public key.
-    pub(crate) fn sign(&self, key: &SigningKey) -> [u8; SIGNATURE_BYTES] {
-        key.sign(&self.message()).to_bytes()
+    /// Errors: as [`Signed::message`].
+    pub(crate) fn sign(&self, key: &SigningKey) -> Result<[u8; SIGNATURE_BYTES], String> {
+        Ok(key.sign(&self.message()?).to_bytes())
     }
 
     /// Checks `signature` against the message and `self.signer`, strictly
@@ -78,7 +81,7 @@ impl Signed<'_> {
         })?;
         let key = VerifyingKey::from_bytes(&key)
             .map_err(|_| "signer is not a valid Ed25519 public key".to_owned())?;
-        key.verify_strict(&self.message(), &Signature::from_bytes(&signature))
+        key.verify_strict(&self.message()?, &Signature::from_bytes(&signature))
             .map_err(|_| {
                 "the signature does not match the snapshot and its signer \
                  (tampered with, or signed by another key)"
@@ -115,14 +118,14 @@ mod tests {
             spaces: vec![],
             exposure_log: Default::default(),
         };
-        Snapshot::encode("shop", 7, 1_700_000_000, "test", &body)
+        Snapshot::encode("shop", 7, 1_700_000_000, "test", &body).unwrap()
     }
 
     /// Decodes the envelope, lets `edit` change it, encodes it again.
     fn edited(bytes: &[u8], edit: impl FnOnce(&mut crate::snapshot::Envelope)) -> Vec<u8> {
         let mut env = crate::snapshot::decode_envelope(bytes).unwrap();
         edit(&mut env);
-        env.to_bytes()
+        env.to_bytes().unwrap()
     }
 
     fn signature_error(bytes: &[u8]) -> String {
@@ -189,7 +192,8 @@ mod tests {
                 spaces: vec![],
                 exposure_log: Default::default(),
             },
-        );
+        )
+        .unwrap();
         let other = crate::snapshot::decode_envelope(&other).unwrap();
         let forged = edited(&signed, |e| {
             e.body = other.body.clone();

@@ -57,10 +57,9 @@ pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<Envelope, SnapshotError> {
 
 impl Envelope {
     /// The envelope's CBOR encoding (fields in declaration order).
-    pub(crate) fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        ciborium::into_writer(self, &mut out).expect("writing CBOR to a Vec cannot fail");
-        out
+    /// Errors: [`SnapshotError::Encode`].
+    pub(crate) fn to_bytes(&self) -> Result<Vec<u8>, SnapshotError> {
+        cbor(self)
     }
 
     /// The fields a signature by `signer` covers.
@@ -117,6 +116,10 @@ pub enum SnapshotError {
     Signature(String),
     /// The body does not decode as the snapshot IR; carries the decoder's message.
     Body(String),
+    /// The snapshot could not be written (encoding); carries the
+    /// encoder's message. The IR and the envelope always encode, so this
+    /// names a bug rather than bad input.
+    Encode(String),
     /// The snapshot belongs to another tenant.
     Tenant {
         /// Tenant the caller expected.
@@ -147,6 +150,7 @@ impl std::fmt::Display for SnapshotError {
             ),
             SnapshotError::Signature(m) => write!(f, "snapshot signature is invalid: {m}"),
             SnapshotError::Body(m) => write!(f, "snapshot body is malformed: {m}"),
+            SnapshotError::Encode(m) => write!(f, "snapshot could not be encoded: {m}"),
             SnapshotError::Tenant { expected, found } => write!(
                 f,
                 "snapshot belongs to tenant {found:?}, expected tenant {expected:?}"
@@ -234,13 +238,21 @@ fn decode_exact<'de, T: serde::Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, 
     }
 }
 
+/// `value` as CBOR. Errors: [`SnapshotError::Encode`].
+fn cbor(value: &impl Serialize) -> Result<Vec<u8>, SnapshotError> {
+    let mut out = Vec::new();
+    ciborium::into_writer(value, &mut out).map_err(|e| SnapshotError::Encode(e.to_string()))?;
+    Ok(out)
+}
+
 /// Lowercase hex of bytes.
 pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        s.push(DIGITS[(b >> 4) as usize] as char);
-        s.push(DIGITS[(b & 15) as usize] as char);
+        for nibble in [b >> 4, b & 15] {
+            // A nibble is below 16, so it always has a digit.
+            s.extend(char::from_digit(u32::from(nibble), 16));
+        }
     }
     s
 }
@@ -304,8 +316,8 @@ impl Snapshot {
     pub fn flag(&self, key: &str) -> Option<&Flag> {
         let flags = &self.body.flags;
         self.index
-            .find(key, |i| flags[i].key.as_str())
-            .map(|i| &flags[i])
+            .find(key, |i| flags.get(i).map_or("", |f| f.key.as_str()))
+            .and_then(|i| flags.get(i))
     }
 
     /// The OFREP bulk body for `context`: every flag evaluated, as JSON
@@ -335,19 +347,23 @@ impl Snapshot {
     /// Encodes a body into snapshot bytes of the current format
     /// ([`FORMAT_VERSION`]). Deterministic: the same inputs give the same
     /// bytes, so the digest names the content.
+    ///
+    /// Errors: [`SnapshotError::Encode`].
     pub fn encode(
         tenant: &str,
         version: u64,
         created_at: u64,
         builder: &str,
         body: &Body,
-    ) -> Vec<u8> {
+    ) -> Result<Vec<u8>, SnapshotError> {
         Snapshot::encode_format(FORMAT_VERSION, tenant, version, created_at, builder, body)
-            .expect("the current format is written")
     }
 
     /// Encodes a body into snapshot bytes with body format `format_version`
-    /// (1: CBOR; 2: [`crate::format2`]); `None` for another version.
+    /// (1: CBOR; 2: [`crate::format2`]).
+    ///
+    /// Errors: [`SnapshotError::FormatVersion`] for another version,
+    /// [`SnapshotError::Encode`].
     pub fn encode_format(
         format_version: u32,
         tenant: &str,
@@ -355,15 +371,11 @@ impl Snapshot {
         created_at: u64,
         builder: &str,
         body: &Body,
-    ) -> Option<Vec<u8>> {
+    ) -> Result<Vec<u8>, SnapshotError> {
         let body_bytes = match format_version {
-            1 => {
-                let mut out = Vec::new();
-                ciborium::into_writer(body, &mut out).expect("writing CBOR to a Vec cannot fail");
-                out
-            }
-            2 => crate::format2::to_vec(body).expect("the IR encodes in format 2"),
-            _ => return None,
+            1 => cbor(body)?,
+            2 => crate::format2::to_vec(body).map_err(|e| SnapshotError::Encode(e.to_string()))?,
+            v => return Err(SnapshotError::FormatVersion(v)),
         };
         let env = Envelope {
             format: FORMAT.to_owned(),
@@ -378,7 +390,7 @@ impl Snapshot {
             signer: None,
             signature: None,
         };
-        Some(env.to_bytes())
+        env.to_bytes()
     }
 
     /// Signs snapshot bytes with a publisher's Ed25519 key: the same
@@ -390,9 +402,12 @@ impl Snapshot {
         Snapshot::from_bytes(bytes)?;
         let mut env = decode_envelope(bytes)?;
         let signer = key.verifying_key().to_bytes();
-        let signature = env.signed(&signer).sign(key);
+        let signature = env
+            .signed(&signer)
+            .sign(key)
+            .map_err(SnapshotError::Encode)?;
         env.signer = Some(signer.to_vec());
         env.signature = Some(signature.to_vec());
-        Ok(env.to_bytes())
+        env.to_bytes()
     }
 }

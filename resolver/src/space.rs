@@ -357,7 +357,7 @@ mod tests {
     }
 
     fn decode(body: &Body) -> Result<Snapshot, SnapshotError> {
-        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", body))
+        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", body).unwrap())
     }
 
     fn space(scheme: HashScheme, salt: &str, unit: Option<&str>) -> BucketSpace {

@@ -2,7 +2,7 @@
 //! the IR the same way for every dialect, and encode the snapshot.
 
 use vane_resolver::limits::{snapshot_too_large, TenantName, MAX_SNAPSHOT_BYTES};
-use vane_resolver::Snapshot;
+use vane_resolver::{Snapshot, SnapshotError};
 
 use crate::compiled::Compiled;
 use crate::diagnostic::Diagnostic;
@@ -242,16 +242,15 @@ pub fn encode(
         BUILDER,
         &compiled.body,
     );
-    let Some(bytes) = bytes else {
-        return Err(vec![Diagnostic::error(
-            file,
-            "",
-            format!(
-                "snapshot format version {} is not one this builder writes (1 or 2)",
-                options.format_version
-            ),
-        )]);
-    };
+    let bytes = bytes.map_err(|e| {
+        let message = match e {
+            SnapshotError::FormatVersion(v) => {
+                format!("snapshot format version {v} is not one this builder writes (1 or 2)")
+            }
+            other => other.to_string(),
+        };
+        vec![Diagnostic::error(file, "", message)]
+    })?;
     if bytes.len() > MAX_SNAPSHOT_BYTES {
         return Err(vec![Diagnostic::error(
             file,

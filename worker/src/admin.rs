@@ -495,7 +495,7 @@ mod tests {
             spaces: Vec::new(),
             exposure_log: Default::default(),
         };
-        let bytes = Snapshot::encode(SHOP, 1, 0, "test", &body);
+        let bytes = Snapshot::encode(SHOP, 1, 0, "test", &body).unwrap();
         let r = answer(publish(&store, SHOP, &bytes, 0));
         assert_eq!(code(&r), (409, "KEY_CONFLICT".into()));
         assert!(r.body_json()["errorDetails"]
@@ -618,7 +618,7 @@ mod tests {
             spaces: Vec::new(),
             exposure_log: Default::default(),
         };
-        Snapshot::encode(tenant, version, 0, "test", &body)
+        Snapshot::encode(tenant, version, 0, "test", &body).unwrap()
     }
 
     #[test]

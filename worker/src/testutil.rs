@@ -64,7 +64,7 @@ pub fn snapshot_bytes(tenant: &str, version: u64, banner: &str) -> Vec<u8> {
         spaces: Vec::new(),
         exposure_log: Default::default(),
     };
-    Snapshot::encode(tenant, version, 1_700_000_000, "test", &body)
+    Snapshot::encode(tenant, version, 1_700_000_000, "test", &body).unwrap()
 }
 
 /// The decoded [`snapshot_bytes`] with banner `Welcome`.

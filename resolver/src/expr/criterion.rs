@@ -263,9 +263,9 @@ pub fn parse_time(text: &str) -> Option<(i64, u32)> {
     }
     match text.len() {
         10 => parse_rfc3339(&format!("{text}T00:00:00Z")),
-        n if n >= 19 && matches!(text.as_bytes()[10], b' ' | b'T') => {
-            let (date, time) = text.split_at(10);
-            let zoned = format!("{date}T{}Z", &time[1..]);
+        n if n >= 19 && matches!(text.as_bytes().get(10), Some(b' ' | b'T')) => {
+            let (date, time) = text.split_at_checked(10)?;
+            let zoned = format!("{date}T{}Z", time.get(1..)?);
             parse_rfc3339(&zoned)
         }
         _ => None,

@@ -216,8 +216,10 @@ fn apply<'a>(op: Op, args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
         Op::If => {
             let mut pairs = args.chunks_exact(2);
             for pair in &mut pairs {
-                if truthy(&pair[0].eval(env)) {
-                    return pair[1].eval(env);
+                if let [condition, then] = pair {
+                    if truthy(&condition.eval(env)) {
+                        return then.eval(env);
+                    }
                 }
             }
             pairs.remainder().first().map_or_else(null, |e| e.eval(env))

@@ -32,9 +32,13 @@ pub struct StrSet {
 }
 
 fn prefix(s: &[u8]) -> u64 {
+    if let Some(first) = s.first_chunk::<8>() {
+        return u64::from_be_bytes(*first);
+    }
     let mut buf = [0u8; 8];
-    let n = s.len().min(8);
-    buf[..n].copy_from_slice(&s[..n]);
+    for (b, c) in buf.iter_mut().zip(s) {
+        *b = *c;
+    }
     u64::from_be_bytes(buf)
 }
 
@@ -67,15 +71,20 @@ impl StrSet {
         self.ends.is_empty()
     }
 
-    /// The `i`th member in byte order.
-    fn get(&self, i: usize) -> &str {
-        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
-        &self.bytes[start..self.ends[i] as usize]
+    /// The `i`th member in byte order; `None` past the end.
+    fn get(&self, i: usize) -> Option<&str> {
+        let start = match i.checked_sub(1) {
+            None => 0,
+            Some(before) => *self.ends.get(before)? as usize,
+        };
+        self.bytes.get(start..*self.ends.get(i)? as usize)
     }
 
     /// The members in byte order.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
-        (0..self.len()).map(|i| self.get(i))
+        // Every position below `len()` has a member (`push` keeps `ends`
+        // within `bytes`, on char boundaries).
+        (0..self.len()).map(|i| self.get(i).unwrap_or_default())
     }
 
     /// Whether `needle` is a member.
@@ -96,12 +105,12 @@ impl StrSet {
         let mut size = prefixes.len();
         while size > 1 {
             let half = size / 2;
-            if prefixes[base + half - 1] < p {
+            if prefixes.get(base + half - 1).is_some_and(|&q| q < p) {
                 base += half;
             }
             size -= half;
         }
-        if size == 1 && prefixes[base] < p {
+        if size == 1 && prefixes.get(base).is_some_and(|&q| q < p) {
             base += 1;
         }
         if prefixes.get(base) != Some(&p) {
@@ -110,16 +119,19 @@ impl StrSet {
         // Usually one member has the needle's prefix: compare it.
         if prefixes.get(base + 1) != Some(&p) {
             compared();
-            return self.get(base) == needle;
+            return self.get(base) == Some(needle);
         }
         // A run shares it (`tenant-a-user-00001`, ...): the run is sorted by
         // the whole bytes, so binary-search it too.
-        let end = base + prefixes[base..].partition_point(|&q| q == p);
+        let end = base
+            + prefixes
+                .get(base..)
+                .map_or(0, |run| run.partition_point(|&q| q == p));
         let (mut lo, mut hi) = (base, end);
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             compared();
-            match self.get(mid).cmp(needle) {
+            match self.get(mid).unwrap_or_default().cmp(needle) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => return true,
@@ -130,7 +142,7 @@ impl StrSet {
 
     /// Restores order and uniqueness after reading members as they came.
     fn normalise(self) -> StrSet {
-        let sorted = (1..self.len()).all(|i| self.get(i - 1) < self.get(i));
+        let sorted = self.iter().zip(self.iter().skip(1)).all(|(a, b)| a < b);
         if sorted {
             self
         } else {

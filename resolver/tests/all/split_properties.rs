@@ -47,7 +47,7 @@ fn snapshot(flags: Vec<Flag>) -> Snapshot {
         spaces: Vec::new(),
         exposure_log: Default::default(),
     };
-    Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body)).unwrap()
+    Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body).unwrap()).unwrap()
 }
 
 fn variant_of(s: &Snapshot, key: &str) -> String {
@@ -153,7 +153,7 @@ proptest! {
             metadata: Map::new(),
             spaces: Vec::new(),
             exposure_log: Default::default(),
-        });
+        }).unwrap();
         let mut bad = good.clone();
         let i = index.index(bad.len());
         bad[i] ^= 1 << bit;
@@ -263,17 +263,17 @@ fn envelopes_with_trailing_bytes_or_bad_tenants_are_refused_with_plain_messages(
         spaces: Vec::new(),
         exposure_log: Default::default(),
     };
-    let mut bytes = Snapshot::encode("t", 1, 0, "test", &body);
+    let mut bytes = Snapshot::encode("t", 1, 0, "test", &body).unwrap();
     assert!(Snapshot::from_bytes(&bytes).is_ok());
     bytes.push(0);
     let err = Snapshot::from_bytes(&bytes).unwrap_err().to_string();
     assert!(err.contains("1 unexpected bytes after the end"), "{err}");
 
-    let bad_tenant = Snapshot::encode("S/p", 1, 0, "test", &body);
+    let bad_tenant = Snapshot::encode("S/p", 1, 0, "test", &body).unwrap();
     let err = Snapshot::from_bytes(&bad_tenant).unwrap_err().to_string();
     assert!(err.contains("\"S/p\" is not a tenant name"), "{err}");
 
-    let good = Snapshot::encode("t", 1, 0, "test", &body);
+    let good = Snapshot::encode("t", 1, 0, "test", &body).unwrap();
     let err = Snapshot::from_bytes(&good[..good.len() / 2])
         .unwrap_err()
         .to_string();
@@ -294,7 +294,7 @@ fn split_weights_that_overflow_or_name_no_variant_are_refused_at_decode() {
         exposure_log: Default::default(),
     };
     let refused = |weights: &[(u32, u32)]| {
-        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body(weights)))
+        Snapshot::from_bytes(&Snapshot::encode("t", 1, 0, "test", &body(weights)).unwrap())
             .unwrap_err()
             .to_string()
     };

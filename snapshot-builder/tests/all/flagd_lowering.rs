@@ -102,7 +102,7 @@ fn unlowered(text: &str, lowered: &Snapshot) -> Snapshot {
             flag.targeting = Targeting::JsonLogic(jsonlogic::compile(rule, &evaluators).unwrap());
         }
     }
-    let bytes = Snapshot::encode("t", 1, 0, "test", &body);
+    let bytes = Snapshot::encode("t", 1, 0, "test", &body).unwrap();
     Snapshot::from_bytes(&bytes).unwrap()
 }
 

@@ -206,7 +206,7 @@ mod tests {
             spaces: Vec::new(),
             exposure_log,
         };
-        let bytes = Snapshot::encode("shop", 1, 0, "test", &body);
+        let bytes = Snapshot::encode("shop", 1, 0, "test", &body).unwrap();
         Snapshot::from_bytes(&bytes).unwrap()
     }
 

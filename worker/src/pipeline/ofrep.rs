@@ -465,7 +465,7 @@ mod tests {
             spaces: Vec::new(),
             exposure_log: Default::default(),
         };
-        let v2 = vane_resolver::Snapshot::encode(SHOP, 2, 0, "test", &body);
+        let v2 = vane_resolver::Snapshot::encode(SHOP, 2, 0, "test", &body).unwrap();
         block_on(publish(&s, SHOP, &v2, 0)).unwrap();
         assert_eq!(call(29_999.0), 200, "within the TTL the isolate serves v1");
         assert_eq!(call(30_000.0), 401);

@@ -98,15 +98,21 @@ pub(super) fn parse_float(v: &Value) -> f64 {
 fn parse_float_str(s: &str) -> f64 {
     let t = s.trim_start_matches(is_js_space);
     let b = t.as_bytes();
-    let mut i = usize::from(matches!(b.first(), Some(b'+' | b'-')));
-    if t[i..].starts_with("Infinity") {
-        return if b[0] == b'-' {
+    let sign = b.first().copied().filter(|c| matches!(c, b'+' | b'-'));
+    let mut i = usize::from(sign.is_some());
+    if t.get(i..).is_some_and(|rest| rest.starts_with("Infinity")) {
+        return if sign == Some(b'-') {
             f64::NEG_INFINITY
         } else {
             f64::INFINITY
         };
     }
-    let digits = |from: usize| b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = |from: usize| {
+        b.iter()
+            .skip(from)
+            .take_while(|c| c.is_ascii_digit())
+            .count()
+    };
     let int_digits = digits(i);
     i += int_digits;
     let mut frac_digits = 0;
@@ -126,7 +132,7 @@ fn parse_float_str(s: &str) -> f64 {
             i += 1 + sign + exp_digits;
         }
     }
-    t[..i].parse().unwrap_or(f64::NAN)
+    t.get(..i).and_then(|n| n.parse().ok()).unwrap_or(f64::NAN)
 }
 
 /// ECMAScript white space and line terminators (what `String.prototype.trim`

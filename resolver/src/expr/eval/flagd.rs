@@ -35,7 +35,10 @@ pub(super) fn fractional<'a>(args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> 
         return null();
     };
     let (hash, entries) = match first.eval(env).as_ref() {
-        Value::String(key) => (murmur3_32(&[key.as_bytes()]), &args[1..]),
+        Value::String(key) => (
+            murmur3_32(&[key.as_bytes()]),
+            args.get(1..).unwrap_or_default(),
+        ),
         Value::Array(_) => match env.root.get("targetingKey") {
             Some(Value::String(key)) => {
                 (murmur3_32(&[env.flag_key.as_bytes(), key.as_bytes()]), args)

@@ -15,19 +15,17 @@
 /// fraction of a second in nanoseconds (`0..1_000_000_000`, digits past the
 /// ninth are dropped). `None` when the text is not a valid RFC 3339 date-time.
 pub fn parse(text: &str) -> Option<(i64, u32)> {
-    let b = text.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[13] != b':' || b[16] != b':' {
+    let [y1, y2, y3, y4, b'-', mo1, mo2, b'-', d1, d2, b'T' | b't', h1, h2, b':', mi1, mi2, b':', s1, s2, rest @ ..] =
+        text.as_bytes()
+    else {
         return None;
-    }
-    if !matches!(b[10], b'T' | b't') {
-        return None;
-    }
-    let year = digits(&b[0..4])?;
-    let month = digits(&b[5..7])?;
-    let day = digits(&b[8..10])?;
-    let hour = digits(&b[11..13])?;
-    let minute = digits(&b[14..16])?;
-    let second = digits(&b[17..19])?;
+    };
+    let year = digits(&[*y1, *y2, *y3, *y4])?;
+    let month = digits(&[*mo1, *mo2])?;
+    let day = digits(&[*d1, *d2])?;
+    let hour = digits(&[*h1, *h2])?;
+    let minute = digits(&[*mi1, *mi2])?;
+    let second = digits(&[*s1, *s2])?;
     if !(1..=12).contains(&month)
         || day == 0
         || day > days_in_month(year, month)
@@ -37,7 +35,7 @@ pub fn parse(text: &str) -> Option<(i64, u32)> {
     {
         return None;
     }
-    let mut rest = &b[19..];
+    let mut rest = rest;
     let mut nanos = 0u32;
     if let Some((b'.', frac)) = rest.split_first() {
         let len = frac.iter().take_while(|c| c.is_ascii_digit()).count();
@@ -48,7 +46,7 @@ pub fn parse(text: &str) -> Option<(i64, u32)> {
             let d = frac.get(i).filter(|_| i < len).map_or(0, |c| c - b'0');
             nanos = nanos * 10 + u32::from(d);
         }
-        rest = &frac[len..];
+        rest = frac.get(len..)?;
     }
     let offset = match rest {
         [b'Z' | b'z'] => 0,
