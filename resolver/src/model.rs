@@ -126,7 +126,9 @@ impl ExposureLog {
     pub fn attributes_of(&self, flag: &str) -> &[Path] {
         self.attributes
             .binary_search_by(|a| a.flag.as_str().cmp(flag))
-            .map_or(&[], |i| &self.attributes[i].paths)
+            .ok()
+            .and_then(|i| self.attributes.get(i))
+            .map_or(&[], |a| &a.paths)
     }
 }
 
@@ -467,10 +469,14 @@ impl Body {
     /// (each becomes one key of the event's `attributes`).
     pub fn check_exposure_log(&self) -> Result<(), String> {
         let list = &self.exposure_log.attributes;
-        if let Some(w) = list.windows(2).find(|w| w[0].flag >= w[1].flag) {
+        if let Some((before, after)) = list
+            .iter()
+            .zip(list.iter().skip(1))
+            .find(|(a, b)| a.flag >= b.flag)
+        {
             return Err(format!(
                 "exposure attributes: flag '{}' is listed after '{}' (sorted, unique)",
-                w[1].flag, w[0].flag
+                after.flag, before.flag
             ));
         }
         for a in list {
@@ -490,8 +496,10 @@ impl Body {
                         a.flag
                     ));
                 }
-                if let Some(q) = a.paths[..i]
+                if let Some(q) = a
+                    .paths
                     .iter()
+                    .take(i)
                     .find(|q| q.starts_with(p) || p.starts_with(q))
                 {
                     return Err(format!(

@@ -444,7 +444,7 @@ mod tests {
         for tenant in [SHOP, MEDIA] {
             let mut snapshot = Snapshot::from_bytes(&snapshot_bytes(tenant, 1, "hi")).unwrap();
             snapshot.body.exposure_log.enabled = logging;
-            let bytes = Snapshot::encode(tenant, 1, 0, "test", &snapshot.body);
+            let bytes = Snapshot::encode(tenant, 1, 0, "test", &snapshot.body).unwrap();
             let r = block_on(publish(&store, tenant, &bytes, 0));
             assert_eq!(r.map(|r| r.status), Ok(201));
         }
