@@ -2,7 +2,8 @@
 //! /admin/v1/tenants/{t}/exposures` (`docs/exposures.md`, "Reading it
 //! back"). Events are counted once each, by `event_id`, wherever they were
 //! stored; they are grouped into experiments — one flag, snapshot version
-//! and serving assignment — and each experiment gets per-variant counts,
+//! and serving rule (see [`experiment_of`]) — and each experiment gets
+//! per-variant counts,
 //! its expected shares (from the weights on the events) and a
 //! sample-ratio-mismatch check over unique units.
 
@@ -10,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::event::Event;
+use super::event::{Event, Source};
 use super::srm::{srm, Srm};
 
 /// The per-tenant counters of the pipeline (`docs/exposures.md`,
@@ -189,11 +190,13 @@ pub fn summarize(
     let mut seen: HashSet<String> = HashSet::new();
     let mut tallies: BTreeMap<(String, u64, String), Tally> = BTreeMap::new();
     for event in events {
-        if event.tenant != tenant || !filter.admits(&event) || !seen.insert(event.event_id) {
+        if event.tenant != tenant || !filter.admits(&event) || seen.contains(&event.event_id) {
             continue;
         }
+        let experiment = experiment_of(&event).to_owned();
+        seen.insert(event.event_id);
         let tally = tallies
-            .entry((event.flag, event.snapshot_version, event.assignment))
+            .entry((event.flag, event.snapshot_version, experiment))
             .or_default();
         if tally.weights.is_empty() {
             tally.weights = event
@@ -225,6 +228,24 @@ pub fn summarize(
         stored_bytes: 0,
         experiments,
         counters,
+    }
+}
+
+/// The experiment an event belongs to, within its flag and snapshot
+/// version: its `assignment`, except for a Confidence event that is not a
+/// fall-through, whose `assignment` is `{rule}:{assignment id}` — one per
+/// variant of the rule's allocation — and whose experiment is the rule
+/// (Confidence resource names, `flags/F/rules/R`, hold no `:`), so that the
+/// rule's variants are compared with each other against the weights every
+/// such event carries (all the rule's variants). A fall-through event
+/// carries only its own assignment's buckets and stays on its own.
+fn experiment_of(event: &Event) -> &str {
+    match event.source {
+        Source::ConfidenceApply | Source::ConfidenceResolve if !event.fallthrough => event
+            .assignment
+            .split_once(':')
+            .map_or(event.assignment.as_str(), |(rule, _)| rule),
+        _ => &event.assignment,
     }
 }
 
@@ -284,10 +305,62 @@ fn share(part: u64, whole: u64) -> f64 {
 mod tests {
     use super::*;
     use crate::exposure::event::tests::{meta, served};
-    use crate::exposure::event::{events, Weight};
+    use crate::exposure::event::{events, Served, Weight};
 
     fn exposure(unit: &str, variant: &str, resolve: &str) -> Event {
         events(&meta(resolve), [served(unit, variant)]).remove(0)
+    }
+
+    #[test]
+    fn a_confidence_rule_is_one_experiment_over_its_assignments() {
+        let mut meta = meta("r");
+        meta.source = Source::ConfidenceApply;
+        let confidence = |unit: &str, variant: &str, fallthrough: bool| {
+            let mut s = served(unit, variant);
+            s.flag = "search".into();
+            s.assignment = format!("flags/search/rules/r1:{variant}-id");
+            s.weights = vec![
+                Weight {
+                    variant: "control".into(),
+                    weight: 500,
+                },
+                Weight {
+                    variant: "treatment".into(),
+                    weight: 500,
+                },
+            ];
+            s.fallthrough = fallthrough;
+            s
+        };
+        // 600 units in control, 400 in treatment: a mismatch against 50/50.
+        let served: Vec<Served> = (0..1000)
+            .map(|i| {
+                confidence(
+                    &format!("u{i}"),
+                    if i < 600 { "control" } else { "treatment" },
+                    false,
+                )
+            })
+            .chain([confidence("u-fell", "treatment", true)])
+            .collect();
+        let s = summarize(
+            "shop",
+            events(&meta, served),
+            &Filter::default(),
+            Counters::default(),
+        );
+        assert_eq!(s.experiments.len(), 2);
+        let rule = &s.experiments[0];
+        assert_eq!(rule.assignment, "flags/search/rules/r1");
+        assert_eq!(rule.units, 1000);
+        let units: Vec<u64> = rule.variants.iter().map(|v| v.units).collect();
+        assert_eq!(units, [600, 400]);
+        assert!(rule.srm.as_ref().is_some_and(|m| m.mismatch));
+        assert_eq!(
+            s.experiments[1].assignment,
+            "flags/search/rules/r1:treatment-id"
+        );
+        assert_eq!(s.experiments[1].units, 1);
     }
 
     #[test]
