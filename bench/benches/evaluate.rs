@@ -130,6 +130,9 @@ fn all_flags(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("vane_yaml_ofrep_json", n), &n, |bn, _| {
             bn.iter(|| black_box(yaml.bulk_json(black_box(&ctx))))
         });
+        g.bench_with_input(BenchmarkId::new("vane_flagd_ofrep_json", n), &n, |bn, _| {
+            bn.iter(|| black_box(flagd.bulk_json(black_box(&ctx))))
+        });
         let dl = DlTenant::from_flagd(&f.flagd_json);
         let data = DlTenant::context(json);
         let mut arena = Bump::new();

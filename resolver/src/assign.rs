@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::context::Context;
-use crate::expr::{truthy, Env};
+use crate::expr::Env;
 use crate::model::{AssignRule, Assigned, Assignment, Outcome};
 use crate::space::BucketCache;
 
@@ -224,13 +224,11 @@ impl AssignRule {
     }
 
     fn targeting_holds(&self, env: &Env<'_>) -> bool {
-        self.when.as_ref().is_none_or(|c| truthy(&c.eval(env)))
+        self.when.as_ref().is_none_or(|c| c.holds(env))
     }
 
     fn allocation_holds(&self, env: &Env<'_>) -> bool {
-        self.allocation
-            .as_ref()
-            .is_none_or(|t| truthy(&t.eval(env)))
+        self.allocation.as_ref().is_none_or(|t| t.holds(env))
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::assign::{resolve_assigned, AssignReason};
 use crate::bucket::{murmur3_32, place, Slot};
 use crate::context::Context;
-use crate::expr::{number_to_js_string, truthy, Env};
+use crate::expr::{number_to_js_string, Env};
 use crate::model::{Flag, Fractional, Rule, Serve, Split, Targeting};
 use crate::result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 use crate::snapshot::Snapshot;
@@ -276,7 +276,7 @@ fn check_rule(rule: &Rule, env: &Env<'_>) -> RuleCheck {
         RuleCheck::NotYetActive
     } else if rule.active_until.is_some_and(|t| now >= t) {
         RuleCheck::Expired
-    } else if rule.when.as_ref().is_none_or(|c| truthy(&c.eval(env))) {
+    } else if rule.when.as_ref().is_none_or(|c| c.holds(env)) {
         RuleCheck::Applies
     } else {
         RuleCheck::ConditionFalse

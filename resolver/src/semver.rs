@@ -27,6 +27,8 @@
 use std::cmp::Ordering;
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
+
 /// A parsed semantic version. Equality and order are SemVer precedence
 /// (build metadata is not kept, so it cannot take part).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -173,24 +175,33 @@ impl PartialOrd for Version<'_> {
     }
 }
 
-/// A comparison of flagd's `sem_ver` operator, by its flagd spelling.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A comparison of flagd's `sem_ver` operator, by its flagd spelling (also
+/// its spelling in a snapshot, [`crate::expr::Test::FlagdSemVer`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SemVerOp {
     /// `=`: equal precedence.
+    #[serde(rename = "=")]
     Eq,
     /// `!=`: different precedence.
+    #[serde(rename = "!=")]
     Ne,
     /// `<`
+    #[serde(rename = "<")]
     Lt,
     /// `<=`
+    #[serde(rename = "<=")]
     Le,
     /// `>`
+    #[serde(rename = ">")]
     Gt,
     /// `>=`
+    #[serde(rename = ">=")]
     Ge,
     /// `^`: same major version (flagd core compares majors only; no `>=`).
+    #[serde(rename = "^")]
     Caret,
     /// `~`: same major and minor version (flagd core compares them only; no `>=`).
+    #[serde(rename = "~")]
     Tilde,
 }
 
@@ -209,6 +220,19 @@ impl SemVerOp {
             "~" => SemVerOp::Tilde,
             _ => return None,
         })
+    }
+
+    /// The operator with its sides swapped: `a <op> b` holds exactly when
+    /// `b <op.swapped()> a` does (`<` and `>` trade places; the others are
+    /// symmetric).
+    pub fn swapped(self) -> SemVerOp {
+        match self {
+            SemVerOp::Lt => SemVerOp::Gt,
+            SemVerOp::Le => SemVerOp::Ge,
+            SemVerOp::Gt => SemVerOp::Lt,
+            SemVerOp::Ge => SemVerOp::Le,
+            other => other,
+        }
     }
 
     /// Whether `lhs <op> rhs` holds.

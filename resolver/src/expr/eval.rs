@@ -23,7 +23,7 @@ use std::cell::RefCell;
 
 use serde_json::{Map, Value};
 
-use super::{Expr, Op};
+use super::{Expr, Op, StrSet, Test};
 use crate::assign::Materializations;
 use crate::context::{self, Context};
 use crate::space::BucketCache;
@@ -156,6 +156,28 @@ impl Expr {
         }
     }
 
+    /// Whether the expression's value is truthy ([`truthy`]), as a rule's
+    /// condition reads it: the same result and the same side effects as
+    /// `truthy(&self.eval(env))`, but typed tests, sets and the boolean
+    /// combinators answer without building a value.
+    pub fn holds(&self, env: &Env<'_>) -> bool {
+        match self {
+            Expr::Test(path, test) => test_holds(path, test, env),
+            Expr::InSet(needle, set) => in_set(needle, set, env),
+            // `and` yields its first falsy argument or its last, `or` its
+            // first truthy one or its last (`null` without arguments):
+            // truthy exactly when all (any) of them are, evaluated in order
+            // up to the one that decides.
+            Expr::Op(Op::And, args) => !args.is_empty() && args.iter().all(|e| e.holds(env)),
+            Expr::Op(Op::Or, args) => args.iter().any(|e| e.holds(env)),
+            Expr::Op(Op::Not, args) => !args.first().is_some_and(|e| e.holds(env)),
+            Expr::Op(Op::Truthy, args) => args.first().is_some_and(|e| e.holds(env)),
+            Expr::InBuckets(test) => test.holds(env.buckets),
+            Expr::InBitmap(test) => test.holds(env.buckets),
+            other => truthy(&other.eval(env)),
+        }
+    }
+
     fn eval_node<'a>(&'a self, env: &Env<'a>) -> Cow<'a, Value> {
         match self {
             Expr::Lit(v) => Cow::Borrowed(v),
@@ -171,26 +193,34 @@ impl Expr {
                 items.iter().map(|e| e.eval(env).into_owned()).collect(),
             )),
             Expr::Op(op, args) => apply(*op, args, env),
-            Expr::InSet(needle, set) => boolean(match needle.eval(env).as_ref() {
-                Value::String(s) => set.contains(s),
-                _ => false,
-            }),
-            Expr::Test(path, test) => {
-                let value = context::lookup(env.root, path);
-                if let (Some(len), Some(cell)) = (test.undecided(value), env.undecided) {
-                    cell.replace(Some(Undecided {
-                        path: path.join("."),
-                        len,
-                    }));
-                }
-                boolean(test.matches(value, env.now))
-            }
+            Expr::InSet(needle, set) => boolean(in_set(needle, set, env)),
+            Expr::Test(path, test) => boolean(test_holds(path, test, env)),
             Expr::InBuckets(test) => boolean(test.holds(env.buckets)),
             Expr::InBitmap(test) => boolean(test.holds(env.buckets)),
             Expr::Criterion(path, c) => boolean(c.matches(context::lookup(env.root, path))),
             Expr::Member(m) => boolean(m.holds(env.buckets.context(), env.sticky)),
         }
     }
+}
+
+/// `in` against a literal string set: only a string can be a member.
+fn in_set(needle: &Expr, set: &StrSet, env: &Env<'_>) -> bool {
+    match needle.eval(env).as_ref() {
+        Value::String(s) => set.contains(s),
+        _ => false,
+    }
+}
+
+/// A typed test of the attribute at `path`, recording an undecided one.
+fn test_holds(path: &[String], test: &Test, env: &Env<'_>) -> bool {
+    let value = context::lookup(env.root, path);
+    if let (Some(len), Some(cell)) = (test.undecided(value), env.undecided) {
+        cell.replace(Some(Undecided {
+            path: path.join("."),
+            len,
+        }));
+    }
+    test.matches(value, env.now)
 }
 
 /// JsonLogic truthiness (json-logic-js `truthy`): `false`, `null`, `0`, `""`
@@ -217,7 +247,7 @@ fn apply<'a>(op: Op, args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
             let mut pairs = args.chunks_exact(2);
             for pair in &mut pairs {
                 if let [condition, then] = pair {
-                    if truthy(&condition.eval(env)) {
+                    if condition.holds(env) {
                         return then.eval(env);
                     }
                 }
@@ -235,8 +265,8 @@ fn apply<'a>(op: Op, args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
             }
             last
         }
-        Op::Not => boolean(!truthy(&arg(args, 0, env))),
-        Op::Truthy => boolean(truthy(&arg(args, 0, env))),
+        Op::Not => boolean(!args.first().is_some_and(|e| e.holds(env))),
+        Op::Truthy => boolean(args.first().is_some_and(|e| e.holds(env))),
         // An absent argument is `undefined`, which is loosely equal only to `null`.
         Op::Eq => boolean(loose_eq(&arg(args, 0, env), &arg(args, 1, env))),
         Op::NotEq => boolean(!loose_eq(&arg(args, 0, env), &arg(args, 1, env))),

@@ -18,6 +18,7 @@
 //! re-validates what it decodes, so a hand-made snapshot with a bad regex or
 //! version is refused at decode time instead of failing per request.
 
+use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
@@ -25,8 +26,8 @@ use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Number, Value};
 
-use super::StrSet;
-use crate::semver::{SemVerError, Version};
+use super::{number_to_js_string, StrSet};
+use crate::semver::{SemVerError, SemVerOp, Version};
 
 mod rfc3339;
 
@@ -76,6 +77,13 @@ pub enum Test {
     /// The attribute is present and not `null`.
     #[serde(rename = "ex")]
     Exists,
+    /// flagd's `sem_ver` of the attribute against a literal version, as the
+    /// builder lowers it (flagd core): the attribute is a string, or a
+    /// number read as JavaScript writes it (`2` → `"2"`), holding a
+    /// semantic version, and `attribute <op> operand` holds. Unlike
+    /// [`Test::SemVer`] it accepts numbers and flagd's `!=`, `^` and `~`.
+    #[serde(rename = "fsv")]
+    FlagdSemVer(SemVerOp, SemVer),
 }
 
 /// A comparison operator of [`Test::Number`] and [`Test::SemVer`].
@@ -267,6 +275,9 @@ impl Test {
                 }
                 _ => false,
             },
+            Test::FlagdSemVer(op, operand) => version_text(value).is_some_and(|text| {
+                Version::parse(&text).is_ok_and(|v| op.holds(&v, &operand.version()))
+            }),
             Test::StartsWith(prefix) => value
                 .as_str()
                 .is_some_and(|s| s.starts_with(prefix.as_str())),
@@ -284,6 +295,16 @@ impl Test {
                 time_of(value).is_some_and(|t| t > instant_seconds(*instant, now))
             }
         }
+    }
+}
+
+/// The text of a version operand of flagd's `sem_ver`: a string as it is, a
+/// number as JavaScript writes it (`1.0` → `"1"`); `None` for other types.
+pub fn version_text(v: &Value) -> Option<Cow<'_, str>> {
+    match v {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(number_to_js_string(n))),
+        _ => None,
     }
 }
 
@@ -455,6 +476,29 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("bad semantic version"));
+    }
+
+    #[test]
+    fn flagd_semver_reads_numbers_as_javascript_and_travels_as_text() {
+        let test = Test::FlagdSemVer(SemVerOp::Caret, SemVer::parse("2").unwrap());
+        let decoded = round_trip(&test).unwrap();
+        assert_eq!(decoded, test);
+        for (attribute, holds) in [
+            (json!("2.9.1"), true),
+            (json!(2), true),
+            (json!(2.5), true),
+            (json!(3), false),
+            (json!("v2.0.0-rc.1"), true),
+            (json!("2.x"), false),
+            (json!(true), false),
+            (json!(["2"]), false),
+        ] {
+            assert_eq!(decoded.matches(Some(&attribute), 0), holds, "{attribute}");
+        }
+        let ne = Test::FlagdSemVer(SemVerOp::Ne, SemVer::parse("1.0.0").unwrap());
+        assert!(ne.matches(Some(&json!("1.0.1")), 0));
+        assert!(!ne.matches(Some(&json!("1.0.0+build")), 0));
+        assert!(!ne.matches(None, 0), "a missing attribute is no version");
     }
 
     #[test]

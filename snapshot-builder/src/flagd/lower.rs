@@ -20,7 +20,13 @@
 //!   exactly when the attribute is a string with that prefix or suffix
 //!   (flagd's operator returns `null` otherwise, the test `false`); `in` of
 //!   a `var` and a literal string set becomes a typed set test (`in`
-//!   compares strictly, so only a string can be a member).
+//!   compares strictly, so only a string can be a member), and so does `in`
+//!   of a `var` and a literal array of numbers (`===` on numbers is the
+//!   set's numeric equality while its integers stay within 2^53); `sem_ver` of a
+//!   `var` and a literal version (on either side) with a literal operator
+//!   becomes [`Test::FlagdSemVer`], the version parsed here once: it reads
+//!   the attribute as `sem_ver` does (a string, or a number as JavaScript
+//!   writes it) and is `false` where `sem_ver` is `null`.
 //! - `fractional` with literal entries and the targeting key (no bucketing
 //!   argument) becomes [`Serve::Fractional`]: the same hash, bucket and
 //!   weights, and a missing targeting key serves the default with
@@ -33,8 +39,9 @@
 
 use serde_json::Value;
 use vane_resolver::bucket::{murmur3_32, place};
-use vane_resolver::expr::typed::Set;
+use vane_resolver::expr::typed::{version_text, SemVer, Set};
 use vane_resolver::expr::{Expr, Op, Path, Test};
+use vane_resolver::semver::SemVerOp;
 use vane_resolver::{Fractional, Rule, Serve, Variant};
 
 /// Largest total weight flagd distributes (`math.MaxInt32`).
@@ -186,6 +193,8 @@ fn condition(e: &Expr) -> Expr {
             }
             _ => e.clone(),
         },
+        Expr::Op(Op::SemVer, args) => semver_test(args).unwrap_or_else(|| e.clone()),
+        Expr::Op(Op::In, args) => number_set_test(args).unwrap_or_else(|| e.clone()),
         Expr::InSet(needle, set) => match needle.as_ref() {
             Expr::Var(path) if agreeing_path(path) => {
                 Expr::Test(path.clone(), Test::In(Set::Strings(set.clone())))
@@ -194,6 +203,56 @@ fn condition(e: &Expr) -> Expr {
         },
         other => other.clone(),
     }
+}
+
+/// Integers from −(2^53 − 1) to 2^53 − 1: a 64-bit float holds each
+/// exactly and no other integer rounds to one of them.
+const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
+
+/// `in` of a `var` and a literal array of numbers: a typed number-set test.
+/// `in` finds a member with `===` (numbers equal as 64-bit floats, nothing
+/// else equals a number); the set compares integers exactly and anything
+/// else as floats, which agree while no integer member lies beyond
+/// 2^53 − 1 in magnitude (such sets stay JsonLogic).
+fn number_set_test(args: &[Expr]) -> Option<Expr> {
+    let [Expr::Var(path), Expr::Lit(Value::Array(items))] = args else {
+        return None;
+    };
+    if !agreeing_path(path) {
+        return None;
+    }
+    let exact = |n: &serde_json::Number| {
+        n.is_f64()
+            || n.as_i64()
+                .is_some_and(|i| i.unsigned_abs() <= MAX_EXACT_INTEGER)
+    };
+    let numbers = items
+        .iter()
+        .map(|item| match item {
+            Value::Number(n) if exact(n) => Some(n.clone()),
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Expr::Test(path.clone(), Test::In(Set::numbers(numbers))))
+}
+
+/// `sem_ver` of a `var` and a literal version (either side) with a literal
+/// operator: a typed test with the version parsed once, here. `None` for any
+/// other arguments, and for a literal that is not a version (`sem_ver` is
+/// then always `null`; the lint says so).
+fn semver_test(args: &[Expr]) -> Option<Expr> {
+    let (path, op, version, swapped) = match args {
+        [Expr::Var(path), Expr::Lit(op), Expr::Lit(v)] => (path, op, v, false),
+        [Expr::Lit(v), Expr::Lit(op), Expr::Var(path)] => (path, op, v, true),
+        _ => return None,
+    };
+    if !agreeing_path(path) {
+        return None;
+    }
+    let op = SemVerOp::parse(op.as_str()?)?;
+    let version = SemVer::parse(&version_text(version)?).ok()?;
+    let op = if swapped { op.swapped() } else { op };
+    Some(Expr::Test(path.clone(), Test::FlagdSemVer(op, version)))
 }
 
 /// A non-empty path on which JsonLogic's `var` walk (array indices are

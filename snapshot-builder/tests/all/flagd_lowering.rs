@@ -9,7 +9,9 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 use serde_json::{json, Map, Value};
+use vane_resolver::expr::typed::SemVer;
 use vane_resolver::expr::{Expr, Test};
+use vane_resolver::semver::SemVerOp;
 use vane_resolver::{Context, Snapshot, Targeting};
 use vane_snapshot_builder::{build, jsonlogic, BuildOptions, Format};
 
@@ -45,6 +47,16 @@ fn shapes() -> Value {
             "not-a-variant": flag(json!({"if": [{"ends_with": [{"var": "email"}, ".test"]}, "nope", "on"]})),
             "split-cat": flag(json!({"fractional": [{"cat": [{"var": "$flagd.flagKey"}, {"var": "email"}]}, ["on", 1], ["off", 1]]})),
             "split-bad-weight": flag(json!({"fractional": [["on", 1.5], ["off", 1]]})),
+            "semver": flag(json!({"if": [{"sem_ver": [{"var": "version"}, ">=", "1.2.0"]}, "on", null]})),
+            "semver-swapped": flag(json!({"if": [{"sem_ver": ["2.0.0-rc.1", "<", {"var": "version"}]}, "on",
+                {"sem_ver": [{"var": "version"}, "^", "v1.0"]}, "mid",
+                {"sem_ver": [2, "~", {"var": "version"}]}, "off"]})),
+            "semver-ne": flag(json!({"if": [{"!": {"sem_ver": [{"var": "version"}, "!=", 1.10]}}, "on", null]})),
+            "semver-bad-op": flag(json!({"if": [{"sem_ver": [{"var": "version"}, "==", "1.0.0"]}, "on", null]})),
+            "semver-bad-version": flag(json!({"if": [{"sem_ver": [{"var": "version"}, ">", "1.x"]}, "on", null]})),
+            "numbers-in": flag(json!({"if": [{"in": [{"var": "age"}, [3, 1, 2.5, -2, 2.0, 9007199254740991_u64]]}, "on",
+                {"!": {"in": [{"var": "user.tier"}, [0]]}}, "mid", null]})),
+            "numbers-in-huge": flag(json!({"if": [{"in": [{"var": "age"}, [1, 9007199254740992_u64]]}, "on", null]})),
             "in-map": flag(json!({"if": [{"some": [{"var": "tags"}, {"ends_with": [{"var": ""}, "x"]}]}, "on", null]}))
         }
     })
@@ -125,8 +137,15 @@ fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
             "nested-else",
             "no-default",
             "numbers",
+            "numbers-in",
+            "numbers-in-huge",
             "odd-index-path",
             "prefix-else",
+            "semver",
+            "semver-bad-op",
+            "semver-bad-version",
+            "semver-ne",
+            "semver-swapped",
             "split",
             "split-in-if",
             "split-literal",
@@ -134,8 +153,15 @@ fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
         ]
     );
     // Conditions stay JsonLogic where a typed test would read differently:
-    // inside `some` (`var` is the element) and on a path segment "01".
-    for key in ["in-map", "odd-index-path"] {
+    // inside `some` (`var` is the element), on a path segment "01", with an
+    // operator or a literal version `sem_ver` does not know.
+    for key in [
+        "in-map",
+        "odd-index-path",
+        "numbers-in-huge",
+        "semver-bad-op",
+        "semver-bad-version",
+    ] {
         let flag = shapes.body.flag(key).unwrap();
         let Targeting::Rules(rules) = &flag.targeting else {
             unreachable!()
@@ -156,6 +182,20 @@ fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
             Test::EndsWith("@shop.example".into())
         ))
     );
+    let Targeting::Rules(rules) = &shapes.body.flag("semver-swapped").unwrap().targeting else {
+        unreachable!()
+    };
+    let tests: Vec<_> = rules.iter().map(|r| r.when.clone().unwrap()).collect();
+    let version = |v: &str| SemVer::parse(v).unwrap();
+    assert_eq!(
+        tests,
+        [
+            (SemVerOp::Gt, version("2.0.0-rc.1")),
+            (SemVerOp::Caret, version("v1.0")),
+            (SemVerOp::Tilde, version("2")),
+        ]
+        .map(|(op, v)| Expr::Test(vec!["version".into()], Test::FlagdSemVer(op, v)))
+    );
     let (_, media, _) = &pairs()[0];
     assert!(media
         .body
@@ -175,6 +215,11 @@ fn text() -> impl Strategy<Value = Value> {
         Just("FR".to_owned()),
         Just("x".to_owned()),
         Just("y".to_owned()),
+        Just("1.2.0".to_owned()),
+        Just("2.0.0-rc.1".to_owned()),
+        Just("v1.10.3".to_owned()),
+        Just("2".to_owned()),
+        Just("2.1".to_owned()),
         Just(String::new()),
         "[a-z@.\\-]{0,12}",
     ]
@@ -187,6 +232,9 @@ fn value() -> impl Strategy<Value = Value> {
         1 => Just(Value::Null),
         1 => any::<bool>().prop_map(Value::Bool),
         1 => (-3i64..5).prop_map(Value::from),
+        1 => prop::sample::select(&[1.1, 1.2, 2.0, 2.5][..]).prop_map(Value::from),
+        1 => prop::sample::select(&[9007199254740991_u64, 9007199254740992, 9007199254740993][..])
+            .prop_map(Value::from),
     ];
     leaf.prop_recursive(2, 8, 3, |inner| {
         prop_oneof![

@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::{arg, boolean, null, truthy, Env, Expr};
+use super::{arg, boolean, null, Env, Expr};
 
 /// Largest accumulator `reduce` builds, in JSON nodes plus string bytes, and
 /// its deepest nesting. A rule that grows its accumulator past them (by
@@ -47,7 +47,7 @@ fn run<'b>(logic: Option<&'b Expr>, item: &'b Value, env: &Env<'b>) -> Value {
 }
 
 fn holds<'b>(logic: Option<&'b Expr>, item: &'b Value, env: &Env<'b>) -> bool {
-    logic.is_some_and(|l| truthy(&l.eval(&env.with_root(item))))
+    logic.is_some_and(|l| l.holds(&env.with_root(item)))
 }
 
 /// `map`: the logic applied to each element; `[]` when the data is not an array.

@@ -6,9 +6,9 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 
-use super::coerce::number_to_js_string;
 use super::{boolean, null, Env, Expr};
 use crate::bucket::{bucket, murmur3_32};
+use crate::expr::typed::version_text;
 use crate::semver::{SemVerOp, Version};
 
 /// Largest total weight of a `fractional` (flagd: `math.MaxInt32`).
@@ -166,14 +166,6 @@ pub(super) fn sem_ver<'a>(args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
     match (Version::parse(&lhs), Version::parse(&rhs)) {
         (Ok(l), Ok(r)) => boolean(op.holds(&l, &r)),
         _ => null(),
-    }
-}
-
-fn version_text(v: &Value) -> Option<Cow<'_, str>> {
-    match v {
-        Value::String(s) => Some(Cow::Borrowed(s)),
-        Value::Number(n) => Some(Cow::Owned(number_to_js_string(n))),
-        _ => None,
     }
 }
 

@@ -700,3 +700,51 @@ fn starts_with_and_ends_with_need_two_strings() {
         );
     }
 }
+
+#[test]
+fn holds_is_the_truthiness_of_the_value() {
+    let test = |t: Value| json!({"t": [["email"], t]});
+    let suffix = test(json!({"ew": "@shop.example"}));
+    let exists = test(json!("ex"));
+    let set = json!({"is": [var("email"), ["a@shop.example", "b@x.example"]]});
+    let exprs = [
+        suffix.clone(),
+        set.clone(),
+        op("and", json!([])),
+        op("or", json!([])),
+        op("and", json!([suffix.clone(), set.clone()])),
+        op("and", json!([suffix.clone(), var("n")])),
+        op("or", json!([lit(json!(0)), set.clone(), var("n")])),
+        op("or", json!([var("n"), lit(json!(""))])),
+        op("!", json!([])),
+        op(
+            "!",
+            json!([op("or", json!([suffix.clone(), exists.clone()]))]),
+        ),
+        op("!!", json!([])),
+        op("!!", json!([var("tags")])),
+        op("!!", json!([op("and", json!([exists, var("n")]))])),
+        var("n"),
+    ];
+    for data in [
+        json!({}),
+        json!({"email": "a@shop.example", "n": 2, "tags": []}),
+        json!({"email": "b@x.example", "n": 0, "tags": ["x"]}),
+        json!({"email": 5, "n": "0"}),
+    ] {
+        let context = Context::empty(0);
+        let buckets = BucketCache::new(&context, &[]);
+        let env = Env {
+            root: &data,
+            now: 0,
+            flag_key: "f",
+            buckets: &buckets,
+            sticky: None,
+            undecided: None,
+        };
+        for ir in &exprs {
+            let e = expr(ir.clone());
+            assert_eq!(e.holds(&env), truthy(&e.eval(&env)), "{ir} on {data}");
+        }
+    }
+}
