@@ -1,11 +1,18 @@
 // Prints the tables of docs/benchmarks.md (Markdown) from the results
-// scripts/bench.sh wrote to target/bench/*.jsonl.
+// scripts/bench.sh wrote to target/bench/*.jsonl and, with --charts, writes
+// the charts the page leads with (SVG, bench/charts.mjs) from the same
+// results: one file per chart whose results are present.
 //
-// Usage: node bench/report.mjs [RESULTS_DIR]   (default target/bench)
-import { existsSync, readFileSync } from "node:fs";
+// Usage: node bench/report.mjs [RESULTS_DIR] [--charts DIR]
+//        (default target/bench; the committed charts live in docs/bench)
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { bars, lines } from "./charts.mjs";
 
-const dir = process.argv[2] ?? "target/bench";
+const args = process.argv.slice(2);
+const chartsAt = args.indexOf("--charts");
+const chartDir = chartsAt >= 0 ? args.splice(chartsAt, 2)[1] : undefined;
+const dir = args[0] ?? "target/bench";
 const rows = (name) => {
   const f = join(dir, name);
   return existsSync(f)
@@ -123,4 +130,110 @@ if (http.length) {
     ),
   );
 }
+
+// workerd direct against Unleash Edge: each case ran in alternating rounds;
+// the round of median requests per second stands for the case (its own p50
+// and p99), the spread of req/s over the rounds beside it.
+const peerHttp = rows("workerd.jsonl");
+const httpCases = [...new Set(peerHttp.map((r) => r.label.split("/").slice(1).join("/")))];
+const median = (server, c) => {
+  const runs = peerHttp.filter((r) => r.label === `${server}/${c}`).sort((a, b) => a.rps - b.rps);
+  return runs.length ? { ...runs[(runs.length - 1) >> 1], lo: runs[0].rps, hi: runs.at(-1).rps, rounds: runs.length } : undefined;
+};
+const ms = (us) => (us === undefined ? "–" : `${(us / 1e3).toFixed(us < 1e4 ? 2 : 1)} ms`);
+if (peerHttp.length) {
+  out.push("\n### HTTP per core: the worker on workerd against Unleash Edge (wrk, 1 thread, 8 connections, loopback; server pinned to one core)\n");
+  out.push(
+    table(
+      ["request/flags", "Vane req/s", "p50", "p99", "Unleash Edge req/s", "p50", "p99", "req/s ratio", "p99 ratio", "bytes/response (Vane, Edge)", "rounds"],
+      httpCases.map((c) => {
+        const v = median("workerd", c), e = median("unleash-edge", c);
+        const spread = (r) => (r ? `${r.rps.toFixed(0)} (${r.lo.toFixed(0)}–${r.hi.toFixed(0)})` : "–");
+        return [
+          c, spread(v), ms(v?.latency_us.p50), ms(v?.latency_us.p99), spread(e), ms(e?.latency_us.p50), ms(e?.latency_us.p99),
+          v && e ? `${(v.rps / e.rps).toFixed(2)}×` : "–", v && e ? `${(v.latency_us.p99 / e.latency_us.p99).toFixed(2)}×` : "–",
+          [v, e].map((r) => (r ? Math.round(r.bytes / r.requests) : "–")).join(", "), v?.rounds ?? "–",
+        ];
+      }),
+    ),
+  );
+}
 console.log(out.join("\n"));
+
+if (chartDir) {
+  mkdirSync(chartDir, { recursive: true });
+  const write = (name, svg) => {
+    writeFileSync(join(chartDir, name), svg);
+    console.error(`report: wrote ${join(chartDir, name)}`);
+  };
+  const has = (ids) => ids.some((id) => crit.has(id));
+  const peers = { "Vane (YAML rules)": "vane_yaml", "Vane (flagd rules)": "vane_flagd", "datalogic-rs": "datalogic" };
+  if (has(cases.map((c) => `flag/vane_yaml/${c}`))) {
+    const single = { ...peers, yggdrasil: "yggdrasil", "open-feature-flagd": "open_feature_flagd" };
+    write("single-flag.svg", bars({
+      title: "One flag, native: time per evaluation (lower is better)",
+      subtitle: "1,000-flag tenant (open-feature-flagd: 100); criterion medians; log scale",
+      categories: cases, series: Object.keys(single), value: (c, s) => ns(`flag/${single[s]}/${c}`), format: fmt, log: true,
+    }));
+  }
+  if (has(sizes.map((n) => `all_flags/vane_yaml/${n}`))) {
+    const all = { ...peers, yggdrasil: "yggdrasil_resolve_all" };
+    write("all-flags.svg", bars({
+      title: "Every flag for one context, native (lower is better)",
+      subtitle: "criterion medians; log scale",
+      categories: sizes.map((n) => `${n.toLocaleString("en")} flags`), series: Object.keys(all),
+      value: (c, s) => ns(`all_flags/${all[s]}/${parseInt(c.replace(/,/g, ""))}`), format: fmt, log: true,
+    }));
+  }
+  if (has(sizes.map((n) => `cold_start/vane_decode_verify_yaml/${n}`))) {
+    const cold = {
+      "Vane decode + verify": "vane_decode_verify_yaml", "serde_json parse": "json_parse",
+      "datalogic-rs parse + compile": "datalogic_parse_compile", "yggdrasil take_state": "yggdrasil_take_state",
+    };
+    write("cold-start.svg", lines({
+      title: "Cold start against tenant size: from bytes to a servable tenant (lower is better)",
+      subtitle: "native, criterion medians; log-log",
+      xs: sizes, series: Object.keys(cold), value: (n, s) => ns(`cold_start/${cold[s]}/${n}`), format: fmt,
+    }));
+  }
+  if (size.length) {
+    const col = {
+      "flagd JSON (pretty)": "flagd_json", "flagd JSON (minified) gzipped": "flagd_json_min_gz",
+      snapshot: "snapshot_from_flagd", "snapshot gzipped": "snapshot_from_flagd_gz",
+    };
+    const bytes = (b) => (b >= 1e6 ? `${(b / 1e6).toFixed(b < 1e7 ? 1 : 0)} MB` : b >= 1e3 ? `${(b / 1e3).toFixed(0)} KB` : `${b} B`);
+    write("size.svg", lines({
+      title: "Size against tenant size (lower is better)",
+      subtitle: "the same flags as flagd JSON and as a Vane snapshot (flagd rules); gzip -9; log-log",
+      xs: size.map((r) => r.flags), series: Object.keys(col), value: (n, s) => size.find((r) => r.flags === n)?.[col[s]], format: bytes,
+    }));
+  }
+  const confCases = new Map(
+    ["decode_verify", "one_flag", "all_flags"].flatMap((k) => [10, 100].map((n) => [`${k.replace("_", " ")}, ${n} flags`, [k, n]])),
+  );
+  if (has([...confCases.values()].map(([k, n]) => `confidence/vane_${k}/${n}`))) {
+    const id = { Vane: (k, n) => `confidence/vane_${k}/${n}`,
+      "Spotify's resolver": (k, n) => `confidence/spotify_${k === "decode_verify" ? "load" : k}/${n}` };
+    write("confidence.svg", bars({
+      title: "Against Spotify's Confidence resolver (lower is better)",
+      subtitle: "their state load against our snapshot decode + verify, one flag, all flags; generated states; log scale",
+      categories: [...confCases.keys()], series: Object.keys(id), value: (c, s) => ns(id[s](...confCases.get(c))),
+      format: fmt, log: true,
+    }));
+  }
+  if (peerHttp.length) {
+    const servers = { "Vane on workerd": "workerd", "Unleash Edge": "unleash-edge" };
+    write("http-rps.svg", bars({
+      title: "HTTP requests per second on one core (higher is better)",
+      subtitle: "wrk, 1 thread, 8 connections, loopback; each server pinned to one core; median of the rounds",
+      categories: httpCases, series: Object.keys(servers), value: (c, s) => median(servers[s], c)?.rps,
+      format: (v) => v.toFixed(0), axis: "requests per second",
+    }));
+    write("http-p99.svg", bars({
+      title: "HTTP latency, 99th percentile, one core (lower is better)",
+      subtitle: "same runs as the requests-per-second chart",
+      categories: httpCases, series: Object.keys(servers), value: (c, s) => median(servers[s], c)?.latency_us.p99,
+      format: ms, axis: "p99 latency",
+    }));
+  }
+}

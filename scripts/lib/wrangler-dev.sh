@@ -1,4 +1,4 @@
-# Sourced by scripts/dev.sh and scripts/e2e.sh: start and stop `wrangler dev`
+# Sourced by scripts/dev.sh, scripts/e2e.sh and scripts/bench.sh: start and stop `wrangler dev`
 # offline on a loopback port. wrangler runs in its own process group, so
 # stopping it also stops the workerd processes it spawned.
 
@@ -23,10 +23,17 @@ start_wrangler() {
         --persist-to "$state" --show-interactive-dev-session=false "$@" \
         </dev/null >"$log" 2>&1 &
     WRANGLER_PGID=$!
+    wait_until_up "wrangler dev" "$WRANGLER_PGID" "http://127.0.0.1:$port/" "$log"
+}
+
+# wait_until_up NAME PID URL LOG: waits (60 s) until URL answers; fails with
+# the end of LOG when process PID exits first or the time runs out.
+wait_until_up() {
+    local name=$1 pid=$2 url=$3 log=$4
     local deadline=$((SECONDS + 60))
-    until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
-        if ! kill -0 "$WRANGLER_PGID" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-            echo "wrangler dev did not start; its log ($log):" >&2
+    until curl -s -o /dev/null "$url"; do
+        if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+            echo "$name did not start; its log ($log):" >&2
             tail -n 40 "$log" >&2
             return 1
         fi

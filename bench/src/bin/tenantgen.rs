@@ -4,9 +4,11 @@
 //! Usage: `tenantgen OUT_DIR [N...]` (default sizes 10 100 1000 10000).
 //! For each size N it writes `N.yaml` (Vane YAML), `N.flagd.json`,
 //! `N.cbor` (the snapshot of the Vane YAML, tenant `bench-N`, version 1),
-//! `N.flagd.cbor`, and `N.cases.json`: the single-flag cases (name, key,
-//! context), the bulk context (the same the criterion benches use) and
-//! the tenant's client key.
+//! `N.flagd.cbor`, `N.unleash.json` (the same flags as Unleash client
+//! features, the bootstrap file of Unleash Edge in offline mode), and
+//! `N.cases.json`: the single-flag cases (name, key, context), the bulk
+//! context (the same the criterion benches use), a few more contexts for
+//! the HTTP stage's equivalence check, and the tenant's client key.
 
 use std::path::PathBuf;
 
@@ -50,6 +52,8 @@ fn main() {
         std::fs::write(out.join(format!("{n}.flagd.json")), &flagd).unwrap();
         std::fs::write(out.join(format!("{n}.cbor")), &a.bytes).unwrap();
         std::fs::write(out.join(format!("{n}.flagd.cbor")), &b.bytes).unwrap();
+        let unleash = serde_json::to_string(&t.unleash_json()).unwrap();
+        std::fs::write(out.join(format!("{n}.unleash.json")), unleash).unwrap();
         let key = |s: Shape| t.first(s).unwrap().key.clone();
         let member = match &t.first(Shape::In100).unwrap().rules[0].when {
             Some(Cond::InStrings(_, set)) => set[set.len() / 2].clone(),
@@ -68,6 +72,7 @@ fn main() {
                 {"name": "ends_with", "key": key(Shape::EndsWith), "context": probe("ana@corp.example")},
             ],
             "bulk_context": Tenant::contexts(42, 1)[0],
+            "check_contexts": Tenant::contexts(7, 16),
         });
         std::fs::write(out.join(format!("{n}.cases.json")), cases.to_string()).unwrap();
     }

@@ -1,11 +1,13 @@
--- wrk script for the OFREP load test (scripts/bench.sh): POSTs a fixed
--- body with the client key, and prints one JSON line when done with the
--- request count, errors (socket and non-2xx) and latency percentiles (µs).
--- Configured through the environment: BENCH_BODY, BENCH_KEY, BENCH_LABEL.
+-- wrk script for the HTTP load tests (scripts/bench.sh, stages `http` and
+-- `workerd`): POSTs a fixed JSON body with a fixed Authorization header (the
+-- client key: `Bearer KEY` for Vane's OFREP, the token for Unleash Edge), and
+-- prints one JSON line when done with the request count, errors (socket and
+-- non-2xx) and latency percentiles (µs). Configured through the environment:
+-- BENCH_BODY, BENCH_AUTH, BENCH_LABEL.
 wrk.method = "POST"
 wrk.body = os.getenv("BENCH_BODY")
 wrk.headers["Content-Type"] = "application/json"
-wrk.headers["Authorization"] = "Bearer " .. os.getenv("BENCH_KEY")
+wrk.headers["Authorization"] = os.getenv("BENCH_AUTH")
 
 function done(summary, latency, requests)
   local e = summary.errors
