@@ -71,7 +71,7 @@ function frame(height, title, subtitle, body) {
  * bar; `log` picks a log axis (for figures spanning decades).
  */
 export function bars({ title, subtitle, categories, series, value, format, log = false, axis }) {
-  const bar = 13, gap = 12, left = 150, right = 90, top = 72;
+  const bar = 13, gap = 12, left = 170, right = 90, top = 72;
   const plot = WIDTH - left - right;
   const values = categories.flatMap((c) => series.map((s) => value(c, s))).filter((v) => v > 0);
   const lo = log ? 10 ** Math.floor(Math.log10(Math.min(...values))) : 0;

@@ -209,7 +209,8 @@ if (chartDir) {
     }));
   }
   const confCases = new Map(
-    ["decode_verify", "one_flag", "all_flags"].flatMap((k) => [10, 100].map((n) => [`${k.replace("_", " ")}, ${n} flags`, [k, n]])),
+    Object.entries({ decode_verify: "load", one_flag: "one flag", all_flags: "all flags" })
+      .flatMap(([k, name]) => [10, 100].map((n) => [`${name}, ${n} flags`, [k, n]])),
   );
   if (has([...confCases.values()].map(([k, n]) => `confidence/vane_${k}/${n}`))) {
     const id = { Vane: (k, n) => `confidence/vane_${k}/${n}`,
