@@ -6,6 +6,15 @@
 /// Largest OFREP request body, in bytes (64 KiB); larger → 413.
 pub const MAX_REQUEST_BYTES: usize = 64 * 1024;
 
+/// Largest Confidence request body (`flags:resolve`, `flags:apply`), in
+/// bytes (1 MiB); larger → 413. An apply carries the resolve token, which
+/// records every flag the resolve returned (about 390 bytes a flag, base64,
+/// for the real state's flags), so a web client that resolved all of a
+/// large tenant's flags sends far more than an OFREP body: 1 MiB holds the
+/// apply of about 2,300 flags (measured: 156,456 token bytes for 400 flags,
+/// plus about 60 bytes a flag in the apply's `flags`).
+pub const MAX_CONFIDENCE_REQUEST_BYTES: usize = 1024 * 1024;
+
 /// Shortest `ADMIN_TOKEN` the admin API accepts, bytes.
 pub const MIN_ADMIN_TOKEN_BYTES: usize = 32;
 

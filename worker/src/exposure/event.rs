@@ -196,8 +196,10 @@ pub fn events(meta: &RequestMeta, served: impl IntoIterator<Item = Served>) -> V
 
 /// The opted-in context attributes of an event (`docs/exposures.md`, "What
 /// a tenant controls"): for each path the flag names, the value the
-/// context holds there, keyed by the dot-joined path. A path the context
-/// lacks, or holds `null` at, is left out; nothing else is copied.
+/// context holds there, keyed by the dot-joined path. Only a string,
+/// number or boolean is copied: a path the context lacks, holds `null` at,
+/// or holds an object or array at (whose members are attributes the flag
+/// did not name) is left out; nothing else is copied.
 pub fn opted_attributes(
     paths: &[vane_resolver::expr::Path],
     context: &Value,
@@ -205,8 +207,10 @@ pub fn opted_attributes(
     paths
         .iter()
         .filter_map(|p| match vane_resolver::context::lookup(context, p) {
-            None | Some(Value::Null) => None,
-            Some(v) => Some((p.join("."), v.clone())),
+            Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
+                Some((p.join("."), v.clone()))
+            }
+            _ => None,
         })
         .collect()
 }
@@ -390,6 +394,27 @@ pub(crate) mod tests {
             json!({"country": "DE", "app.version": "2.1.0"})
         );
         assert!(opted_attributes(&[], &context).is_empty());
+    }
+
+    #[test]
+    fn an_object_or_array_at_an_opted_in_path_is_left_out() {
+        // Its members are attributes the flag did not name: a client that
+        // sends `country: {email: …}` must not get the email stored.
+        let context = json!({
+            "targetingKey": "u",
+            "country": {"email": "a@b.example", "nested": {"ssn": "1"}},
+            "app": {"version": ["2.1.0", {"token": "t"}]},
+            "beta": true, "score": 1.5
+        });
+        let paths: Vec<Vec<String>> =
+            [&["country"][..], &["app", "version"], &["beta"], &["score"]]
+                .iter()
+                .map(|p| p.iter().map(|s| s.to_string()).collect())
+                .collect();
+        assert_eq!(
+            Value::Object(opted_attributes(&paths, &context)),
+            json!({"beta": true, "score": 1.5})
+        );
     }
 
     #[test]

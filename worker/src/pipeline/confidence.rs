@@ -9,7 +9,7 @@ use crate::confidence::sticky::{read_units, replace_units, Materializations, Sti
 use crate::confidence::telemetry_upload;
 use crate::cors::RequestCors;
 use crate::error::ApiError;
-use crate::limits::MAX_REQUEST_BYTES;
+use crate::limits::MAX_CONFIDENCE_REQUEST_BYTES;
 use crate::pipeline::{BodyStream, Effect, Outcome, RequestHead, RequestLog};
 use crate::reply::Reply;
 use crate::request::read_body;
@@ -44,7 +44,7 @@ pub async fn serve_confidence<S: SnapshotSource, T: StickyStore, B: BodyStream>(
         }
         ConfidenceRoute::TelemetryUpload => Served::replying(telemetry_upload()),
         ConfidenceRoute::Resolve | ConfidenceRoute::Apply => {
-            match read_body(head, body, MAX_REQUEST_BYTES, |m| {
+            match read_body(head, body, MAX_CONFIDENCE_REQUEST_BYTES, |m| {
                 log.warnings.push(format!("request body unreadable: {m}"))
             })
             .await

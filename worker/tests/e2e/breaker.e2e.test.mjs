@@ -1,0 +1,76 @@
+// End-to-end findings of an adversarial pass over the worker under
+// `wrangler dev` (scripts/e2e.sh): each test is a request a real client
+// sends that the worker once answered wrongly.
+//
+// - A Confidence client that resolves every flag of a large tenant (the web
+//   SDK's `flags: []`) gets a resolve token that grows with the flags; its
+//   `flags:apply` carrying that token must be accepted, not refused as too
+//   large, or every exposure of the page is lost.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { URL_BASE, TOKEN, VANE, DIR, ROOT } from './env.mjs';
+
+const TENANT = 'breaker-many';
+const SECRET = 'breaker-many-secret-4c1d9e';
+const FLAGS = 400;
+
+function vane(args) {
+  const r = spawnSync(VANE, args, { encoding: 'utf8', env: { ...process.env, VANE_ADMIN_TOKEN: TOKEN } });
+  assert.equal(r.status, 0, `vane ${args.join(' ')} exited ${r.status}:\n${r.stderr}`);
+  return r.stdout;
+}
+
+async function post(path, body) {
+  const res = await fetch(URL_BASE + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+before(() => {
+  // The real Confidence state's tutorial flag, copied FLAGS times under
+  // other names, with this file's client secret.
+  const state = JSON.parse(
+    readFileSync(join(ROOT, 'conformance/confidence/real-state/resolver_state.json'), 'utf8')
+      .replace('mkjJruAATQWjeY7foFIWfVAcBWnci2YF', SECRET),
+  );
+  const tutorial = JSON.stringify(state.flags.find((f) => f.name === 'flags/tutorial-feature'));
+  state.flags = Array.from({ length: FLAGS }, (_, i) =>
+    JSON.parse(tutorial.replaceAll('flags/tutorial-feature', `flags/many-${i}`)));
+  const file = join(DIR, `${TENANT}.json`);
+  writeFileSync(file, JSON.stringify(state));
+  const out = join(DIR, `${TENANT}.cbor`);
+  vane(['build', file, '--format', 'confidence', '--account', TENANT, '-o', out, '--version', '1']);
+  vane(['publish', out, '--url', URL_BASE]);
+});
+
+test(`an apply of all ${FLAGS} flags a resolve returned is accepted: the token it carries is the worker's own`, async () => {
+  const resolved = await post('/v1/flags:resolve', {
+    clientSecret: SECRET,
+    evaluationContext: { visitor_id: 'tutorial_visitor', targeting_key: 'u-1' },
+    flags: [],
+    apply: false,
+  });
+  assert.equal(resolved.status, 200, resolved.text);
+  const { resolvedFlags, resolveToken } = JSON.parse(resolved.text);
+  assert.equal(resolvedFlags.length, FLAGS);
+  const assigned = resolvedFlags.filter((f) => f.variant);
+  assert.equal(assigned.length, FLAGS, 'the tutorial visitor is assigned every copy');
+  const now = new Date().toISOString();
+  const body = {
+    clientSecret: SECRET,
+    resolveToken,
+    sendTime: now,
+    flags: resolvedFlags.map((f) => ({ flag: f.flag, applyTime: now })),
+  };
+  assert.ok(JSON.stringify(body).length > 64 * 1024, 'the apply body is past the OFREP limit');
+  const applied = await post('/v1/flags:apply', body);
+  assert.equal(applied.status, 200, applied.text.slice(0, 300));
+  assert.equal(applied.headers.get('x-vane-apply'), `applied=${FLAGS} unknown=0 unassigned=0 repeated=0`);
+});
