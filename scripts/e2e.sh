@@ -74,7 +74,8 @@ OFREP_SPEC="$PWD/$spec" \
 VANE_SIGNING_KEYS="$work/keys" \
     node --test --test-concurrency=1 --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs \
         worker/tests/e2e/signing.e2e.test.mjs worker/tests/e2e/exposures.e2e.test.mjs \
-        worker/tests/e2e/confidence.e2e.test.mjs worker/tests/e2e/confidence-layers.e2e.test.mjs || status=$?
+        worker/tests/e2e/confidence.e2e.test.mjs worker/tests/e2e/confidence-layers.e2e.test.mjs \
+        worker/tests/e2e/breaker.e2e.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "e2e: failed; the last lines of the wrangler dev log:" >&2
     tail -n 60 "$work/wrangler.log" >&2

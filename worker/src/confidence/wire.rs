@@ -13,6 +13,7 @@
 use serde_json::{json, Map, Value};
 use vane_resolver::MAX_CONTEXT_DEPTH;
 
+use crate::error::ApiError;
 use crate::reply::Reply;
 
 /// gRPC status codes used in error answers (google.rpc.Code).
@@ -23,6 +24,10 @@ pub mod code {
     pub const UNAUTHENTICATED: u16 = 16;
     /// `UNAVAILABLE`: HTTP 503.
     pub const UNAVAILABLE: u16 = 14;
+    /// `NOT_FOUND`: HTTP 404.
+    pub const NOT_FOUND: u16 = 5;
+    /// `UNIMPLEMENTED`: HTTP 405 (a method the path does not serve).
+    pub const UNIMPLEMENTED: u16 = 12;
 }
 
 /// An error answer as Confidence's HTTP gateway writes one (a
@@ -38,6 +43,19 @@ pub fn error(status: u16, code: u16, message: impl Into<String>) -> Reply {
 /// A 400 `INVALID_ARGUMENT` answer.
 pub fn invalid(message: impl Into<String>) -> Reply {
     error(400, code::INVALID_ARGUMENT, message)
+}
+
+/// A routing refusal of a path under `/v1/` as Confidence's gateway
+/// answers it: 404 `NOT_FOUND`, 405 `UNIMPLEMENTED` (with `Allow`); `None`
+/// for any other error, which keeps its Vane body.
+pub fn routing_error(e: &ApiError) -> Option<Reply> {
+    match e {
+        ApiError::NotFound { .. } => Some(error(404, code::NOT_FOUND, e.details())),
+        ApiError::MethodNotAllowed { allow, .. } => {
+            Some(error(405, code::UNIMPLEMENTED, e.details()).with_header("allow", *allow))
+        }
+        _ => None,
+    }
 }
 
 /// The 401 for a client secret no tenant has.
@@ -127,6 +145,27 @@ pub fn sdk_of(sdk: Option<&Value>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn routing_refusals_are_google_rpc_statuses() {
+        let (not_found, wrong) = (
+            crate::route::route("POST", "/v1/flags:nope", None).unwrap_err(),
+            crate::route::route("PUT", "/v1/flags:resolve", None).unwrap_err(),
+        );
+        let r = routing_error(&not_found).unwrap();
+        assert_eq!((r.status, r.body_json()["code"].clone()), (404, json!(5)));
+        let r = routing_error(&wrong).unwrap();
+        assert_eq!((r.status, r.body_json()["code"].clone()), (405, json!(12)));
+        assert_eq!(
+            r.body_json()["message"],
+            "PUT is not allowed on /v1/flags:resolve; use POST, OPTIONS"
+        );
+        assert!(r
+            .headers
+            .iter()
+            .any(|(k, v)| *k == "allow" && v == "POST, OPTIONS"));
+        assert!(routing_error(&ApiError::UnreadableBody).is_none());
+    }
 
     #[test]
     fn bodies_are_objects_of_any_content_type() {

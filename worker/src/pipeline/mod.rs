@@ -167,6 +167,11 @@ pub fn refused(head: &RequestHead, e: &ApiError, route: &'static str, request_id
         },
         request_id,
     );
+    if head.path.starts_with("/v1/") {
+        if let Some(reply) = crate::confidence::wire::routing_error(e) {
+            outcome.reply = reply;
+        }
+    }
     outcome.reply = cors.finish(outcome.reply);
     outcome
 }

@@ -5,7 +5,9 @@
 // - A Confidence client that resolves every flag of a large tenant (the web
 //   SDK's `flags: []`) gets a resolve token that grows with the flags; its
 //   `flags:apply` carrying that token must be accepted, not refused as too
-//   large, or every exposure of the page is lost.
+//   large, or every exposure of the page is lost; past the Confidence
+//   limit (1 MiB) it is still a 413;
+// - a wrong method or path under /v1/ is answered as Confidence answers it.
 
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -73,4 +75,20 @@ test(`an apply of all ${FLAGS} flags a resolve returned is accepted: the token i
   const applied = await post('/v1/flags:apply', body);
   assert.equal(applied.status, 200, applied.text.slice(0, 300));
   assert.equal(applied.headers.get('x-vane-apply'), `applied=${FLAGS} unknown=0 unassigned=0 repeated=0`);
+  // The Confidence limit still holds, by Content-Length: past 1 MiB is 413.
+  const huge = await post('/v1/flags:apply', { ...body, pad: 'x'.repeat(1024 * 1024) });
+  assert.equal(huge.status, 413, huge.text.slice(0, 300));
+  assert.equal(JSON.parse(huge.text).errorCode, 'PAYLOAD_TOO_LARGE');
+});
+
+test('routing refusals under /v1/ are google.rpc.Status bodies, as docs/confidence.md says', async () => {
+  const wrong = await fetch(`${URL_BASE}/v1/flags:resolve`, { method: 'PUT', body: '{}' });
+  assert.equal(wrong.status, 405);
+  assert.equal(wrong.headers.get('allow'), 'POST, OPTIONS');
+  assert.deepEqual(await wrong.json(), {
+    code: 12, message: 'PUT is not allowed on /v1/flags:resolve; use POST, OPTIONS', details: [],
+  });
+  const missing = await post('/v1/flags:nope', {});
+  assert.equal(missing.status, 404);
+  assert.equal(JSON.parse(missing.text).code, 5, missing.text);
 });
