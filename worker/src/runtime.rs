@@ -375,7 +375,7 @@ async fn flush_metrics(
 
 /// A variable of whole seconds as milliseconds, by `parse`; a bad value
 /// gives the default and a warning for the request's log line.
-fn seconds_var(
+pub(crate) fn seconds_var(
     env: &Env,
     name: &str,
     parse: fn(Option<&str>) -> std::result::Result<u64, BadSeconds>,

@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod event;
 pub mod ofrep;
+pub mod pending;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod runtime;
 pub mod srm;

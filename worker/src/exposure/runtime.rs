@@ -10,6 +10,7 @@
 //! `PUT /admin/v1/tenants/{t}/exposures/test-fault` turns on and off the
 //! refusal of that tenant's R2 writes (`docs/exposures.md`, "Fault switch").
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ use worker::{
 };
 
 use super::batch::{self, Message, Outgoing, PREFIX};
+use super::pending::Pending;
 use super::summary::{summarize, Counters, Filter};
 use crate::error::ApiError;
 use crate::reply::Reply;
@@ -35,9 +37,17 @@ const DEAD_LETTER_PREFIX: &str = "dead-letter/exposures/v1/";
 /// Longest retry delay, seconds.
 const MAX_RETRY_DELAY_SECONDS: u32 = 300;
 
+thread_local! {
+    /// The producer's counts not yet in the counters objects
+    /// ([`super::pending`]).
+    static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+}
+
 /// Sends the queue messages of one request of `tenant` and counts their
-/// events accepted or dropped. Runs in `waitUntil`: it never fails, a
-/// failure is logged and counted.
+/// events accepted or dropped (through [`PENDING`]: handed to the counters
+/// object at most once per `METRICS_FLUSH_SECONDS`, at once for a drop).
+/// Runs in
+/// `waitUntil`: it never fails, a failure is logged and counted.
 pub async fn send(env: &Env, tenant: &str, messages: Vec<Outgoing>) {
     let mut delta = Counters::default();
     let queue = env.queue(QUEUE_BINDING);
@@ -58,7 +68,17 @@ pub async fn send(env: &Env, tenant: &str, messages: Vec<Outgoing>) {
             }
         }
     }
-    add_counters(env, tenant, &delta).await;
+    let interval_ms = crate::runtime::seconds_var(
+        env,
+        "METRICS_FLUSH_SECONDS",
+        crate::limits::metrics_flush_ms,
+        &mut Vec::new(),
+    );
+    let now = Date::now().as_millis();
+    let due = PENDING.with(|p| p.borrow_mut().add(tenant, &delta, now, interval_ms));
+    for (tenant, delta) in &due {
+        add_counters(env, tenant, delta).await;
+    }
 }
 
 /// The queue handler: consumes `vane-exposures` and its dead-letter queue.
@@ -289,6 +309,10 @@ pub async fn summary(
             Ok(mut e) => events.append(&mut e),
             Err(why) => return Ok(Err(ApiError::ExposureObjectUnreadable { why })),
         }
+    }
+    let due = PENDING.with(|p| p.borrow_mut().take(Date::now().as_millis()));
+    for (t, delta) in &due {
+        add_counters(env, t, delta).await;
     }
     let counters = read_counters(env, tenant).await?;
     let mut summary = summarize(tenant, events, filter, counters);
