@@ -54,5 +54,6 @@ for (const size of sizes) {
     put(text(c.key));
     w.load_key();
     print(`flag/${c.name}`, time((n) => w.bench_flag(n)));
+    print(`cold_flag/${c.name}`, time((n) => w.bench_cold_flag(n)));
   }
 }

@@ -20,7 +20,7 @@ fuzz_target!(|data: &[u8]| {
     for snapshot in snapshots {
         let bulk = serde_json::to_string(&snapshot.evaluate_bulk(&context));
         assert!(bulk.is_ok(), "bulk evaluation serialises");
-        for flag in &snapshot.body.flags {
+        for flag in snapshot.flags() {
             let _ = snapshot.evaluate(&flag.key, &context).to_json();
             let _ = serde_json::to_string(&snapshot.explain(&flag.key, &context));
         }

@@ -33,7 +33,7 @@ pub fn check_compiled(compiled: Compiled) {
         .expect("a fixed context parses"),
     ];
     for context in &contexts {
-        for flag in &snapshot.body.flags {
+        for flag in snapshot.flags() {
             let _ = snapshot.evaluate(&flag.key, context).to_json();
         }
     }

@@ -12,7 +12,9 @@
 
 use std::sync::OnceLock;
 
-use crate::model::{Body, Flag};
+use serde_json::{Map, Value};
+
+use crate::model::Flag;
 use crate::resolve::resolve;
 use crate::space::BucketCache;
 
@@ -55,8 +57,11 @@ fn json(out: &mut Vec<u8>, value: &impl serde::Serialize) {
 }
 
 impl BulkPieces {
-    /// Encodes the pieces of `body`.
-    pub(crate) fn new(body: &Body) -> BulkPieces {
+    /// Encodes the pieces of a snapshot's `flags` and flag-set `metadata`.
+    pub(crate) fn new<'f>(
+        flags: impl Iterator<Item = &'f Flag>,
+        metadata: &Map<String, Value>,
+    ) -> BulkPieces {
         let mut bytes = Vec::new();
         let piece = |bytes: &mut Vec<u8>, write: &mut dyn FnMut(&mut Vec<u8>)| {
             let start = bytes.len() as u32;
@@ -66,9 +71,7 @@ impl BulkPieces {
                 end: bytes.len() as u32,
             }
         };
-        let flags = body
-            .flags
-            .iter()
+        let flags = flags
             .map(|flag| FlagPieces {
                 head: piece(&mut bytes, &mut |b| {
                     b.extend_from_slice(b"{\"key\":");
@@ -100,9 +103,9 @@ impl BulkPieces {
             .collect();
         let end = piece(&mut bytes, &mut |b| {
             b.push(b']');
-            if !body.metadata.is_empty() {
+            if !metadata.is_empty() {
                 b.extend_from_slice(b",\"metadata\":");
-                json(b, &body.metadata);
+                json(b, metadata);
             }
             b.push(b'}');
         });
@@ -121,11 +124,16 @@ impl BulkPieces {
             .unwrap_or_default()
     }
 
-    /// Evaluates every flag of `body` (the body these pieces were made
+    /// Evaluates every flag of `flags` (the flags these pieces were made
     /// from) for one request (`buckets`) and appends the bulk body to `out`.
-    pub(crate) fn write(&self, body: &Body, buckets: &BucketCache<'_>, out: &mut Vec<u8>) {
+    pub(crate) fn write<'f>(
+        &self,
+        flags: impl Iterator<Item = &'f Flag>,
+        buckets: &BucketCache<'_>,
+        out: &mut Vec<u8>,
+    ) {
         out.extend_from_slice(b"{\"flags\":[");
-        for (i, (flag, pieces)) in body.flags.iter().zip(&self.flags).enumerate() {
+        for (i, (flag, pieces)) in flags.zip(&self.flags).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -180,10 +188,14 @@ impl BulkPieces {
 pub(crate) struct LazyBulkPieces(OnceLock<BulkPieces>);
 
 impl LazyBulkPieces {
-    /// The pieces of `body` (which must be the body of the snapshot this
-    /// belongs to), encoding them the first time.
-    pub(crate) fn get(&self, body: &Body) -> &BulkPieces {
-        self.0.get_or_init(|| BulkPieces::new(body))
+    /// The pieces of `flags` and `metadata` (which must be those of the
+    /// snapshot this belongs to), encoding them the first time.
+    pub(crate) fn get<'f>(
+        &self,
+        flags: impl Iterator<Item = &'f Flag>,
+        metadata: &Map<String, Value>,
+    ) -> &BulkPieces {
+        self.0.get_or_init(|| BulkPieces::new(flags, metadata))
     }
 }
 

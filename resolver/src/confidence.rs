@@ -70,8 +70,7 @@ impl Snapshot {
     /// sha256 among the clients' key digests).
     pub fn client_for_secret(&self, secret: &str) -> Option<&str> {
         let digest = sha256(secret.as_bytes());
-        self.body
-            .clients
+        self.clients()
             .iter()
             .find(|c| c.key_digests.iter().any(|d| d.0 == digest))
             .map(|c| c.name.as_str())
@@ -79,9 +78,7 @@ impl Snapshot {
 
     /// The flags `client` may resolve for `request`, in snapshot order.
     fn confidence_flags(&self, client: &str, request: &ResolveRequest) -> Vec<(&Flag, &Assigned)> {
-        self.body
-            .flags
-            .iter()
+        self.flags()
             .filter_map(|flag| {
                 let Targeting::Assigned(assigned) = &flag.targeting else {
                     return None;
@@ -110,7 +107,7 @@ impl Snapshot {
         now: i64,
     ) -> Result<Resolution<'a>, ContextError> {
         let context = confidence_context(&request.evaluation_context, now)?;
-        let buckets = BucketCache::new(&context, &self.body.spaces);
+        let buckets = BucketCache::new(&context, self.spaces());
         let mut writes = Vec::new();
         let flags = self
             .confidence_flags(client, request)

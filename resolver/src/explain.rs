@@ -399,7 +399,7 @@ fn bucket_steps<'a>(
     when: Option<&'a Expr>,
     context: &Context,
 ) -> Vec<BucketStep<'a>> {
-    let spaces = &snapshot.body.spaces;
+    let spaces = snapshot.spaces();
     let cache = BucketCache::new(context, spaces);
     let mut tests = Vec::new();
     if let Some(e) = when {
@@ -447,7 +447,7 @@ fn bucket_steps<'a>(
 /// `count` buckets, ordered by first bucket.
 fn slots(snapshot: &Snapshot, space: u32, count: u64) -> Vec<BucketSlot<'_>> {
     let mut slots: Vec<BucketSlot<'_>> = Vec::new();
-    for flag in &snapshot.body.flags {
+    for flag in snapshot.flags() {
         flag.visit_exprs(&mut |e| {
             let Expr::InBuckets(t) = e else { return };
             if t.space != space || t.count != count {

@@ -22,6 +22,7 @@
 
 use std::fmt;
 
+use crate::model::{Body, Flag};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::ser::{self, Serialize};
 
@@ -532,57 +533,248 @@ impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
 }
 
 /// Decodes a format-2 body: exactly one item after the string table.
-pub fn from_slice<'de, T: de::Deserialize<'de>>(bytes: &'de [u8]) -> Result<T, Error> {
-    let mut dec = Decoder::new(bytes)?;
+pub fn from_slice<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    let (table, at) = StrTable::read(bytes)?;
+    let mut dec = Decoder::new(bytes, at, Some(&table));
     let value = T::deserialize(&mut dec)?;
-    if dec.pos != bytes.len() {
+    dec.finish(bytes.len())?;
+    Ok(value)
+}
+
+/// The string table of a format-2 body: its texts, checked as UTF-8 in one
+/// pass, and where each one starts and ends.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub(crate) struct StrTable {
+    /// The texts, concatenated.
+    text: Box<str>,
+    /// Text `i` is `text[bounds[i]..bounds[i + 1]]`; every bound is a
+    /// character boundary (checked when the table is read).
+    bounds: Box<[u32]>,
+}
+
+impl StrTable {
+    /// Reads the string table at the start of `body`; returns it and the
+    /// position of the item after it.
+    pub(crate) fn read(body: &[u8]) -> Result<(StrTable, usize), Error> {
+        let mut d = Decoder::new(body, 0, None);
+        let count = d.len()?;
+        let mut bounds = Vec::with_capacity(count.saturating_add(1));
+        let mut total = 0usize;
+        bounds.push(0);
+        for _ in 0..count {
+            total = total.saturating_add(d.len()?);
+            let end = u32::try_from(total)
+                .map_err(|_| Error("the string table is larger than 4 GiB".into()))?;
+            bounds.push(end);
+        }
+        let blob = d.take(total)?;
+        let text = std::str::from_utf8(blob)
+            .map_err(|e| Error(format!("the string table is not UTF-8 ({e})")))?;
+        if !bounds.iter().all(|&b| text.is_char_boundary(b as usize)) {
+            return Err(Error("a string table entry splits a character".into()));
+        }
+        let table = StrTable {
+            text: text.into(),
+            bounds: bounds.into(),
+        };
+        Ok((table, d.pos))
+    }
+
+    /// Text `i`, if the table has it.
+    pub(crate) fn get(&self, i: u64) -> Option<&str> {
+        let i = usize::try_from(i).ok()?;
+        let start = *self.bounds.get(i)?;
+        let end = *self.bounds.get(i.checked_add(1)?)?;
+        self.text.get(start as usize..end as usize)
+    }
+}
+
+/// Where one flag of an opened body lies: its item's bytes and its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FlagAt {
+    /// Offset of the flag's item in the body.
+    pub(crate) start: u32,
+    /// Offset just after it.
+    pub(crate) end: u32,
+    /// The flag key's index in the string table.
+    pub(crate) key: u32,
+}
+
+/// Deepest nesting [`Decoder::skip`] follows.
+const MAX_SKIP_DEPTH: u32 = 1_000;
+
+/// Opens a format-2 body (`Body`'s layout: flags, clients, CORS origins,
+/// metadata, then spaces and exposure-log settings when present) for
+/// decoding flag by flag (`Snapshot::open`): reads the string table, walks
+/// past each flag noting where it lies and its key, and decodes the items
+/// after the flags (small, and every request needs them). Returns the
+/// table, the flags' places and the body without its flags. The walk checks
+/// every item's framing and text reference; what a flag's items mean is
+/// checked when [`decode_flag`] decodes it.
+pub(crate) fn open_body(bytes: &[u8]) -> Result<(StrTable, Vec<FlagAt>, Body), Error> {
+    let (table, at) = StrTable::read(bytes)?;
+    let mut d = Decoder::new(bytes, at, Some(&table));
+    let items = d.seq_len()?;
+    if !(4..=6).contains(&items) {
         return Err(Error(format!(
-            "{} unexpected bytes after the end (at byte {})",
-            bytes.len() - dec.pos,
-            dec.pos
+            "a snapshot body has 4 to 6 items, this one {items}"
         )));
     }
-    Ok(value)
+    let count = d.seq_len()?;
+    let mut flags = Vec::with_capacity(count);
+    for i in 0..count {
+        let start = d.pos;
+        if d.seq_len()? != 6 {
+            return Err(Error(format!(
+                "flag {i} is not an array of 6 items (at byte {start})"
+            )));
+        }
+        let key = match d.byte()? {
+            kind::TEXT => {
+                let at = d.pos;
+                let text = d.varint()?;
+                table
+                    .get(text)
+                    .and_then(|_| u32::try_from(text).ok())
+                    .ok_or_else(|| {
+                        Error(format!(
+                            "flag {i}'s key {text} is not in the string table (at byte {at})"
+                        ))
+                    })?
+            }
+            k => return Err(d.unexpected(k, "a flag key")),
+        };
+        for _ in 0..5 {
+            d.skip(0)?;
+        }
+        let offset = |n: usize| u32::try_from(n).map_err(|_| Error("a body over 4 GiB".into()));
+        flags.push(FlagAt {
+            start: offset(start)?,
+            end: offset(d.pos)?,
+            key,
+        });
+    }
+    let body = Body {
+        flags: Vec::new(),
+        clients: de::Deserialize::deserialize(&mut d)?,
+        cors_origins: de::Deserialize::deserialize(&mut d)?,
+        metadata: de::Deserialize::deserialize(&mut d)?,
+        spaces: match items {
+            4 => Vec::new(),
+            _ => de::Deserialize::deserialize(&mut d)?,
+        },
+        exposure_log: match items {
+            4 | 5 => Default::default(),
+            _ => de::Deserialize::deserialize(&mut d)?,
+        },
+    };
+    d.finish(bytes.len())?;
+    Ok((table, flags, body))
+}
+
+/// Decodes the flag at `at` of a body opened with [`open_body`].
+pub(crate) fn decode_flag(bytes: &[u8], table: &StrTable, at: FlagAt) -> Result<Flag, Error> {
+    let mut d = Decoder::new(bytes, at.start as usize, Some(table));
+    let flag = de::Deserialize::deserialize(&mut d)?;
+    d.finish(at.end as usize)?;
+    Ok(flag)
 }
 
 struct Decoder<'de> {
     bytes: &'de [u8],
     pos: usize,
-    /// The string table: one `&str` per text, borrowed from the body.
-    texts: Vec<&'de str>,
+    /// The string table (`None` while reading the table itself).
+    table: Option<&'de StrTable>,
     /// The member being rebuilt while reading a text set.
     member: Vec<u8>,
 }
 
 impl<'de> Decoder<'de> {
-    fn new(bytes: &'de [u8]) -> Result<Self, Error> {
-        let mut d = Decoder {
+    fn new(bytes: &'de [u8], pos: usize, table: Option<&'de StrTable>) -> Self {
+        Decoder {
             bytes,
-            pos: 0,
-            texts: Vec::new(),
+            pos,
+            table,
             member: Vec::new(),
+        }
+    }
+
+    /// Checks that decoding stopped exactly at `end`.
+    fn finish(&self, end: usize) -> Result<(), Error> {
+        if self.pos == end {
+            Ok(())
+        } else {
+            Err(Error(format!(
+                "{} unexpected bytes after the end (at byte {})",
+                end.saturating_sub(self.pos),
+                self.pos
+            )))
+        }
+    }
+
+    /// The length of a sequence item.
+    fn seq_len(&mut self) -> Result<usize, Error> {
+        match self.byte()? {
+            kind::SEQ => self.len(),
+            k if (kind::SMALL_SEQ..kind::SMALL_UINT).contains(&k) => {
+                Ok(usize::from(k - kind::SMALL_SEQ))
+            }
+            k => Err(self.unexpected(k, "a sequence")),
+        }
+    }
+
+    /// Moves past one item, checking its framing and text references.
+    fn skip(&mut self, depth: u32) -> Result<(), Error> {
+        if depth > MAX_SKIP_DEPTH {
+            return Err(Error(format!("nested too deeply (at byte {})", self.pos)));
+        }
+        let items = match self.byte()? {
+            kind::NULL | kind::FALSE | kind::TRUE => 0,
+            kind::UINT | kind::NINT | kind::UNIT_VARIANT => {
+                self.varint()?;
+                0
+            }
+            kind::FLOAT => {
+                self.take(8)?;
+                0
+            }
+            kind::TEXT => {
+                self.text()?;
+                0
+            }
+            kind::BYTES => {
+                let n = self.len()?;
+                self.take(n)?;
+                0
+            }
+            kind::SEQ => self.len()?,
+            kind::MAP => self.len()?.saturating_mul(2),
+            kind::SOME => 1,
+            kind::NEWTYPE_VARIANT => {
+                self.varint()?;
+                1
+            }
+            kind::SEQ_VARIANT => {
+                self.varint()?;
+                self.len()?
+            }
+            kind::TEXT_SET => {
+                for _ in 0..self.len()? {
+                    self.len()?;
+                    let rest = self.len()?;
+                    self.take(rest)?;
+                }
+                0
+            }
+            k if k >= kind::SMALL_UINT => 0,
+            k if k >= kind::SMALL_SEQ => usize::from(k - kind::SMALL_SEQ),
+            k if k >= kind::SMALL_NEWTYPE_VARIANT => 1,
+            k => return Err(self.unexpected(k, "an item")),
         };
-        let count = d.len()?;
-        let mut lens = Vec::with_capacity(count.min(bytes.len()));
-        let mut total = 0usize;
-        for _ in 0..count {
-            let n = d.len()?;
-            total = total.saturating_add(n);
-            lens.push(n);
+        for _ in 0..items {
+            self.skip(depth + 1)?;
         }
-        let blob = d.take(total)?;
-        let blob = std::str::from_utf8(blob)
-            .map_err(|e| Error(format!("the string table is not UTF-8 ({e})")))?;
-        let mut at = 0;
-        d.texts.reserve(count);
-        for n in lens {
-            let text = blob
-                .get(at..at + n)
-                .ok_or_else(|| Error("a string table entry splits a character".into()))?;
-            d.texts.push(text);
-            at += n;
-        }
-        Ok(d)
+        Ok(())
     }
 
     fn eof(&self) -> Error {
@@ -640,7 +832,7 @@ impl<'de> Decoder<'de> {
     fn text(&mut self) -> Result<&'de str, Error> {
         let at = self.pos;
         let i = self.varint()?;
-        self.texts.get(i as usize).copied().ok_or_else(|| {
+        self.table.and_then(|t| t.get(i)).ok_or_else(|| {
             Error(format!(
                 "text {i} is not in the string table (at byte {at})"
             ))

@@ -40,6 +40,7 @@ pub mod confidence;
 pub mod context;
 pub mod explain;
 pub mod expr;
+mod flag_store;
 pub mod format2;
 mod key_index;
 pub mod limits;

@@ -83,9 +83,7 @@ impl<'de> Deserialize<'de> for Body {
                 if seq.next_element::<serde::de::IgnoredAny>()?.is_some() {
                     return Err(A::Error::invalid_length(7, &self));
                 }
-                body.check_spaces().map_err(A::Error::custom)?;
-                body.check_splits().map_err(A::Error::custom)?;
-                body.check_exposure_log().map_err(A::Error::custom)?;
+                body.check().map_err(A::Error::custom)?;
                 Ok(body)
             }
         }
@@ -424,51 +422,23 @@ impl Split {
 }
 
 impl Body {
-    /// Checks every split as the builder writes it: its weights add up to at
-    /// most `u32::MAX` (the bucket arithmetic `hash * total >> 32` relies on
-    /// it) and it serves only variants the flag has. The error names the
-    /// flag and the rule.
-    pub fn check_splits(&self) -> Result<(), String> {
-        for flag in &self.flags {
-            let Targeting::Rules(rules) = &flag.targeting else {
-                continue;
-            };
-            for (i, rule) in rules.iter().enumerate() {
-                let Serve::Split(split) = &rule.serve else {
-                    continue;
-                };
-                let total: u64 = split.weights.iter().map(|&(_, w)| u64::from(w)).sum();
-                let problem = if total > u64::from(u32::MAX) {
-                    Some(format!(
-                        "rule {i}'s split weights add up to {total}, more than {}",
-                        u32::MAX
-                    ))
-                } else {
-                    split
-                        .weights
-                        .iter()
-                        .find(|&&(v, _)| v as usize >= flag.variants.len())
-                        .map(|&(v, _)| {
-                            format!(
-                                "rule {i}'s split serves variant {v}, but the flag has {} variants",
-                                flag.variants.len()
-                            )
-                        })
-                };
-                if let Some(problem) = problem {
-                    return Err(format!("flag '{}': {problem}", flag.key));
-                }
-            }
-        }
-        Ok(())
+    /// Checks what decoding an item alone cannot: [`check_unique_spaces`],
+    /// [`Flag::check`] for every flag and [`ExposureLog::check`]. The error
+    /// names the flag.
+    pub fn check(&self) -> Result<(), String> {
+        check_unique_spaces(&self.spaces)?;
+        self.flags.iter().try_for_each(|f| f.check(&self.spaces))?;
+        self.exposure_log.check(|key| self.flag(key).is_some())
     }
+}
 
-    /// Checks the exposure-log settings as the builder writes them: flags
-    /// sorted and unique, each a flag of the body, with at least one
+impl ExposureLog {
+    /// Checks the settings as the builder writes them: flags sorted and
+    /// unique, each a flag of the body (`has_flag`), with at least one
     /// attribute path, and no path empty, repeated or a prefix of another
     /// (each becomes one key of the event's `attributes`).
-    pub fn check_exposure_log(&self) -> Result<(), String> {
-        let list = &self.exposure_log.attributes;
+    pub fn check(&self, has_flag: impl Fn(&str) -> bool) -> Result<(), String> {
+        let list = &self.attributes;
         if let Some((before, after)) = list
             .iter()
             .zip(list.iter().skip(1))
@@ -480,7 +450,7 @@ impl Body {
             ));
         }
         for a in list {
-            if self.flag(&a.flag).is_none() {
+            if !has_flag(&a.flag) {
                 return Err(format!(
                     "exposure attributes name flag '{}', which the snapshot does not have",
                     a.flag
@@ -513,91 +483,132 @@ impl Body {
         }
         Ok(())
     }
+}
 
-    /// Checks what decoding a test alone cannot: spaces are unique by
-    /// (scheme, salt, unit), and every bucket-range test names an existing
-    /// space with a count its scheme allows. The error names the flag.
-    pub fn check_spaces(&self) -> Result<(), String> {
-        for (i, a) in self.spaces.iter().enumerate() {
-            if let Some(b) = self
-                .spaces
-                .iter()
-                .take(i)
-                .find(|b| (b.scheme, &b.salt, &b.unit) == (a.scheme, &a.salt, &a.unit))
-            {
-                return Err(format!(
-                    "bucket spaces '{}' and '{}' share scheme, salt and unit",
-                    b.name, a.name
-                ));
-            }
+/// Checks that bucket spaces are unique by (scheme, salt, unit).
+pub fn check_unique_spaces(spaces: &[BucketSpace]) -> Result<(), String> {
+    for (i, a) in spaces.iter().enumerate() {
+        if let Some(b) = spaces
+            .iter()
+            .take(i)
+            .find(|b| (b.scheme, &b.salt, &b.unit) == (a.scheme, &a.salt, &a.unit))
+        {
+            return Err(format!(
+                "bucket spaces '{}' and '{}' share scheme, salt and unit",
+                b.name, a.name
+            ));
         }
-        for flag in &self.flags {
-            let mut error = None;
-            flag.visit_exprs(&mut |e| {
-                let (space, count) = match e {
-                    Expr::InBuckets(t) => (t.space, t.count),
-                    Expr::InBitmap(t) => (t.space, t.count),
-                    _ => return,
-                };
-                if error.is_none() {
-                    error = match self.spaces.get(space as usize) {
-                        None => Some(format!(
-                            "a bucket-range test refers to space {space} of {}",
-                            self.spaces.len()
-                        )),
-                        Some(s) if count > s.scheme.max_count() => Some(format!(
-                            "a bucket-range test over {count} buckets exceeds {}'s {}",
-                            s.scheme.name(),
-                            s.scheme.max_count()
-                        )),
-                        Some(_) => None,
-                    };
-                }
-            });
-            if let Targeting::Assigned(a) = &flag.targeting {
-                for rule in &a.rules {
-                    error = error.or_else(|| self.check_rule_spaces(rule).err());
-                }
-            }
-            if let Some(e) = error {
-                return Err(format!("flag '{}': {e}", flag.key));
-            }
-        }
-        Ok(())
+    }
+    Ok(())
+}
+
+impl Flag {
+    /// Checks what decoding the flag alone cannot, against the body's
+    /// bucket `spaces`: every bucket-range test names an existing space
+    /// with a count its scheme allows, and every split as the builder
+    /// writes it (weights adding up to at most `u32::MAX`, which the bucket
+    /// arithmetic `hash * total >> 32` relies on, and only variants the
+    /// flag has). The error names the flag and the rule.
+    pub fn check(&self, spaces: &[BucketSpace]) -> Result<(), String> {
+        self.check_spaces(spaces)
+            .and_then(|()| self.check_splits())
+            .map_err(|e| format!("flag '{}': {e}", self.key))
     }
 
-    /// An assignment rule's spaces exist, its counts fit their schemes and
-    /// its assignments' variants and ranges are within bounds.
-    fn check_rule_spaces(&self, rule: &AssignRule) -> Result<(), String> {
-        let fits = |space: u32, count: u64| match self.spaces.get(space as usize) {
-            None => Err(format!(
-                "rule '{}' refers to space {space} of {}",
-                rule.name,
-                self.spaces.len()
-            )),
-            Some(s) if count > s.scheme.max_count() || count == 0 => Err(format!(
-                "rule '{}' has {count} buckets, outside 1..={} of {}",
-                rule.name,
-                s.scheme.max_count(),
-                s.scheme.name()
-            )),
-            Some(_) => Ok(()),
+    fn check_splits(&self) -> Result<(), String> {
+        let Targeting::Rules(rules) = &self.targeting else {
+            return Ok(());
         };
-        fits(rule.space, u64::from(rule.bucket_count))?;
-        for a in &rule.assignments {
-            if a.ranges
+        for (i, rule) in rules.iter().enumerate() {
+            let Serve::Split(split) = &rule.serve else {
+                continue;
+            };
+            let total: u64 = split.weights.iter().map(|&(_, w)| u64::from(w)).sum();
+            if total > u64::from(u32::MAX) {
+                return Err(format!(
+                    "rule {i}'s split weights add up to {total}, more than {}",
+                    u32::MAX
+                ));
+            }
+            if let Some(&(v, _)) = split
+                .weights
                 .iter()
-                .any(|&(lo, hi)| lo >= hi || hi > rule.bucket_count)
+                .find(|&&(v, _)| v as usize >= self.variants.len())
             {
                 return Err(format!(
-                    "rule '{}' assignment '{}' has a range outside 0..{}",
-                    rule.name, a.id, rule.bucket_count
+                    "rule {i}'s split serves variant {v}, but the flag has {} variants",
+                    self.variants.len()
                 ));
             }
         }
         Ok(())
     }
 
+    fn check_spaces(&self, spaces: &[BucketSpace]) -> Result<(), String> {
+        let mut error = None;
+        self.visit_exprs(&mut |e| {
+            let (space, count) = match e {
+                Expr::InBuckets(t) => (t.space, t.count),
+                Expr::InBitmap(t) => (t.space, t.count),
+                _ => return,
+            };
+            if error.is_none() {
+                error = match spaces.get(space as usize) {
+                    None => Some(format!(
+                        "a bucket-range test refers to space {space} of {}",
+                        spaces.len()
+                    )),
+                    Some(s) if count > s.scheme.max_count() => Some(format!(
+                        "a bucket-range test over {count} buckets exceeds {}'s {}",
+                        s.scheme.name(),
+                        s.scheme.max_count()
+                    )),
+                    Some(_) => None,
+                };
+            }
+        });
+        if let Targeting::Assigned(a) = &self.targeting {
+            for rule in &a.rules {
+                error = error.or_else(|| check_rule_spaces(rule, spaces).err());
+            }
+        }
+        error.map_or(Ok(()), Err)
+    }
+}
+
+/// An assignment rule's spaces exist, its counts fit their schemes and
+/// its assignments' variants and ranges are within bounds.
+fn check_rule_spaces(rule: &AssignRule, spaces: &[BucketSpace]) -> Result<(), String> {
+    let fits = |space: u32, count: u64| match spaces.get(space as usize) {
+        None => Err(format!(
+            "rule '{}' refers to space {space} of {}",
+            rule.name,
+            spaces.len()
+        )),
+        Some(s) if count > s.scheme.max_count() || count == 0 => Err(format!(
+            "rule '{}' has {count} buckets, outside 1..={} of {}",
+            rule.name,
+            s.scheme.max_count(),
+            s.scheme.name()
+        )),
+        Some(_) => Ok(()),
+    };
+    fits(rule.space, u64::from(rule.bucket_count))?;
+    for a in &rule.assignments {
+        if a.ranges
+            .iter()
+            .any(|&(lo, hi)| lo >= hi || hi > rule.bucket_count)
+        {
+            return Err(format!(
+                "rule '{}' assignment '{}' has a range outside 0..{}",
+                rule.name, a.id, rule.bucket_count
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Body {
     /// Finds a flag by key (binary search; flags are sorted).
     pub fn flag(&self, key: &str) -> Option<&Flag> {
         self.flags

@@ -36,7 +36,7 @@ impl Snapshot {
 
     /// Evaluates every flag for the OFREP bulk body.
     pub fn evaluate_bulk<'a>(&'a self, context: &Context) -> BulkEvaluation<'a> {
-        let meta = &self.body.metadata;
+        let meta = self.metadata();
         BulkEvaluation {
             flags: self.evaluate_all(context),
             metadata: (!meta.is_empty()).then_some(meta),
@@ -47,9 +47,7 @@ impl Snapshot {
     /// bucket space share its hash (computed once for the request).
     pub fn evaluate_all<'a>(&'a self, context: &Context) -> Vec<EvaluationResult<'a>> {
         let buckets = self.buckets(context);
-        self.body
-            .flags
-            .iter()
+        self.flags()
             .map(|f| resolve(f, &buckets, &mut ()))
             .collect()
     }
@@ -57,7 +55,7 @@ impl Snapshot {
     /// A bucket cache for one request against this snapshot's spaces: pass
     /// the same one to every evaluation of the request.
     pub(crate) fn buckets<'c>(&'c self, context: &'c Context) -> BucketCache<'c> {
-        BucketCache::new(context, &self.body.spaces)
+        BucketCache::new(context, self.spaces())
     }
 }
 

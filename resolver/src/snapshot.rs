@@ -13,13 +13,17 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use serde_json::{Map, Value};
+
 use crate::bucket::BUCKETING_VERSION;
 use crate::bulk_body::LazyBulkPieces;
 use crate::context::Context;
+use crate::flag_store::FlagStore;
 use crate::key_index::KeyIndex;
 use crate::limits::TenantName;
-use crate::model::{Body, Flag};
+use crate::model::{check_unique_spaces, Body, Client, ExposureLog, Flag};
 use crate::signature::Signed;
+use crate::space::BucketSpace;
 
 /// The `format` string every snapshot carries.
 pub const FORMAT: &str = "vane-snapshot";
@@ -188,17 +192,37 @@ pub struct SnapshotInfo {
     pub signer: Option<String>,
 }
 
-/// A decoded, verified snapshot.
-#[derive(Debug, Clone, PartialEq)]
+/// A verified snapshot: its envelope facts, access settings and flags
+/// (decoded up front by [`Snapshot::from_bytes`], on first use after
+/// [`Snapshot::open`]).
+#[derive(Debug, Clone)]
 pub struct Snapshot {
     /// Envelope facts.
     pub info: SnapshotInfo,
-    /// The flags and access settings.
-    pub body: Body,
+    flags: FlagStore,
+    clients: Vec<Client>,
+    cors_origins: Vec<String>,
+    metadata: Map<String, Value>,
+    spaces: Vec<BucketSpace>,
+    exposure_log: ExposureLog,
     /// Flag positions by key, for [`Snapshot::flag`].
     index: KeyIndex,
     /// The context-free parts of the OFREP bulk body, for [`Snapshot::bulk_json`].
     bulk: LazyBulkPieces,
+}
+
+/// Two snapshots are equal when their envelope facts and bodies are,
+/// whichever of their flags have been decoded.
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Snapshot) -> bool {
+        self.info == other.info
+            && self.clients == other.clients
+            && self.cors_origins == other.cors_origins
+            && self.metadata == other.metadata
+            && self.spaces == other.spaces
+            && self.exposure_log == other.exposure_log
+            && self.flags().eq(other.flags())
+    }
 }
 
 /// Describes a CBOR decoding failure at byte `at` without the decoder's
@@ -265,11 +289,29 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
 impl Snapshot {
     /// Decodes and verifies snapshot bytes: envelope, format name and version,
     /// bucketing version, sha256 digest of the body, the signature when there
-    /// is one, then the body itself.
+    /// is one, then the body itself, every flag included.
     ///
     /// Errors: the first [`SnapshotError`] found, in that order. Never panics,
     /// whatever the bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        let mut snapshot = Snapshot::open(bytes)?;
+        snapshot
+            .flags
+            .decode_all(&snapshot.spaces)
+            .map_err(SnapshotError::Body)?;
+        Ok(snapshot)
+    }
+
+    /// Verifies snapshot bytes as [`Snapshot::from_bytes`] does but, for
+    /// format 2, leaves each flag to be decoded (and checked) the first
+    /// time it is used: what a cold isolate needs before its first
+    /// single-flag answer is the envelope, the digest, the string table
+    /// and a walk past the flags, not every flag's IR. A flag that then
+    /// does not decode evaluates to `PARSE_ERROR` (`crate::flag_store`).
+    /// Format 1 is decoded whole.
+    ///
+    /// Errors: as [`Snapshot::from_bytes`], except a flag's own content.
+    pub fn open(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
         let env = decode_envelope(bytes)?;
         if env.format != FORMAT {
             return Err(SnapshotError::Format(env.format));
@@ -289,35 +331,111 @@ impl Snapshot {
             });
         }
         env.verify_signature()?;
-        let body: Body = match env.format_version {
-            1 => decode_exact(&env.body),
-            _ => crate::format2::from_slice(&env.body).map_err(|e| e.to_string()),
+        let info = SnapshotInfo {
+            tenant: env.tenant,
+            version: env.version,
+            digest: hex(&actual),
+            created_at: env.created_at,
+            builder: env.builder,
+            bucketing_version: env.bucketing,
+            byte_size: bytes.len(),
+            signer: env.signer.as_deref().map(hex),
+        };
+        let (flags, rest) = match env.format_version {
+            1 => {
+                let mut body: Body = decode_exact(&env.body).map_err(SnapshotError::Body)?;
+                let flags = FlagStore::decoded(std::mem::take(&mut body.flags));
+                (flags, body)
+            }
+            _ => {
+                let (table, at, rest) = crate::format2::open_body(&env.body)
+                    .map_err(|e| SnapshotError::Body(e.to_string()))?;
+                (FlagStore::lazy(env.body, table, at), rest)
+            }
+        };
+        let index = KeyIndex::new((0..flags.len()).map(|i| flags.key(i)));
+        if env.format_version != 1 {
+            // What `Body::check` checks beyond each flag (format 1 was
+            // checked whole as it was decoded).
+            check_unique_spaces(&rest.spaces).map_err(SnapshotError::Body)?;
+            rest.exposure_log
+                .check(|key| index.find(key, |i| flags.key(i)).is_some())
+                .map_err(SnapshotError::Body)?;
         }
-        .map_err(SnapshotError::Body)?;
-        let index = KeyIndex::new(body.flags.iter().map(|f| f.key.as_str()));
+        let Body {
+            clients,
+            cors_origins,
+            metadata,
+            spaces,
+            exposure_log,
+            ..
+        } = rest;
         Ok(Snapshot {
+            info,
+            flags,
+            clients,
+            cors_origins,
+            metadata,
+            spaces,
+            exposure_log,
             index,
             bulk: LazyBulkPieces::default(),
-            info: SnapshotInfo {
-                tenant: env.tenant,
-                version: env.version,
-                digest: hex(&actual),
-                created_at: env.created_at,
-                builder: env.builder,
-                bucketing_version: env.bucketing,
-                byte_size: bytes.len(),
-                signer: env.signer.as_deref().map(hex),
-            },
-            body,
         })
     }
 
-    /// Finds a flag by key in constant time (a hash index built at decode).
+    /// Finds a flag by key in constant time (a hash index built at decode),
+    /// decoding it the first time.
     pub fn flag(&self, key: &str) -> Option<&Flag> {
-        let flags = &self.body.flags;
-        self.index
-            .find(key, |i| flags.get(i).map_or("", |f| f.key.as_str()))
-            .and_then(|i| flags.get(i))
+        let i = self.index.find(key, |i| self.flags.key(i))?;
+        self.flags.get(i, &self.spaces)
+    }
+
+    /// Every flag, sorted by key (byte order), each decoded the first time.
+    pub fn flags(&self) -> impl ExactSizeIterator<Item = &Flag> + '_ {
+        self.flags.iter(&self.spaces)
+    }
+
+    /// Number of flags (none is decoded to count them).
+    pub fn flag_count(&self) -> usize {
+        self.flags.len()
+    }
+
+    /// Clients allowed to read this tenant's flags.
+    pub fn clients(&self) -> &[Client] {
+        &self.clients
+    }
+
+    /// Origins allowed by CORS; empty means any origin (`*`).
+    pub fn cors_origins(&self) -> &[String] {
+        &self.cors_origins
+    }
+
+    /// Flag-set metadata, reported in OFREP bulk answers.
+    pub fn metadata(&self) -> &Map<String, Value> {
+        &self.metadata
+    }
+
+    /// Bucket spaces that bucket-range tests refer to by index.
+    pub fn spaces(&self) -> &[BucketSpace] {
+        &self.spaces
+    }
+
+    /// The tenant's exposure-log settings (`docs/exposures.md`).
+    pub fn exposure_log(&self) -> &ExposureLog {
+        &self.exposure_log
+    }
+
+    /// The whole body, every flag decoded (a copy: for comparing and
+    /// re-encoding snapshots, not for serving).
+    pub fn to_body(&self) -> Body {
+        Body {
+            flags: self.flags().cloned().collect(),
+            clients: self.clients.clone(),
+            cors_origins: self.cors_origins.clone(),
+            metadata: self.metadata.clone(),
+            spaces: self.spaces.clone(),
+            exposure_log: self.exposure_log.clone(),
+        }
     }
 
     /// The OFREP bulk body for `context`: every flag evaluated, as JSON
@@ -326,9 +444,9 @@ impl Snapshot {
     /// snapshot (on the first call), so an answer writes little more than
     /// the reasons (`crate::bulk_body`).
     pub fn bulk_json(&self, context: &Context) -> Vec<u8> {
-        let pieces = self.bulk.get(&self.body);
-        let mut out = Vec::with_capacity(pieces.bytes_len() + 24 * self.body.flags.len());
-        pieces.write(&self.body, &self.buckets(context), &mut out);
+        let pieces = self.bulk.get(self.flags(), &self.metadata);
+        let mut out = Vec::with_capacity(pieces.bytes_len() + 24 * self.flag_count());
+        pieces.write(self.flags(), &self.buckets(context), &mut out);
         out
     }
 
@@ -409,5 +527,122 @@ impl Snapshot {
         env.signer = Some(signer.to_vec());
         env.signature = Some(signature.to_vec());
         env.to_bytes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::model::{Rule, Serve, Split, Targeting, Variant};
+    use crate::result::ErrorCode;
+
+    /// A flag whose one rule splits 50/50 over `served` (variant indices).
+    fn flag(key: &str, served: [u32; 2]) -> Flag {
+        Flag {
+            key: key.into(),
+            variants: ["a", "b"]
+                .iter()
+                .map(|n| Variant {
+                    name: (*n).into(),
+                    value: json!(n),
+                })
+                .collect(),
+            default_variant: Some(0),
+            disabled: false,
+            targeting: Targeting::Rules(vec![Rule {
+                when: None,
+                serve: Serve::Split(Split {
+                    bucket_by: None,
+                    salt: key.into(),
+                    weights: vec![(served[0], 50), (served[1], 50)],
+                }),
+                active_from: None,
+                active_until: None,
+            }]),
+            metadata: Map::new(),
+        }
+    }
+
+    fn bytes(flags: Vec<Flag>) -> Vec<u8> {
+        let body = Body {
+            flags,
+            clients: vec![],
+            cors_origins: vec!["https://shop.example".into()],
+            metadata: Map::new(),
+            spaces: vec![],
+            exposure_log: Default::default(),
+        };
+        Snapshot::encode("t", 1, 0, "test", &body).unwrap()
+    }
+
+    fn decoded(s: &Snapshot) -> usize {
+        s.flags.cells_decoded()
+    }
+
+    #[test]
+    fn open_decodes_only_the_flags_asked_for_and_answers_as_from_bytes() {
+        let bytes = bytes(vec![
+            flag("a", [0, 1]),
+            flag("b", [1, 0]),
+            flag("c", [0, 1]),
+        ]);
+        let whole = Snapshot::from_bytes(&bytes).unwrap();
+        let opened = Snapshot::open(&bytes).unwrap();
+        assert_eq!((decoded(&whole), decoded(&opened)), (3, 0));
+        assert_eq!(opened.flag_count(), 3);
+        assert_eq!(opened.cors_origins(), ["https://shop.example"]);
+        let ctx = Context::from_value(json!({"targetingKey": "u1"}), 0).unwrap();
+        assert_eq!(
+            opened.evaluate("b", &ctx).to_json(),
+            whole.evaluate("b", &ctx).to_json()
+        );
+        assert_eq!(decoded(&opened), 1);
+        assert_eq!(opened.flag("b").map(|f| f.key.as_str()), Some("b"));
+        assert_eq!(opened.flag("zz"), None);
+        assert_eq!(decoded(&opened), 1);
+        assert_eq!(opened.bulk_json(&ctx), whole.bulk_json(&ctx));
+        assert_eq!(decoded(&opened), 3);
+        assert_eq!(opened, whole);
+    }
+
+    #[test]
+    fn a_flag_that_does_not_check_is_refused_whole_and_a_parse_error_when_opened() {
+        let bytes = bytes(vec![flag("a", [0, 1]), flag("b", [0, 7])]);
+        let err = Snapshot::from_bytes(&bytes).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "snapshot body is malformed: flag 'b': rule 0's split serves variant 7, \
+             but the flag has 2 variants"
+        );
+        let opened = Snapshot::open(&bytes).unwrap();
+        let ctx = Context::from_value(json!({"targetingKey": "u1"}), 0).unwrap();
+        let b = opened.evaluate("b", &ctx);
+        assert_eq!(b.error_code, Some(ErrorCode::ParseError));
+        assert_eq!(
+            b.error_details.as_deref(),
+            Some(
+                "the snapshot body is malformed: flag 'b': rule 0's split serves variant 7, \
+                 but the flag has 2 variants"
+            )
+        );
+        assert_eq!(opened.evaluate("a", &ctx).error_code, None);
+    }
+
+    #[test]
+    fn open_refuses_a_body_whose_framing_is_broken() {
+        let good = bytes(vec![flag("a", [0, 1])]);
+        let mut env = decode_envelope(&good).unwrap();
+        // Drop the last byte of the body (the empty metadata map's length).
+        env.body.pop();
+        env.digest = sha256(&env.body).to_vec();
+        let err = Snapshot::open(&env.to_bytes().unwrap())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("snapshot body is malformed: the data ends early"),
+            "{err}"
+        );
     }
 }

@@ -483,7 +483,7 @@ mod tests {
             spaces.clone(),
         ))
         .unwrap();
-        assert_eq!(snap.body.spaces, spaces);
+        assert_eq!(snap.spaces(), spaces);
         let mut counts = [0u32; 3];
         for i in 0..10_000 {
             let ctx = Context::from_value(json!({ "targetingKey": format!("u{i}") }), 0).unwrap();

@@ -64,10 +64,8 @@ const SPAN: u64 = 1 << 32;
 /// changed), in key order. `sample` is the contexts the estimate uses.
 pub fn diff(old: &Snapshot, new: &Snapshot, sample: &[Context]) -> Vec<FlagDiff> {
     let mut keys: Vec<&str> = old
-        .body
-        .flags
-        .iter()
-        .chain(&new.body.flags)
+        .flags()
+        .chain(new.flags())
         .map(|f| f.key.as_str())
         .collect();
     keys.sort_unstable();
@@ -146,7 +144,7 @@ fn changes(os: &Snapshot, o: &Flag, ns: &Snapshot, n: &Flag) -> Vec<String> {
         out.push("metadata".to_owned());
     }
     let attributes = |s: &Snapshot, f: &Flag| {
-        let paths = s.body.exposure_log.attributes_of(&f.key);
+        let paths = s.exposure_log().attributes_of(&f.key);
         let names: Vec<String> = paths.iter().map(|p| p.join(".")).collect();
         if names.is_empty() {
             "none".to_owned()
@@ -243,7 +241,7 @@ fn tests(s: &Snapshot, rule: &Rule) -> Vec<TestShape> {
     if let Some(e) = &rule.when {
         e.visit(&mut |e| {
             if let Expr::InBuckets(t) = e {
-                if let Some(sp) = s.body.spaces.get(t.space as usize) {
+                if let Some(sp) = s.spaces().get(t.space as usize) {
                     out.push((sp.name.clone(), sp.salt.clone(), t.ranges.clone()));
                 }
             }
@@ -389,11 +387,11 @@ fn exact(os: &Snapshot, o: &Flag, ns: &Snapshot, n: &Flag) -> Option<(f64, f64)>
     let (mo, mn) = (
         Model {
             flag: o,
-            spaces: &os.body.spaces,
+            spaces: os.spaces(),
         },
         Model {
             flag: n,
-            spaces: &ns.body.spaces,
+            spaces: ns.spaces(),
         },
     );
     let both_rules =

@@ -149,12 +149,7 @@ impl Snapshot {
     /// The flag keys, sorted.
     #[wasm_bindgen(getter, js_name = flagKeys)]
     pub fn flag_keys(&self) -> Vec<String> {
-        self.inner
-            .body
-            .flags
-            .iter()
-            .map(|f| f.key.clone())
-            .collect()
+        self.inner.flags().map(|f| f.key.clone()).collect()
     }
 
     /// Everything in the snapshot a person would look at: info, every

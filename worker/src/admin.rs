@@ -13,7 +13,7 @@
 
 use serde_json::json;
 use vane_resolver::limits::MAX_SNAPSHOT_BYTES;
-use vane_resolver::model::Body;
+use vane_resolver::model::Client;
 use vane_resolver::snapshot::hex;
 use vane_resolver::Snapshot;
 
@@ -93,14 +93,14 @@ pub async fn publish<S: AdminStore>(
     };
     let previous = pointer.as_ref().map(|p| p.current.clone());
     let next = advance(tenant, pointer, entry);
-    make_current(store, &next, &snapshot.body).await?;
+    make_current(store, &next, snapshot.clients()).await?;
     Ok(Reply::json(
         201,
         &json!({
             "tenant": tenant,
             "version": info.version,
             "digest": info.digest,
-            "flags": snapshot.body.flags.len(),
+            "flags": snapshot.flag_count(),
             "previous": previous,
         }),
     ))
@@ -158,7 +158,7 @@ pub async fn rollback<S: AdminStore>(
         via: Via::Rollback,
     };
     let next = advance(tenant, Some(pointer), entry);
-    make_current(store, &next, &snapshot.body).await?;
+    make_current(store, &next, snapshot.clients()).await?;
     Ok(Reply::json(
         200,
         &json!({
@@ -261,16 +261,16 @@ fn advance(tenant: &str, pointer: Option<Pointer>, entry: Entry) -> Pointer {
 }
 
 /// The client key digests of a body, hex.
-fn key_digests(body: &Body) -> Vec<String> {
-    body.clients
+fn key_digests(clients: &[Client]) -> Vec<String> {
+    clients
         .iter()
         .flat_map(|c| &c.key_digests)
         .map(|d| hex(&d.0))
         .collect()
 }
 
-/// Makes `next` (whose current snapshot has `body` and is already stored)
-/// the tenant's pointer: claims the body's keys, writes the authority, then
+/// Makes `next` (whose current snapshot has `clients` and is already
+/// stored) the tenant's pointer: claims the clients' keys, writes the authority, then
 /// the edge copy (the order of [`crate::store`]). Each failure says what it
 /// left behind.
 ///
@@ -278,9 +278,9 @@ fn key_digests(body: &Body) -> Vec<String> {
 async fn make_current<S: AdminStore>(
     store: &S,
     next: &Pointer,
-    body: &Body,
+    clients: &[Client],
 ) -> Result<(), ApiError> {
-    let digests = key_digests(body);
+    let digests = key_digests(clients);
     let claim = store
         .claim_keys(&next.tenant, &digests)
         .await
@@ -289,8 +289,7 @@ async fn make_current<S: AdminStore>(
             state: NOT_CURRENT,
         })?;
     if let Claim::Conflict { digest, owner } = claim {
-        let client = body
-            .clients
+        let client = clients
             .iter()
             .find(|c| c.key_digests.iter().any(|d| hex(&d.0) == digest))
             .map(|c| c.name.clone())
@@ -338,7 +337,7 @@ pub async fn sync_edge<S: AdminStore>(store: &S, tenant: &str) -> Result<(), Str
         .ok_or_else(|| format!("snapshot {digest} of tenant {tenant:?} is missing from KV"))?;
     let snapshot = Snapshot::from_bytes(&bytes).map_err(|e| e.to_string())?;
     store
-        .put_edge_copy(&current, &key_digests(&snapshot.body))
+        .put_edge_copy(&current, &key_digests(snapshot.clients()))
         .await
         .map_err(|e| format!("the edge copy of tenant {tenant:?} is behind: {e}"))
 }
@@ -484,7 +483,7 @@ mod tests {
     fn a_key_owned_by_another_tenant_is_refused() {
         let store = MemoryStore::default();
         put(&store, MEDIA, 1, "m");
-        let body = Body {
+        let body = vane_resolver::Body {
             flags: vec![],
             clients: vec![Client {
                 name: "thief".into(),
@@ -607,7 +606,7 @@ mod tests {
 
     /// A snapshot of `tenant` whose one client has the key `key`.
     fn with_key(tenant: &str, version: u64, key: &str) -> Vec<u8> {
-        let body = Body {
+        let body = vane_resolver::Body {
             flags: vec![],
             clients: vec![Client {
                 name: "web".into(),

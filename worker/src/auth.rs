@@ -7,7 +7,7 @@
 //! digests, so a stale or tampered index entry cannot open another tenant.
 //! Comparisons of secrets run in time independent of where they differ.
 
-use vane_resolver::model::{Body, KeyDigest};
+use vane_resolver::model::{Client, KeyDigest};
 use vane_resolver::snapshot::sha256;
 
 /// The client key a request carries: `Authorization: Bearer <key>` (scheme
@@ -40,8 +40,8 @@ pub fn digests_equal(a: &[u8; 32], b: &[u8; 32]) -> bool {
 /// True when `digest` is one of the tenant's client key digests. Every
 /// digest of every client is compared, whatever matches, so the time taken
 /// depends only on how many keys the tenant has.
-pub fn tenant_admits(body: &Body, digest: &KeyDigest) -> bool {
-    body.clients
+pub fn tenant_admits(clients: &[Client], digest: &KeyDigest) -> bool {
+    clients
         .iter()
         .flat_map(|c| c.key_digests.iter())
         .fold(false, |found, d| digests_equal(&d.0, &digest.0) | found)
@@ -61,20 +61,12 @@ pub fn admin_authorized(authorization: Option<&str>, admin_token: &str) -> bool 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use vane_resolver::model::Client;
 
-    fn body_with_keys(keys: &[&str]) -> Body {
-        Body {
-            flags: vec![],
-            clients: vec![Client {
-                name: "web".into(),
-                key_digests: keys.iter().map(|k| key_digest(k)).collect(),
-            }],
-            cors_origins: vec![],
-            metadata: Default::default(),
-            spaces: Vec::new(),
-            exposure_log: Default::default(),
-        }
+    fn clients_with_keys(keys: &[&str]) -> Vec<Client> {
+        vec![Client {
+            name: "web".into(),
+            key_digests: keys.iter().map(|k| key_digest(k)).collect(),
+        }]
     }
 
     #[test]
@@ -98,11 +90,11 @@ mod tests {
 
     #[test]
     fn tenant_admits_only_its_keys() {
-        let body = body_with_keys(&["k-shop-web", "k-shop-ios"]);
-        assert!(tenant_admits(&body, &key_digest("k-shop-ios")));
-        assert!(tenant_admits(&body, &key_digest("k-shop-web")));
-        assert!(!tenant_admits(&body, &key_digest("k-media-web")));
-        assert!(!tenant_admits(&body_with_keys(&[]), &key_digest("k")));
+        let clients = clients_with_keys(&["k-shop-web", "k-shop-ios"]);
+        assert!(tenant_admits(&clients, &key_digest("k-shop-ios")));
+        assert!(tenant_admits(&clients, &key_digest("k-shop-web")));
+        assert!(!tenant_admits(&clients, &key_digest("k-media-web")));
+        assert!(!tenant_admits(&clients_with_keys(&[]), &key_digest("k")));
     }
 
     #[test]

@@ -322,7 +322,9 @@ impl Cache {
                     "snapshot {digest} of tenant {tenant:?} is missing from KV"
                 ))
             })?;
-        let snapshot = Snapshot::from_bytes(&bytes).map_err(|e| {
+        // Opened, not decoded: each flag is decoded when a request first
+        // needs it (the snapshot was checked whole when it was published).
+        let snapshot = Snapshot::open(&bytes).map_err(|e| {
             failed(format!(
                 "snapshot {digest} of tenant {tenant:?} is unusable: {e}"
             ))

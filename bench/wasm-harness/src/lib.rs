@@ -23,9 +23,23 @@ pub fn decode_n(bytes: &[u8], n: u32) -> usize {
     let mut flags = 0;
     for _ in 0..n {
         let s = Snapshot::from_bytes(black_box(bytes)).expect("a valid snapshot");
-        flags = s.body.flags.len();
+        flags = s.flag_count();
     }
     flags
+}
+
+/// What a cold isolate does for its first single-flag answer, `n` times:
+/// opens and verifies `bytes` ([`Snapshot::open`]: envelope, digest,
+/// string table, flag index; no flag decoded) and evaluates `key`, which
+/// decodes that flag alone. Returns how many results had a value.
+pub fn cold_flag_n(bytes: &[u8], key: &str, ctx: &Context, n: u32) -> u32 {
+    let mut with_value = 0;
+    for _ in 0..n {
+        let s = Snapshot::open(black_box(bytes)).expect("a valid snapshot");
+        let r = s.evaluate(black_box(key), black_box(ctx));
+        with_value += u32::from(r.value.is_some());
+    }
+    with_value
 }
 
 /// Evaluates flag `key` `n` times; returns how many results had a value.
@@ -86,7 +100,7 @@ pub extern "C" fn load_snapshot() -> i32 {
     STATE.with(|s| {
         let mut s = s.borrow_mut();
         let decoded = Snapshot::from_bytes(&bytes).ok();
-        let count = decoded.as_ref().map_or(-1, |d| d.body.flags.len() as i32);
+        let count = decoded.as_ref().map_or(-1, |d| d.flag_count() as i32);
         s.snapshot = decoded;
         s.snapshot_bytes = bytes;
         count
@@ -122,6 +136,19 @@ pub extern "C" fn load_key() {
 #[no_mangle]
 pub extern "C" fn bench_decode(n: u32) -> u32 {
     STATE.with(|s| decode_n(&s.borrow().snapshot_bytes, n) as u32)
+}
+
+/// Opens the loaded snapshot bytes and answers the loaded key against the
+/// loaded context, `n` times ([`cold_flag_n`]).
+#[no_mangle]
+pub extern "C" fn bench_cold_flag(n: u32) -> u32 {
+    STATE.with(|s| {
+        let s = s.borrow();
+        match &s.context {
+            Some(ctx) => cold_flag_n(&s.snapshot_bytes, &s.key, ctx, n),
+            None => u32::MAX,
+        }
+    })
 }
 
 /// Evaluates the loaded key `n` times against the loaded context.

@@ -84,7 +84,7 @@ pub fn run(a: BuildArgs) -> anyhow::Result<ExitCode> {
         a.output.display(),
         info.tenant,
         info.version,
-        counted(built.snapshot.body.flags.len(), "flag"),
+        counted(built.snapshot.flag_count(), "flag"),
         bytes.len(),
         info.digest
     );

@@ -47,7 +47,7 @@ pub fn run(a: CheckArgs) -> anyhow::Result<ExitCode> {
             print_diagnostics(&built.warnings);
             eprintln!(
                 "{name}: ok, {}, {}",
-                counted(built.snapshot.body.flags.len(), "flag"),
+                counted(built.snapshot.flag_count(), "flag"),
                 counted(built.warnings.len(), "warning")
             );
             Ok(ExitCode::SUCCESS)

@@ -27,14 +27,14 @@ pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
         "version": i.version,
         "digest": i.digest,
         "created_at": i.created_at,
-        "flag_count": s.body.flags.len(),
+        "flag_count": s.flag_count(),
         "byte_size": i.byte_size,
         "bucketing_version": i.bucketing_version,
         "builder": i.builder,
         "signer": i.signer,
         "exposures": {
-            "enabled": s.body.exposure_log.enabled,
-            "attributes": s.body.exposure_log.attributes.iter()
+            "enabled": s.exposure_log().enabled,
+            "attributes": s.exposure_log().attributes.iter()
                 .map(|a| (a.flag.clone(), json!(a.paths.iter().map(|p| p.join(".")).collect::<Vec<_>>())))
                 .collect::<serde_json::Map<_, _>>(),
         },

@@ -47,20 +47,19 @@ struct ClientSummary<'a> {
 impl<'a> Inspection<'a> {
     /// Inspects a snapshot.
     pub fn of(snapshot: &'a Snapshot) -> Inspection<'a> {
-        let body = &snapshot.body;
         Inspection {
             info: &snapshot.info,
-            flags: body.flags.iter().map(FlagSummary::of).collect(),
-            clients: body
-                .clients
+            flags: snapshot.flags().map(FlagSummary::of).collect(),
+            clients: snapshot
+                .clients()
                 .iter()
                 .map(|c| ClientSummary {
                     name: &c.name,
                     keys: c.key_digests.len(),
                 })
                 .collect(),
-            cors_origins: &body.cors_origins,
-            metadata: &body.metadata,
+            cors_origins: snapshot.cors_origins(),
+            metadata: snapshot.metadata(),
         }
     }
 }

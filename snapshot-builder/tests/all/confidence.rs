@@ -256,7 +256,7 @@ fn both_real_state_encodings_build_the_same_snapshot() {
     assert_eq!(from_pb.info.digest, from_json.info.digest);
     assert_eq!(pb, json);
     assert_eq!(from_pb.info.tenant, "confidence-demo-june");
-    assert_eq!(from_pb.body.flags.len(), 3);
+    assert_eq!(from_pb.flag_count(), 3);
     // No secret in the snapshot, only its digest.
     let secret = REAL_SECRET.as_bytes();
     assert!(!pb.windows(secret.len()).any(|w| w == secret));

@@ -123,8 +123,8 @@ proptest! {
         };
         for s in snapshots() {
             let results = s.evaluate_all(&context);
-            prop_assert_eq!(results.len(), s.body.flags.len());
-            for (r, f) in results.iter().zip(&s.body.flags) {
+            prop_assert_eq!(results.len(), s.flag_count());
+            for (r, f) in results.iter().zip(s.flags()) {
                 prop_assert_eq!(r.key.as_ref(), f.key.as_str());
                 prop_assert_eq!(r.error_code.is_some(), r.reason == Reason::Error);
                 if let Some(v) = r.variant {

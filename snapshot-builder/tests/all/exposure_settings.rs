@@ -31,7 +31,7 @@ fn body_in(yaml: &str, format_version: u32) -> vane_resolver::Body {
         format_version,
     };
     let built = build("t.yaml", yaml, Format::Vane, &options).unwrap_or_else(|d| panic!("{d:?}"));
-    Snapshot::from_bytes(&built.bytes).unwrap().body
+    Snapshot::from_bytes(&built.bytes).unwrap().to_body()
 }
 
 fn errors(yaml: &str) -> Vec<Diagnostic> {

@@ -689,9 +689,8 @@ fn flag_set_metadata_is_merged_under_flag_metadata() {
   }
 }"#;
     let built = build(FILE, text, Format::Flagd, &options()).unwrap();
-    let body = &built.snapshot.body;
     assert_eq!(
-        Value::Object(body.metadata.clone()),
+        Value::Object(built.snapshot.metadata().clone()),
         json!({"flagSetId": "media", "version": "7", "owner": "platform"})
     );
     let ctx = Context::empty(0);

@@ -107,7 +107,7 @@ fn unlowered(text: &str, lowered: &Snapshot) -> Snapshot {
         .as_object()
         .cloned()
         .unwrap_or_default();
-    let mut body = lowered.body.clone();
+    let mut body = lowered.to_body();
     for flag in &mut body.flags {
         if let Targeting::Rules(_) = flag.targeting {
             let rule = &source["flags"][&flag.key]["targeting"];
@@ -122,9 +122,7 @@ fn unlowered(text: &str, lowered: &Snapshot) -> Snapshot {
 fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
     let (_, shapes, _) = pairs().iter().find(|(n, _, _)| n == "shapes").unwrap();
     let lowered: Vec<&str> = shapes
-        .body
-        .flags
-        .iter()
+        .flags()
         .filter(|f| matches!(f.targeting, Targeting::Rules(_)))
         .map(|f| f.key.as_str())
         .collect();
@@ -162,7 +160,7 @@ fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
         "semver-bad-op",
         "semver-bad-version",
     ] {
-        let flag = shapes.body.flag(key).unwrap();
+        let flag = shapes.flag(key).unwrap();
         let Targeting::Rules(rules) = &flag.targeting else {
             unreachable!()
         };
@@ -172,7 +170,7 @@ fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
             rules[0].when
         );
     }
-    let Targeting::Rules(rules) = &shapes.body.flag("suffix").unwrap().targeting else {
+    let Targeting::Rules(rules) = &shapes.flag("suffix").unwrap().targeting else {
         unreachable!()
     };
     assert_eq!(
@@ -182,7 +180,7 @@ fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
             Test::EndsWith("@shop.example".into())
         ))
     );
-    let Targeting::Rules(rules) = &shapes.body.flag("semver-swapped").unwrap().targeting else {
+    let Targeting::Rules(rules) = &shapes.flag("semver-swapped").unwrap().targeting else {
         unreachable!()
     };
     let tests: Vec<_> = rules.iter().map(|r| r.when.clone().unwrap()).collect();
@@ -198,9 +196,7 @@ fn the_lowering_takes_the_shapes_it_proves_and_leaves_the_rest() {
     );
     let (_, media, _) = &pairs()[0];
     assert!(media
-        .body
-        .flags
-        .iter()
+        .flags()
         .any(|f| matches!(f.targeting, Targeting::Rules(_))));
 }
 
@@ -283,7 +279,7 @@ proptest! {
     fn lowered_and_unlowered_evaluation_agree(ctx in context()) {
         let context = Context::from_json(&ctx.to_string(), 1_700_000_000).unwrap();
         for (name, lowered, unlowered) in pairs() {
-            for flag in &lowered.body.flags {
+            for flag in lowered.flags() {
                 let a = lowered.evaluate(&flag.key, &context);
                 let b = unlowered.evaluate(&flag.key, &context);
                 prop_assert_eq!(a, b, "{} flag {} context {}", name, flag.key, ctx);

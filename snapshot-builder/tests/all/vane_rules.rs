@@ -245,13 +245,13 @@ flags:
     default: off
 "#,
     );
-    let flag = b.snapshot.body.flag("new-search").unwrap();
+    let flag = b.snapshot.flag("new-search").unwrap();
     assert_eq!(
         Value::Object(flag.metadata.clone()),
         json!({"flagSetId": "shop", "owner": "search-team", "jira": "SHOP-1234", "sunset": 2026, "experimental": true})
     );
     assert_eq!(
-        Value::Object(b.snapshot.body.metadata.clone()),
+        Value::Object(b.snapshot.metadata().clone()),
         json!({"flagSetId": "shop", "owner": "platform"})
     );
     let context = Context::from_value(json!({}), NOW).unwrap();
@@ -988,7 +988,7 @@ fn the_shop_example_compiles_and_evaluates() {
     assert!(b.warnings.is_empty(), "{:?}", b.warnings);
     let s = &b.snapshot;
     assert_eq!(s.info.tenant, "shop");
-    assert_eq!(s.body.clients.len(), 2);
+    assert_eq!(s.clients().len(), 2);
     let staff = json!({"targetingKey": "user-1", "email": "ana@shop.example"});
     assert_eq!(
         eval(s, "checkout-flow", staff.clone()),

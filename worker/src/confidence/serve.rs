@@ -128,8 +128,7 @@ pub async fn tenant_of_secret<S: SnapshotSource>(
         )
     })?;
     let client = snapshot
-        .body
-        .clients
+        .clients()
         .iter()
         .find(|c| {
             c.key_digests
@@ -138,7 +137,7 @@ pub async fn tenant_of_secret<S: SnapshotSource>(
         })
         .map(|c| c.name.clone());
     match client {
-        Some(client) if auth::tenant_admits(&snapshot.body, &digest) => {
+        Some(client) if auth::tenant_admits(snapshot.clients(), &digest) => {
             Ok((tenant, snapshot, client))
         }
         _ => Err(wire::unknown_secret()),
@@ -184,7 +183,7 @@ pub async fn serve_apply<S: SnapshotSource>(
     };
     served.tenant = Some(tenant.clone());
     served.snapshot_version = Some(snapshot.info.version);
-    served.cors_origins = Some(snapshot.body.cors_origins.clone());
+    served.cors_origins = Some(snapshot.cors_origins().to_vec());
     match apply::apply(key, &tenant, &request, received_ms) {
         Err(reply) => {
             let why = reply
@@ -203,7 +202,7 @@ pub async fn serve_apply<S: SnapshotSource>(
                     .push(format!("apply skipped flags: {}", outcome.header()));
             }
             let used = outcome.applied.iter().map(|(a, at)| (a, *at));
-            let used = used.filter(|_| snapshot.body.exposure_log.enabled);
+            let used = used.filter(|_| snapshot.exposure_log().enabled);
             served.events = apply::events(
                 &outcome.claims,
                 Source::ConfidenceApply,
@@ -243,7 +242,7 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
         };
     served.tenant = Some(tenant.clone());
     served.snapshot_version = Some(snapshot.info.version);
-    served.cors_origins = Some(snapshot.body.cors_origins.clone());
+    served.cors_origins = Some(snapshot.cors_origins().to_vec());
     let reads = snapshot.confidence_sticky_reads(&client, &request);
     let materializations = if reads.is_empty() {
         None
@@ -260,9 +259,7 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
             Err(e) => return served.answer(wire::invalid(format!("evaluationContext: {e}"))),
         };
     if !snapshot
-        .body
-        .flags
-        .iter()
+        .flags()
         .any(|f| matches!(f.targeting, Targeting::Assigned(_)))
     {
         served.warnings.push(format!(
@@ -292,9 +289,7 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
         )
         .with_header("x-vane-sticky-writes", resolution.writes.len().to_string());
     served.writes = resolution.writes;
-    if request.apply
-        && snapshot.body.exposure_log.enabled
-        && !skips_apply(&request.evaluation_context)
+    if request.apply && snapshot.exposure_log().enabled && !skips_apply(&request.evaluation_context)
     {
         let used = claims.assignments.iter().map(|a| (a, now_ms));
         served.events = apply::events(&claims, Source::ConfidenceResolve, None, used);
@@ -442,9 +437,10 @@ mod tests {
     fn run_logging(key: &Result<TokenKey, String>, body: &[u8], logging: bool) -> Served {
         let store = MemoryStore::default();
         for tenant in [SHOP, MEDIA] {
-            let mut snapshot = Snapshot::from_bytes(&snapshot_bytes(tenant, 1, "hi")).unwrap();
-            snapshot.body.exposure_log.enabled = logging;
-            let bytes = Snapshot::encode(tenant, 1, 0, "test", &snapshot.body).unwrap();
+            let snapshot = Snapshot::from_bytes(&snapshot_bytes(tenant, 1, "hi")).unwrap();
+            let mut body = snapshot.to_body();
+            body.exposure_log.enabled = logging;
+            let bytes = Snapshot::encode(tenant, 1, 0, "test", &body).unwrap();
             let r = block_on(publish(&store, tenant, &bytes, 0));
             assert_eq!(r.map(|r| r.status), Ok(201));
         }

@@ -40,7 +40,7 @@ pub fn single_flag_exposures(
     context: &Context,
     facts: RequestFacts<'_>,
 ) -> Vec<Outgoing> {
-    let log = &snapshot.body.exposure_log;
+    let log = snapshot.exposure_log();
     let held_out = result.metadata.is_some_and(|m| m.contains_key("holdout"));
     if !log.enabled || (result.reason != Reason::Split && !held_out) {
         return Vec::new();
@@ -50,8 +50,7 @@ pub fn single_flag_exposures(
     };
     served.attributes = opted_attributes(log.attributes_of(key), context.root());
     let client = snapshot
-        .body
-        .clients
+        .clients()
         .iter()
         .find(|c| c.key_digests.contains(facts.key_digest))
         .map(|c| c.name.clone());

@@ -144,13 +144,13 @@ async fn evaluate<S: SnapshotSource, B: BodyStream>(
         .await;
     log.warnings.extend(lookup.warning);
     let snapshot = lookup.snapshot.ok_or(ApiError::SnapshotUnavailable)?;
-    if !auth::tenant_admits(&snapshot.body, &digest) {
+    if !auth::tenant_admits(snapshot.clients(), &digest) {
         return Err(ApiError::InvalidClientKey);
     }
     log.snapshot_version = Some(snapshot.info.version);
     log.snapshot_tag = Some(snapshot_header(&snapshot.info));
     log.timings.load_ms = edge.clock.now_ms() - started;
-    cors.tenant_known(&snapshot.body.cors_origins);
+    cors.tenant_known(snapshot.cors_origins());
     let bytes = read_body(head, body, MAX_REQUEST_BYTES, |m| {
         log.warnings.push(format!("request body unreadable: {m}"))
     })

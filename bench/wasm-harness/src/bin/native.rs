@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use vane_resolver::{Context, Snapshot};
-use vane_wasm_harness::{decode_n, eval_all_n, eval_flag_n, NOW};
+use vane_wasm_harness::{cold_flag_n, decode_n, eval_all_n, eval_flag_n, NOW};
 
 /// Median nanoseconds per operation of `run(n)`, `n` sized so one batch
 /// takes about 50 ms (`BENCH_BATCH_MS`, as for `run.mjs`).
@@ -74,6 +74,12 @@ fn main() {
                 &format!("flag/{}", c["name"].as_str().unwrap()),
                 time(|k| {
                     eval_flag_n(&snap, key, &ctx, k);
+                }),
+            );
+            print(
+                &format!("cold_flag/{}", c["name"].as_str().unwrap()),
+                time(|k| {
+                    cold_flag_n(&bytes, key, &ctx, k);
                 }),
             );
         }
