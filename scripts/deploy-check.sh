@@ -17,5 +17,10 @@ rm -rf "$out"
 }
 # The dry run must have bundled the worker and listed its bindings.
 grep -q 'SNAPSHOTS' "$out.log" || { cat "$out.log" >&2; echo "deploy-check: no KV binding in the dry run" >&2; exit 1; }
+# The test-only fault switch (worker/src/faults.rs) must never reach a deploy.
+if grep -q 'VANE_TEST_FAULTS' wrangler.toml "$out.log"; then
+    echo "deploy-check: VANE_TEST_FAULTS is set for a deploy (test only, docs/deploy.md)" >&2
+    exit 1
+fi
 [ -s "$out/index.js" ] || { ls -la "$out" >&2; echo "deploy-check: nothing bundled" >&2; exit 1; }
 echo "deploy-check: wrangler deploy --dry-run ok ($(du -sh "$out" | cut -f1) bundled)" >&2

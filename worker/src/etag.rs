@@ -62,16 +62,20 @@ pub fn bulk_etag(digest: &str, context: &Value, body: &[u8]) -> String {
     format!("\"{prefix}-{}\"", hex(&hash[..16]))
 }
 
-/// True when an `If-None-Match` header value matches `etag` (RFC 9110
-/// section 13.1.2): `*`, or any listed entity tag equal to it under the weak
-/// comparison (a `W/` prefix is ignored).
+/// True when an `If-None-Match` header value lists `etag` (RFC 9110
+/// section 13.1.2): any listed entity tag equal to it under the weak
+/// comparison (a `W/` prefix is ignored). `*` matches nothing here: it
+/// asks "does any representation exist", which RFC 9110 answers for a
+/// POST with 412, not 304; OFREP's bulk POST uses `If-None-Match` only to
+/// revalidate a body the caller holds, so `*` gets the full 200 answer
+/// (`docs/http-api.md`).
 pub fn if_none_match(header: &str, etag: &str) -> bool {
     let strip = |t: &str| {
         let t = t.trim();
         t.strip_prefix("W/").unwrap_or(t).to_owned()
     };
     let etag = strip(etag);
-    header.trim() == "*" || header.split(',').any(|t| strip(t) == etag)
+    header.split(',').any(|t| strip(t) == etag)
 }
 
 #[cfg(test)]
@@ -122,7 +126,11 @@ mod tests {
     fn if_none_match_lists_and_weak_tags() {
         assert!(if_none_match("\"a-1\"", "\"a-1\""));
         assert!(if_none_match("\"x\", W/\"a-1\"", "\"a-1\""));
-        assert!(if_none_match("*", "\"a-1\""));
+        assert!(
+            !if_none_match("*", "\"a-1\""),
+            "* is no revalidation (412 per RFC 9110, here 200)"
+        );
+        assert!(!if_none_match(" * ", "\"a-1\""));
         assert!(!if_none_match("\"a-2\"", "\"a-1\""));
         assert!(!if_none_match("", "\"a-1\""));
     }

@@ -58,6 +58,7 @@ pub mod cors;
 pub mod error;
 pub mod etag;
 pub mod exposure;
+pub mod faults;
 pub mod limits;
 pub mod metrics;
 pub mod ofrep;

@@ -8,7 +8,7 @@
 //! | evaluated | 200 `evaluationSuccess` | 200 `{"flags": [...], "metadata"?}` + `ETag` |
 //! | flag-level failure | 400 `evaluationFailure` (404 `flagNotFound`) | inside `flags` |
 //! | bad request body | 400 `evaluationFailure` | 400 `bulkEvaluationFailure` |
-//! | `If-None-Match` matches | — | 304, no body |
+//! | `If-None-Match` lists the tag (`*` does not count) | — | 304, no body |
 //!
 //! The result objects are the resolver's own serialisation, so the worker
 //! answers exactly what `vane eval` prints for the same snapshot and context.
@@ -379,6 +379,14 @@ mod tests {
         assert_eq!(again.status, 304);
         assert_eq!(again.body, None);
         assert_eq!(again.header("etag"), Some(etag.as_str()));
+
+        // `*` is no revalidation of a held body: the full answer.
+        let star = all(&snap, body, Some("*"));
+        assert_eq!(
+            (star.status, star.header("etag")),
+            (200, Some(etag.as_str()))
+        );
+        assert_eq!(star.body_json(), first.body_json());
 
         let other = all(&snap, br#"{"context":{"targetingKey":"u2"}}"#, Some(&etag));
         assert_eq!(other.status, 200);

@@ -29,6 +29,7 @@ use crate::confidence::sticky::write_units;
 use crate::confidence::token::TokenKey;
 use crate::error::ApiError;
 use crate::exposure;
+use crate::faults::{self, Faults, Op};
 use crate::limits::{metrics_flush_ms, snapshot_ttl_ms, BadSeconds};
 use crate::metrics::{Metrics, TenantCounters};
 use crate::pipeline::admin::{admin_gate, serve_admin};
@@ -404,9 +405,30 @@ fn kv_error(what: &str, key: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError(format!("KV {what} {key}: {e}"))
 }
 
+/// The test fault switch of this deployment (`VANE_TEST_FAULTS`,
+/// [`crate::faults`]): all off when unset, and when invalid (logged).
+pub(crate) fn test_faults(env: &Env) -> Faults {
+    let value = env.var(faults::VARIABLE).ok().map(|v| v.to_string());
+    Faults::parse(value.as_deref()).unwrap_or_else(|e| {
+        console_warn!("vane: {e}; test faults off");
+        Faults::default()
+    })
+}
+
+/// Logs an injected failure (the hardening test counts these lines) and
+/// passes it on.
+fn logged(result: std::result::Result<(), StoreError>) -> std::result::Result<(), StoreError> {
+    if let Err(e) = &result {
+        console_warn!("{}", e.0);
+    }
+    result
+}
+
 /// Read access to the KV namespace.
 struct KvSource {
     kv: KvStore,
+    /// Test faults injected into its reads and writes (off in a deploy).
+    faults: Faults,
     /// `TRUSTED_PUBLISHER_KEYS` (a var or a secret), if set.
     trusted_publisher_keys: Option<String>,
 }
@@ -420,11 +442,13 @@ impl KvSource {
             .map(|v| v.to_string());
         Ok(KvSource {
             kv: env.kv(KV_BINDING)?,
+            faults: test_faults(env),
             trusted_publisher_keys: trusted,
         })
     }
 
     async fn get(&self, key: &str) -> std::result::Result<Option<Vec<u8>>, StoreError> {
+        logged(self.faults.check(Op::KvRead, key))?;
         self.kv
             .get(key)
             .bytes()
@@ -433,6 +457,7 @@ impl KvSource {
     }
 
     async fn put(&self, key: &str, value: &[u8]) -> std::result::Result<(), StoreError> {
+        logged(self.faults.check(Op::KvWrite, key))?;
         self.kv
             .put_bytes(key, value)
             .map_err(|e| kv_error("put", key, &e))?
@@ -509,6 +534,7 @@ fn do_error(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 impl AdminStore for PublisherStore {
     async fn current(&self, tenant: &str) -> std::result::Result<Option<Pointer>, StoreError> {
+        logged(self.kv.faults.check(Op::DoStorage, DO_POINTER_KEY))?;
         let own: Option<String> = self
             .storage
             .get(DO_POINTER_KEY)
@@ -550,6 +576,7 @@ impl AdminStore for PublisherStore {
                 .id_from_name(REGISTRY_NAME)?
                 .get_stub()
         };
+        logged(self.kv.faults.check(Op::DoStorage, "key registry claim"))?;
         let req = claim().map_err(|e| do_error("key registry request", e))?;
         let mut response = registry()
             .map_err(|e| do_error("key registry", e))?
@@ -567,6 +594,7 @@ impl AdminStore for PublisherStore {
     }
 
     async fn put_pointer(&self, pointer: &Pointer) -> std::result::Result<(), StoreError> {
+        logged(self.kv.faults.check(Op::DoStorage, DO_POINTER_KEY))?;
         let text = String::from_utf8_lossy(&pointer.to_json()).into_owned();
         self.storage
             .put(DO_POINTER_KEY, text)

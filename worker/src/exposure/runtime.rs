@@ -175,11 +175,10 @@ async fn put_object(env: &Env, bucket: &Bucket, object: &batch::Object) -> Resul
         .map(|_| ())
 }
 
-/// True with `VANE_TEST_FAULTS=1` (set by `scripts/e2e.sh`; never in
-/// `wrangler.toml`).
+/// True when `VANE_TEST_FAULTS` turns on the test routes
+/// ([`crate::faults`]; set by `scripts/e2e.sh`, never in `wrangler.toml`).
 fn faults_enabled(env: &Env) -> bool {
-    env.var("VANE_TEST_FAULTS")
-        .is_ok_and(|v| v.to_string() == "1")
+    crate::runtime::test_faults(env).routes
 }
 
 /// The test fault switch of a tenant.

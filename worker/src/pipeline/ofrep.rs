@@ -235,6 +235,16 @@ mod tests {
         }
 
         fn run(self, store: &MemoryStore, cache: &Cache, metrics: &Metrics) -> Outcome {
+            self.run_counting(store, cache, metrics).0
+        }
+
+        /// [`Call::run`], and how many chunks of the body were asked for.
+        fn run_counting(
+            self,
+            store: &MemoryStore,
+            cache: &Cache,
+            metrics: &Metrics,
+        ) -> (Outcome, usize) {
             let head = RequestHead {
                 method: self.method.into(),
                 path: self.path.into(),
@@ -257,7 +267,8 @@ mod tests {
                 metrics_flush_ms: 10_000,
             };
             let mut body = self.body;
-            block_on(serve_ofrep(&edge, &r, &head, &mut body, 0, "req-1"))
+            let outcome = block_on(serve_ofrep(&edge, &r, &head, &mut body, 0, "req-1"));
+            (outcome, body.chunks_read())
         }
 
         fn answer(self, store: &MemoryStore) -> Answer {
@@ -276,6 +287,44 @@ mod tests {
 
     fn code(c: &str) -> Option<String> {
         Some(c.to_owned())
+    }
+
+    #[test]
+    fn unauthenticated_requests_are_refused_before_the_body_is_read() {
+        let s = store();
+        let bulk = "/ofrep/v1/evaluate/flags";
+        // 100 chunks of 64 KiB, no Content-Length: a chunked upload.
+        let big = || Chunks::sized(&[65_536; 100]);
+        let refused = [
+            (
+                "no key",
+                Call {
+                    headers: vec![],
+                    ..post(bulk)
+                },
+            ),
+            (
+                "unknown key",
+                post(bulk).header("authorization", "Bearer nobody"),
+            ),
+            (
+                "another tenant's key under /tenants/shop",
+                post("/tenants/shop/ofrep/v1/evaluate/flags")
+                    .header("authorization", &format!("Bearer {}", client_key(MEDIA))),
+            ),
+        ];
+        for (what, call) in refused {
+            let (o, asked) = call
+                .body(big())
+                .run_counting(&s, &Cache::new(), &Metrics::default());
+            assert_eq!((o.reply.status, asked), (401, 0), "{what}");
+        }
+        // An admitted key reads the body and stops just past the limit.
+        let (o, asked) =
+            post(bulk)
+                .body(big())
+                .run_counting(&s, &Cache::new(), &Metrics::default());
+        assert_eq!((o.reply.status, asked), (413, 2));
     }
 
     #[test]

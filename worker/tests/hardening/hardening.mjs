@@ -6,6 +6,8 @@
 //   VANE_HARDENING_PROBE    number of cross-tenant probe requests (≥ 10,000)
 //   VANE_HARDENING_REPORT   where to write the figures (JSON)
 //   VANE_HARDENING_PHASES   which phases to run (default probe,churn,load)
+//   VANE_HARDENING_FAULTS   the worker's VANE_TEST_FAULTS periods when it
+//                           injects KV / Durable Object failures ('' = none)
 //
 // Phases, each failing the run on the first broken invariant:
 // 1. setup: TENANTS tenants, each with its own client key and flags that
@@ -18,7 +20,11 @@
 //    a rollback) while readers read every tenant. No answer
 //    may be a 500, from another tenant, or of a version never published for
 //    its tenant; admin answers must be documented ones; afterwards every
-//    tenant's reads converge to its authority's current version.
+//    tenant's reads converge to its authority's current version. With
+//    injected faults, every publish or rollback answered 503 must have left
+//    what its message says (the old current snapshot, or the new one in the
+//    authority with the edge behind), and retrying it must converge; the
+//    injected faults are counted from the wrangler log.
 // 4. sustained load: autocannon on the bulk evaluation endpoint; zero 5xx.
 
 import assert from 'node:assert/strict';
@@ -41,6 +47,7 @@ const SECONDS = Number(env('VANE_HARDENING_SECONDS', '10'));
 const PROBE = Number(env('VANE_HARDENING_PROBE', '10000'));
 const REPORT = env('VANE_HARDENING_REPORT', join(DIR, 'hardening.json'));
 const PHASES = env('VANE_HARDENING_PHASES', 'probe,churn,load').split(',');
+const FAULTS = env('VANE_HARDENING_FAULTS', '');
 
 const TENANTS = ['tenant-a', 'tenant-b', 'tenant-c', 'tenant-d'];
 const VERSION_BASE = 1_000_000; // tenant i's versions: (i + 1) * VERSION_BASE + n
@@ -205,22 +212,61 @@ const ADMIN_OK = new Set([200, 201, 409, 404, 503]);
 async function churn(current) {
   const until = Date.now() + SECONDS * 1000;
   const published = Object.fromEntries(TENANTS.map((t) => [t, new Set([current[t].version])]));
-  const stats = { publishes: 0, rollbacks: 0, admin_503: 0, admin_refusals: 0, reads: 0, read_503: 0, read_other: {}, wrong_tenant: 0, unknown_version: 0, server_errors: 0 };
+  const stats = { publishes: 0, rollbacks: 0, admin_503: 0, admin_refusals: 0, reads: 0, read_503: 0, read_other: {}, wrong_tenant: 0, unknown_version: 0, server_errors: 0, failed_ops_checked: 0, inconsistent: 0, retries: 0 };
+  // After an admin answer of 503: the authority must hold what the message
+  // says (old current, or new current with the edge behind), and retrying
+  // the same operation must converge to the new current.
+  const afterFailure = async (t, r, before, retry, wantVersion) => {
+    const message = r.json?.errorDetails ?? r.text;
+    const s = await untilAnswered(() => status(t));
+    const now = s.json?.current?.version;
+    const old = /nothing was made current/.test(message);
+    const behind = /copy in KV, which the edge reads, was not written/.test(message);
+    stats.failed_ops_checked++;
+    if (s.status !== 200 || !(old || behind) || (old && now !== before) || (behind && wantVersion !== undefined && now !== wantVersion)) {
+      stats.inconsistent++;
+      console.error(`churn: ${t} 503 "${message}" but the authority has ${now} (before ${before}, wanted ${wantVersion})`);
+    }
+    for (let i = 0; i < 50; i++) {
+      const again = await retry();
+      stats.retries++;
+      if (again.status !== 503) {
+        const settled = await untilAnswered(() => status(t));
+        const current = settled.json?.current?.version;
+        const ok = (again.status < 300 || again.json?.errorCode === 'ALREADY_CURRENT' || again.status === 409)
+          && (wantVersion === undefined || current === wantVersion);
+        if (!ok) {
+          stats.inconsistent++;
+          console.error(`churn: ${t} retry answered ${again.status} ${again.text}; authority at ${current}, wanted ${wantVersion}`);
+        }
+        return current;
+      }
+    }
+    stats.inconsistent++;
+    console.error(`churn: ${t} retries never got past 503`);
+    return undefined;
+  };
   const next = Object.fromEntries(TENANTS.map((t) => [t, 100]));
   const publisher = async (t) => {
+    let before = current[t].version;
     for (let op = 0; Date.now() < until; op++) {
       let r;
       if (op % 3 === 2) {
         r = await rollback(t);
         stats.rollbacks++;
+        if (r.status === 503 && FAULTS) before = await afterFailure(t, r, before, () => rollback(t), undefined);
+        else if (r.status === 200) before = r.json.version;
       } else {
         const version = versionRange(t) + next[t]++;
         // Counted as published before the answer: a publish that failed
         // part-way may still have taken effect (the worker promises old
         // state or new, never a mix).
         published[t].add(version);
-        r = await publish(t, build(t, version));
+        const bytes = build(t, version);
+        r = await publish(t, bytes);
         stats.publishes++;
+        if (r.status === 503 && FAULTS) before = await afterFailure(t, r, before, () => publish(t, bytes), version);
+        else if (r.status === 201) before = version;
       }
       if (r.status >= 500) stats.admin_503++;
       if (r.status === 409 || r.status === 404) stats.admin_refusals++;
@@ -273,8 +319,22 @@ async function churn(current) {
     stats.converged[t] = got === want;
     if (got !== want) console.error(`churn: ${t} reads serve ${got}, the authority says ${want}`);
   }
+  if (FAULTS) {
+    // Injected faults, as the worker logged them (worker/src/faults.rs).
+    const log = readFileSync(join(DIR, 'wrangler.log'), 'utf8');
+    stats.faults = { switch: FAULTS };
+    for (const kind of ['kv_read', 'kv_write', 'do_storage']) {
+      stats.faults[kind] = log.split(`vane test fault: injected ${kind} failure`).length - 1;
+    }
+  }
   figures.churn = stats;
   console.log(`churn: ${JSON.stringify(stats)}`);
+  if (FAULTS) {
+    for (const kind of ['kv_read', 'kv_write', 'do_storage']) {
+      if (FAULTS.includes(kind)) assert.ok(stats.faults[kind] > 0, `${kind} faults were injected`);
+    }
+    assert.equal(stats.inconsistent, 0, 'every failed admin operation left what it said and converged on retry');
+  }
   assert.equal(stats.server_errors, 0, 'no 500 (or undocumented answer) during churn');
   assert.equal(stats.wrong_tenant, 0, 'no read answered from another tenant');
   assert.equal(stats.unknown_version, 0, 'every read serves a version published for its tenant');
