@@ -163,15 +163,18 @@ impl Context {
     /// prints it (so `1`, `1.0` and `-0` are one unit whichever language
     /// sent them).
     ///
-    /// Errors: [`UnitError::Missing`] when absent or `null`,
-    /// [`UnitError::Unusable`] for any other JSON type.
+    /// Errors: [`UnitError::Missing`] when absent, `null` or the empty
+    /// string (every caller without a key would share one bucket, and its
+    /// exposures one unit), [`UnitError::Unusable`] for any other JSON type.
     pub fn unit(&self, by: Option<&[String]>) -> Result<Cow<'_, str>, UnitError> {
         match by {
             None => self
                 .targeting_key()
+                .filter(|k| !k.is_empty())
                 .map(Cow::Borrowed)
                 .ok_or(UnitError::Missing),
             Some(path) => match self.lookup(path) {
+                Some(Value::String(s)) if s.is_empty() => Err(UnitError::Missing),
                 Some(Value::String(s)) => Ok(Cow::Borrowed(s)),
                 Some(Value::Number(n)) => Ok(Cow::Owned(number_to_js_string(n))),
                 None | Some(Value::Null) => Err(UnitError::Missing),
@@ -281,6 +284,14 @@ mod tests {
         assert_eq!(c.targeting_key(), None);
         let c = Context::from_json(r#"{"targetingKey":null,"targeting_key":"u2"}"#, 0).unwrap();
         assert_eq!(c.targeting_key(), Some("u2"));
+    }
+
+    #[test]
+    fn an_empty_unit_is_a_missing_unit() {
+        let c = Context::from_json(r#"{"targetingKey":"","team":"","n":0}"#, 0).unwrap();
+        assert_eq!(c.unit(None), Err(UnitError::Missing));
+        assert_eq!(c.unit(Some(&["team".to_owned()])), Err(UnitError::Missing));
+        assert_eq!(c.unit(Some(&["n".to_owned()])).as_deref(), Ok("0"));
     }
 
     #[test]
