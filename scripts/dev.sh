@@ -65,6 +65,7 @@ cat <<EOF_INFO
 
 Vane worker running at $url  (admin token: .dev.vars; log: $state/wrangler.log)
 Playground: $url/playground/
+Exposures:  $url/exposures/  (asks for the admin token: ADMIN_TOKEN in .dev.vars)
 
 Example tenants and client keys:
 EOF_INFO
@@ -79,8 +80,10 @@ Every flag for a user (bulk OFREP):
     -H 'Authorization: Bearer $first_key' -H 'Content-Type: application/json' \\
     -d '{"context":{"targetingKey":"user-1","email":"ana@shop.example","country":"DE"}}'
 
-Publish and inspect: $vane publish SNAPSHOT --url $url --token \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)
-                     $vane status --tenant shop --url $url --token \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)
+After editing a rules file (examples/shop.yaml here), rebuild and publish it; then check:
+  $vane build examples/shop.yaml -o $state/snapshots/shop.cbor && \\
+    $vane publish $state/snapshots/shop.cbor --url $url --token \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)
+  $vane status --tenant shop --url $url --token \$(sed -n 's/^ADMIN_TOKEN=//p' .dev.vars)
 Ctrl-C stops the worker.
 EOF_INFO
 
