@@ -11,7 +11,7 @@ use confidence_resolver::proto::google::Struct;
 use confidence_resolver::proto::Message as _;
 use confidence_resolver::{Client, FlagToApply, Host, ResolvedValue, ResolverState};
 use serde_json::Value;
-use vane_resolver::confidence::ResolveRequest;
+use vane_resolver::confidence::{Answer, ResolveRequest};
 use vane_resolver::Snapshot;
 use vane_snapshot_builder::confidence::{compile, Options};
 use vane_snapshot_builder::{encode, BuildOptions};
@@ -135,14 +135,16 @@ pub fn vane_resolve(snapshot: &Snapshot, context: &str, flags: &[String]) -> Vec
         .iter()
         .map(|f| Outcome {
             flag: f.flag.key.clone(),
-            reason: f.result.reason.as_str().to_owned(),
+            reason: f.reason().as_str().to_owned(),
             variant: f.variant_name().unwrap_or("").to_owned(),
-            should_apply: f.result.should_apply(),
-            origin: f
-                .result
-                .assigned_by
-                .as_ref()
-                .map_or_else(String::new, |b| b.rule.name.clone()),
+            should_apply: f.should_apply(),
+            origin: match &f.answer {
+                Answer::Assigned(a) => a
+                    .assigned_by
+                    .as_ref()
+                    .map_or_else(String::new, |b| b.rule.name.clone()),
+                Answer::Evaluated(..) => String::new(),
+            },
         })
         .collect()
 }

@@ -101,6 +101,9 @@ pub enum AssignReason {
     NoSegmentMatch,
     /// The unit is of an unusable type or too long.
     TargetingKeyError,
+    /// The flag could not be evaluated (a Vane or flagd flag's error other
+    /// than its targeting key; never a Confidence flag's).
+    Error,
 }
 
 impl AssignReason {
@@ -110,6 +113,7 @@ impl AssignReason {
             AssignReason::Match => "RESOLVE_REASON_MATCH",
             AssignReason::NoSegmentMatch => "RESOLVE_REASON_NO_SEGMENT_MATCH",
             AssignReason::TargetingKeyError => "RESOLVE_REASON_TARGETING_KEY_ERROR",
+            AssignReason::Error => "RESOLVE_REASON_ERROR",
         }
     }
 }

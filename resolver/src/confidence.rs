@@ -11,18 +11,36 @@
 //! Numbers in the body are spelled as proto3 JSON writes a double
 //! ([`proto3_json_text`]).
 //!
-//! Only flags with assignment rules ([`Targeting::Assigned`], what the
-//! Confidence front end builds) are resolvable here; a flag is listed when
-//! it is active, the client may resolve it and the request names it (or
-//! names none).
+//! Two kinds of flag are resolved here (`docs/confidence.md`):
+//!
+//! - flags with assignment rules ([`Targeting::Assigned`], what the
+//!   Confidence front end builds), by Confidence's rules; listed when
+//!   active, the client may resolve them and the request names them (or
+//!   names none);
+//! - every other flag (Vane YAML or flagd), evaluated exactly as OFREP
+//!   evaluates it and mapped onto Confidence's answer: named
+//!   `flags/{key}`, variants `flags/{key}/variants/{name}`, a value that is
+//!   not an object wrapped as `{"value": v}`, a served value (a rule, a
+//!   split, a layer's experiment, a holdout or the default variant)
+//!   `RESOLVE_REASON_MATCH`, no value `RESOLVE_REASON_NO_SEGMENT_MATCH`, a
+//!   missing or non-string targeting key `RESOLVE_REASON_TARGETING_KEY_ERROR`
+//!   and any other error `RESOLVE_REASON_ERROR`; `shouldApply` only for an
+//!   exposure (a split or a holdout bucketed the unit). Listed when active
+//!   and named by the request (or none named), for any client of the
+//!   tenant, as on OFREP.
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::assign::{resolve_assigned, sticky_reads, AssignResult, Materializations, StickyWrite};
+use crate::assign::{
+    resolve_assigned, sticky_reads, AssignReason, AssignResult, Materializations, StickyWrite,
+};
 use crate::context::{Context, ContextError};
+use crate::explain::Explanation;
 use crate::expr::{number_to_js_string, Env};
 use crate::model::{Assigned, Flag, Targeting};
+use crate::resolve::resolve;
+use crate::result::{ErrorCode, EvaluationResult};
 use crate::snapshot::{sha256, Snapshot};
 use crate::space::BucketCache;
 
@@ -52,7 +70,18 @@ pub struct ResolvedFlag<'a> {
     /// The flag.
     pub flag: &'a Flag,
     /// How it resolved.
-    pub result: AssignResult<'a>,
+    pub answer: Answer<'a>,
+}
+
+/// How a listed flag resolved.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer<'a> {
+    /// A Confidence flag: its assignment.
+    Assigned(AssignResult<'a>),
+    /// A Vane-YAML or flagd flag: the OFREP evaluation and, when that may be
+    /// an exposure ([`EvaluationResult::may_expose`]), its explanation, from
+    /// which the exposure is read ([`Explanation::exposure`]).
+    Evaluated(EvaluationResult<'a>, Option<Box<Explanation<'a>>>),
 }
 
 /// A resolve's outcome: the flags in snapshot order and the sticky
@@ -76,19 +105,32 @@ impl Snapshot {
             .map(|c| c.name.as_str())
     }
 
-    /// The flags `client` may resolve for `request`, in snapshot order.
-    fn confidence_flags(&self, client: &str, request: &ResolveRequest) -> Vec<(&Flag, &Assigned)> {
+    /// The flags `client` may resolve for `request`, in snapshot order, each
+    /// with its assignment rules when it is a Confidence flag.
+    fn confidence_flags(
+        &self,
+        client: &str,
+        request: &ResolveRequest,
+    ) -> Vec<(&Flag, Option<&Assigned>)> {
         self.flags()
-            .filter_map(|flag| {
-                let Targeting::Assigned(assigned) = &flag.targeting else {
-                    return None;
-                };
-                let listed = request.flags.is_empty() || request.flags.contains(&flag.key);
-                let allowed = assigned
-                    .clients
-                    .binary_search_by(|c| c.as_str().cmp(client))
-                    .is_ok();
-                (!flag.disabled && listed && allowed).then_some((flag, &**assigned))
+            .filter(|flag| !flag.disabled)
+            .filter_map(|flag| match &flag.targeting {
+                Targeting::Assigned(assigned) => {
+                    let listed = request.flags.is_empty() || request.flags.contains(&flag.key);
+                    let allowed = assigned
+                        .clients
+                        .binary_search_by(|c| c.as_str().cmp(client))
+                        .is_ok();
+                    (listed && allowed).then_some((flag, Some(&**assigned)))
+                }
+                _ => {
+                    let listed = request.flags.is_empty()
+                        || request
+                            .flags
+                            .iter()
+                            .any(|n| n.strip_prefix(FLAG_PREFIX) == Some(flag.key.as_str()));
+                    listed.then_some((flag, None))
+                }
             })
             .collect()
     }
@@ -108,15 +150,55 @@ impl Snapshot {
     ) -> Result<Resolution<'a>, ContextError> {
         let context = confidence_context(&request.evaluation_context, now)?;
         let buckets = BucketCache::new(&context, self.spaces());
+        let listed = self.confidence_flags(client, request);
+        // Vane and flagd flags read the context as OFREP does.
+        let evaluated = listed
+            .iter()
+            .any(|(_, assigned)| assigned.is_none())
+            .then(|| ofrep_context(&request.evaluation_context, now));
+        let ofrep_buckets = match &evaluated {
+            Some(Ok(context)) => Some(self.buckets(context)),
+            _ => None,
+        };
         let mut writes = Vec::new();
-        let flags = self
-            .confidence_flags(client, request)
+        let flags = listed
             .into_iter()
             .map(|(flag, assigned)| {
-                let env = Env::new(&buckets, &flag.key).with_sticky(sticky);
-                let result =
-                    resolve_assigned(assigned, &flag.variants, Some(client), &env, &mut writes);
-                ResolvedFlag { flag, result }
+                let answer = match (assigned, &evaluated, &ofrep_buckets) {
+                    (Some(assigned), _, _) => {
+                        let env = Env::new(&buckets, &flag.key).with_sticky(sticky);
+                        Answer::Assigned(resolve_assigned(
+                            assigned,
+                            &flag.variants,
+                            Some(client),
+                            &env,
+                            &mut writes,
+                        ))
+                    }
+                    (None, Some(Ok(context)), Some(buckets)) => {
+                        let result = resolve(flag, buckets, &mut ());
+                        let explained = result
+                            .may_expose()
+                            .then(|| Box::new(self.explain(&flag.key, context)));
+                        Answer::Evaluated(result, explained)
+                    }
+                    (None, evaluated, _) => {
+                        let details = match evaluated {
+                            Some(Err(e)) => e.to_string(),
+                            _ => "no evaluation context".to_owned(),
+                        };
+                        Answer::Evaluated(
+                            EvaluationResult::error(
+                                flag.key.as_str().into(),
+                                ErrorCode::InvalidContext,
+                                details,
+                                None,
+                            ),
+                            None,
+                        )
+                    }
+                };
+                ResolvedFlag { flag, answer }
             })
             .collect();
         Ok(Resolution { flags, writes })
@@ -136,11 +218,27 @@ impl Snapshot {
         let mut reads: Vec<_> = self
             .confidence_flags(client, request)
             .into_iter()
-            .flat_map(|(_, assigned)| sticky_reads(assigned, &context))
+            .filter_map(|(_, assigned)| assigned)
+            .flat_map(|assigned| sticky_reads(assigned, &context))
             .collect();
         reads.sort();
         reads.dedup();
         reads
+    }
+}
+
+/// Where a Vane-YAML or flagd flag's Confidence name starts: `flags/{key}`.
+pub const FLAG_PREFIX: &str = "flags/";
+
+/// The evaluation context of a Confidence request as OFREP reads it, for
+/// Vane-YAML and flagd flags: `targeting_key` is the targeting key.
+///
+/// Errors: the targeting key is not a string (and what
+/// [`confidence_context`] refuses).
+fn ofrep_context(value: &Value, now: i64) -> Result<Context, ContextError> {
+    match value {
+        Value::Null => Ok(Context::empty(now)),
+        other => Context::from_value(other.clone(), now),
     }
 }
 
@@ -155,42 +253,228 @@ fn confidence_context(value: &Value, now: i64) -> Result<Context, ContextError> 
 }
 
 impl ResolvedFlag<'_> {
-    /// The variant's name, if a variant was assigned.
+    /// The flag's name in the answer: a Confidence flag's own,
+    /// `flags/{key}` for the others.
+    pub fn name(&self) -> String {
+        match self.answer {
+            Answer::Assigned(_) => self.flag.key.clone(),
+            Answer::Evaluated(..) => format!("{FLAG_PREFIX}{}", self.flag.key),
+        }
+    }
+
+    /// The variant's name as the flag names it (a Confidence flag's full
+    /// `flags/{id}/variants/{v}`, a Vane variant's bare name), if a variant
+    /// was assigned.
     pub fn variant_name(&self) -> Option<&str> {
-        self.result
-            .variant
-            .and_then(|i| self.flag.variants.get(i as usize))
-            .map(|v| v.name.as_str())
+        match &self.answer {
+            Answer::Assigned(a) => a
+                .variant
+                .and_then(|i| self.flag.variants.get(i as usize))
+                .map(|v| v.name.as_str()),
+            Answer::Evaluated(r, _) => r.value.and(r.variant),
+        }
+    }
+
+    /// The variant's name in the answer: a Confidence flag's own,
+    /// `flags/{key}/variants/{name}` for the others; empty when none.
+    pub fn variant_wire_name(&self) -> String {
+        match (&self.answer, self.variant_name()) {
+            (_, None) => String::new(),
+            (Answer::Assigned(_), Some(v)) => v.to_owned(),
+            (Answer::Evaluated(..), Some(v)) => {
+                format!("{FLAG_PREFIX}{}/variants/{v}", self.flag.key)
+            }
+        }
+    }
+
+    /// The Confidence reason (see the module docs for the mapping of a Vane
+    /// or flagd evaluation).
+    pub fn reason(&self) -> AssignReason {
+        match &self.answer {
+            Answer::Assigned(a) => a.reason,
+            Answer::Evaluated(r, _) => match r.error_code {
+                Some(ErrorCode::TargetingKeyMissing | ErrorCode::InvalidContext) => {
+                    AssignReason::TargetingKeyError
+                }
+                Some(_) => AssignReason::Error,
+                None if r.value.is_some() => AssignReason::Match,
+                None => AssignReason::NoSegmentMatch,
+            },
+        }
+    }
+
+    /// Whether the client should apply the flag when it uses it
+    /// (Confidence `shouldApply`): a Confidence flag's match or fall-through;
+    /// a Vane or flagd flag's exposure.
+    pub fn should_apply(&self) -> bool {
+        match &self.answer {
+            Answer::Assigned(a) => a.should_apply(),
+            Answer::Evaluated(_, explained) => {
+                explained.as_ref().is_some_and(|e| e.exposure().is_some())
+            }
+        }
     }
 
     /// The `ResolvedFlag` of the response body (proto3 JSON):
     /// `{flag, variant, value?, flagSchema?, reason, shouldApply,
     /// assignmentOrigin?}`. A match carries the variant's value (`{}` for the
     /// client's default) and the flag's schema; no match carries neither.
+    /// A Vane or flagd flag's value and schema are [`struct_value`] and
+    /// [`struct_schema`]; it has no `assignmentOrigin`.
     pub fn to_json(&self) -> Value {
         let mut out = Map::new();
-        out.insert("flag".into(), json!(self.flag.key));
-        out.insert("variant".into(), json!(self.variant_name().unwrap_or("")));
-        if let Some(by) = &self.result.assigned_by {
-            let value = self
-                .result
-                .variant
-                .and_then(|i| self.flag.variants.get(i as usize))
-                .map_or_else(|| json!({}), |v| v.value.clone());
-            out.insert("value".into(), value);
-            let schema = match &self.flag.targeting {
-                Targeting::Assigned(a) if !a.schema.is_null() => a.schema.clone(),
-                _ => json!({"schema": {}}),
-            };
-            out.insert("flagSchema".into(), schema);
-            out.insert("reason".into(), json!(self.result.reason.as_str()));
-            out.insert("shouldApply".into(), json!(self.result.should_apply()));
-            out.insert("assignmentOrigin".into(), json!(by.rule.name));
-        } else {
-            out.insert("reason".into(), json!(self.result.reason.as_str()));
-            out.insert("shouldApply".into(), json!(self.result.should_apply()));
+        out.insert("flag".into(), json!(self.name()));
+        out.insert("variant".into(), json!(self.variant_wire_name()));
+        let reason = json!(self.reason().as_str());
+        let should_apply = json!(self.should_apply());
+        match &self.answer {
+            Answer::Assigned(a) => {
+                if let Some(by) = &a.assigned_by {
+                    let value = a
+                        .variant
+                        .and_then(|i| self.flag.variants.get(i as usize))
+                        .map_or_else(|| json!({}), |v| v.value.clone());
+                    out.insert("value".into(), value);
+                    let schema = match &self.flag.targeting {
+                        Targeting::Assigned(a) if !a.schema.is_null() => a.schema.clone(),
+                        _ => json!({"schema": {}}),
+                    };
+                    out.insert("flagSchema".into(), schema);
+                    out.insert("reason".into(), reason);
+                    out.insert("shouldApply".into(), should_apply);
+                    out.insert("assignmentOrigin".into(), json!(by.rule.name));
+                } else {
+                    out.insert("reason".into(), reason);
+                    out.insert("shouldApply".into(), should_apply);
+                }
+            }
+            Answer::Evaluated(r, _) => {
+                if let (Some(value), None) = (r.value, r.error_code) {
+                    out.insert("value".into(), struct_value(self.flag, value));
+                    out.insert("flagSchema".into(), struct_schema(self.flag));
+                }
+                out.insert("reason".into(), reason);
+                out.insert("shouldApply".into(), should_apply);
+            }
         }
         Value::Object(out)
+    }
+}
+
+/// A Vane or flagd flag's value as a Confidence value (a struct): the value
+/// itself when every variant of the flag is an object, else `{"value": v}`
+/// (read as `flag.value` by a Confidence client).
+pub fn struct_value(flag: &Flag, value: &Value) -> Value {
+    if flag.variants.iter().all(|v| v.value.is_object()) {
+        value.clone()
+    } else {
+        json!({ "value": value })
+    }
+}
+
+/// The `flagSchema` of a Vane or flagd flag (proto3 JSON
+/// `FlagSchema.StructFlagSchema`, `{"schema": {field: FieldSchema}}`), the
+/// schema of every variant's [`struct_value`] merged: a field whose
+/// variants disagree on its type is left out (a whole number and a
+/// fraction make `doubleSchema`), as is a field that is `null` in every
+/// variant; a list's element schema is its elements' merged.
+pub fn struct_schema(flag: &Flag) -> Value {
+    let fields = flag
+        .variants
+        .iter()
+        .map(|v| struct_value(flag, &v.value))
+        .filter_map(|v| match v {
+            Value::Object(map) => Some(object_schema(&map)),
+            _ => None,
+        })
+        .reduce(|a, b| merge_fields(&a, &b))
+        .unwrap_or_default();
+    json!({ "schema": fields })
+}
+
+/// Each non-null field of `map` with its `FieldSchema`.
+fn object_schema(map: &Map<String, Value>) -> Map<String, Value> {
+    map.iter()
+        .filter_map(|(k, v)| field_schema(v).map(|s| (k.clone(), s)))
+        .collect()
+}
+
+/// A value's `FieldSchema` (`{"boolSchema": {}}`, `{"structSchema":
+/// {"schema": …}}`, `{"listSchema": {"elementSchema": …}}`, …); `None` for
+/// `null` and for a list whose elements disagree.
+fn field_schema(value: &Value) -> Option<Value> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(_) => json!({"boolSchema": {}}),
+        Value::Number(n) if n.is_f64() => json!({"doubleSchema": {}}),
+        Value::Number(_) => json!({"intSchema": {}}),
+        Value::String(_) => json!({"stringSchema": {}}),
+        Value::Object(map) => json!({"structSchema": {"schema": object_schema(map)}}),
+        Value::Array(items) => {
+            let mut element = items.iter().map(field_schema);
+            let first = match element.next() {
+                None => json!({}),
+                Some(first) => element.try_fold(first?, |a, b| merge_field(&a, &b?))?,
+            };
+            json!({"listSchema": {"elementSchema": first}})
+        }
+    })
+}
+
+/// Two structs' field schemas merged: a field in one only is kept, a field
+/// in both is [`merge_field`]ed (left out on a conflict).
+fn merge_fields(a: &Map<String, Value>, b: &Map<String, Value>) -> Map<String, Value> {
+    let mut out = a.clone();
+    for (k, vb) in b {
+        match a.get(k) {
+            None => {
+                out.insert(k.clone(), vb.clone());
+            }
+            Some(va) => match merge_field(va, vb) {
+                Some(m) => {
+                    out.insert(k.clone(), m);
+                }
+                None => {
+                    out.remove(k);
+                }
+            },
+        }
+    }
+    out
+}
+
+/// Two `FieldSchema`s of one field merged; `None` when they conflict.
+fn merge_field(a: &Value, b: &Value) -> Option<Value> {
+    if a == b {
+        return Some(a.clone());
+    }
+    let kind = |v: &Value| v.as_object().and_then(|m| m.keys().next().cloned());
+    match (kind(a)?.as_str(), kind(b)?.as_str()) {
+        ("intSchema" | "doubleSchema", "intSchema" | "doubleSchema") => {
+            Some(json!({"doubleSchema": {}}))
+        }
+        ("structSchema", "structSchema") => {
+            let inner = |v: &Value| v.pointer("/structSchema/schema")?.as_object().cloned();
+            Some(json!({"structSchema": {"schema": merge_fields(&inner(a)?, &inner(b)?)}}))
+        }
+        ("listSchema", "listSchema") => {
+            let element = |v: &Value| {
+                v.pointer("/listSchema/elementSchema")
+                    .cloned()
+                    .unwrap_or_else(|| json!({}))
+            };
+            let (ea, eb) = (element(a), element(b));
+            let merged = match (
+                ea.as_object().map(Map::is_empty),
+                eb.as_object().map(Map::is_empty),
+            ) {
+                (Some(true), _) => eb,
+                (_, Some(true)) => ea,
+                _ => merge_field(&ea, &eb)?,
+            };
+            Some(json!({"listSchema": {"elementSchema": merged}}))
+        }
+        _ => None,
     }
 }
 
@@ -249,6 +533,56 @@ impl serde_json::ser::Formatter for EcmaScriptNumbers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::Variant;
+
+    fn flag(values: &[Value]) -> Flag {
+        Flag {
+            key: "f".into(),
+            variants: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Variant {
+                    name: format!("v{i}"),
+                    value: v.clone(),
+                })
+                .collect(),
+            default_variant: Some(0),
+            disabled: false,
+            targeting: Targeting::Static,
+            metadata: Map::new(),
+        }
+    }
+
+    #[test]
+    fn schemas_merge_the_variants_and_leave_out_conflicts() {
+        let f = flag(&[
+            json!({"a": 1, "b": "x", "c": [], "d": null, "n": {"x": 1}}),
+            json!({"a": 2.5, "b": true, "c": ["s"], "d": null, "e": {"f": 1}, "n": {"x": "y", "z": false}}),
+        ]);
+        assert_eq!(
+            struct_schema(&f),
+            json!({"schema": {
+                "a": {"doubleSchema": {}},
+                "c": {"listSchema": {"elementSchema": {"stringSchema": {}}}},
+                "e": {"structSchema": {"schema": {"f": {"intSchema": {}}}}},
+                "n": {"structSchema": {"schema": {"z": {"boolSchema": {}}}}}
+            }})
+        );
+        // A list whose elements disagree has no schema; objects are served
+        // as they are.
+        let f = flag(&[json!({"l": [1, "x"]})]);
+        assert_eq!(struct_schema(&f), json!({"schema": {}}));
+        assert_eq!(struct_value(&f, &json!({"l": 1})), json!({"l": 1}));
+        // A flag mixing objects and scalars is wrapped; its `value` field
+        // is a struct in one variant and an int in the other: no schema.
+        let f = flag(&[json!({"a": 1}), json!(3)]);
+        assert_eq!(struct_value(&f, &json!(3)), json!({"value": 3}));
+        assert_eq!(
+            struct_value(&f, &json!({"a": 1})),
+            json!({"value": {"a": 1}})
+        );
+        assert_eq!(struct_schema(&f), json!({"schema": {}}));
+    }
 
     /// ECMAScript Number::toString (ECMA-262, Number::toString) of each
     /// double: the vectors of what `JSON.stringify` prints for them.

@@ -17,7 +17,7 @@ use crate::context::{lookup, Context};
 use crate::expr::{Expr, Op, Path};
 use crate::model::{Flag, Rule, Serve, Targeting};
 use crate::resolve::{resolve, Placement, RuleCheck, Trace};
-use crate::result::EvaluationResult;
+use crate::result::{EvaluationResult, Reason};
 use crate::snapshot::{Snapshot, SnapshotInfo};
 use crate::space::{BucketCache, Range, RangeCheck};
 
@@ -551,6 +551,79 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Path>) {
         | Expr::InBuckets(_)
         | Expr::InBitmap(_)
         | Expr::Member(_) => {}
+    }
+}
+
+/// What an evaluation exposed its unit to: the facts an exposure event
+/// records (`docs/exposures.md`), read from the explanation of the
+/// evaluation. OFREP single-flag evaluations and Confidence resolves of
+/// Vane-YAML flags log from it alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exposure<'a> {
+    /// 0-based index of the rule that served (the event's `assignment` is
+    /// `rules[{rule}]`).
+    pub rule: usize,
+    /// The variant served.
+    pub variant: &'a str,
+    /// The unit that was bucketed.
+    pub unit: String,
+    /// The attribute the unit came from, dot-joined (`targetingKey` for the
+    /// targeting key).
+    pub unit_source: String,
+    /// For a split, each variant with its weight, in declaration order; for
+    /// a holdout, the variant it serves with the number of buckets it holds
+    /// out.
+    pub weights: Vec<(&'a str, u64)>,
+    /// The holdout's name when a holdout kept the unit out of an experiment.
+    pub holdout: Option<&'a str>,
+}
+
+impl Explanation<'_> {
+    /// The exposure of this evaluation, or `None` when it is none: only a
+    /// split (reason `SPLIT`) or a holdout that bucketed a unit exposes it;
+    /// a default, a static value, a targeting match, an error and a holdout
+    /// that needs no unit (share 100) do not.
+    pub fn exposure(&self) -> Option<Exposure<'_>> {
+        let result = &self.result;
+        if result.error_code.is_some() {
+            return None;
+        }
+        let variant = result.variant?;
+        let step = self
+            .rules
+            .iter()
+            .find(|r| r.outcome == RuleOutcome::Matched)?;
+        let (unit, unit_source, weights, holdout) = match &step.serves {
+            Serves::Split(shape) if result.reason == Reason::Split => (
+                step.placement.as_ref()?.unit.clone()?,
+                shape.bucket_by.clone(),
+                shape
+                    .cuts
+                    .iter()
+                    .map(|c| (c.variant, u64::from(c.weight)))
+                    .collect(),
+                None,
+            ),
+            Serves::Holdout(h) => {
+                let test = step.buckets.iter().find(|b| b.space == h.name && b.holds)?;
+                let held: u64 = test.ranges.iter().map(|(start, end)| end - start).sum();
+                (
+                    test.unit.clone()?,
+                    test.unit_by.clone(),
+                    vec![(variant, held)],
+                    Some(h.name),
+                )
+            }
+            _ => return None,
+        };
+        Some(Exposure {
+            rule: step.index,
+            variant,
+            unit,
+            unit_source,
+            weights,
+            holdout,
+        })
     }
 }
 

@@ -6,6 +6,7 @@
 mod build_cases;
 mod cli;
 mod confidence;
+mod confidence_vane;
 mod context_properties;
 mod diff;
 mod exposure_settings;

@@ -169,7 +169,12 @@ pub fn apply(
             outcome.repeated += 1;
             continue;
         }
-        match outcome.claims.assignments.iter().find(|a| &a.flag == flag) {
+        match outcome
+            .claims
+            .assignments
+            .iter()
+            .find(|a| a.name() == flag.as_str())
+        {
             None => outcome.unknown += 1,
             Some(a) if a.variant.is_none() => outcome.unassigned += 1,
             Some(a) => {
@@ -188,7 +193,7 @@ pub fn apply(
 /// ([`crate::exposure::event::events`]). `sdk` is the request's SDK (an
 /// apply's own, else the resolve's); each item is an assignment with its
 /// exposure time (Unix ms). The event's `assignment` is
-/// `{rule}:{assignment id}`. A flag assigned after falling through rules
+/// `{rule}:{assignment id}` (a Vane rule's `rules[{index}]`, as on OFREP). A flag assigned after falling through rules
 /// yields one more event per fall-through (`fallthrough: true`, that rule's
 /// assignment and unit, the variant finally served); a flag without a
 /// variant yields none.
@@ -216,11 +221,10 @@ pub fn events<'a>(
             flag: a.flag.clone(),
             variant: variant.clone(),
             reason: a.reason.clone(),
-            assignment: format!(
-                "{}:{}",
-                a.rule.as_deref().unwrap_or_default(),
-                a.assignment_id.as_deref().unwrap_or_default()
-            ),
+            assignment: match &a.assignment_id {
+                Some(id) => format!("{}:{id}", a.rule.as_deref().unwrap_or_default()),
+                None => a.rule.clone().unwrap_or_default(),
+            },
             unit: a.unit.clone().unwrap_or_default(),
             unit_source: a
                 .unit_source
@@ -235,8 +239,8 @@ pub fn events<'a>(
                 })
                 .collect(),
             exposed_at_ms,
-            attributes: Map::new(),
-            holdout: None,
+            attributes: a.attributes.clone(),
+            holdout: a.holdout.clone(),
             fallthrough: false,
         };
         // Each rule fallen through on the way is an exposure of its own
@@ -300,6 +304,9 @@ mod tests {
             unit_source: Some("targeting_key".into()),
             weights: vec![],
             fallthroughs: vec![],
+            evaluated: false,
+            holdout: None,
+            attributes: Default::default(),
         }
     }
 

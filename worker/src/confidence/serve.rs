@@ -19,15 +19,15 @@ use super::token::TokenKey;
 use super::wire::{self, code};
 use crate::auth;
 use crate::cache::Cache;
-use crate::exposure::event::{Event, Source};
+use crate::exposure::event::{opted_attributes, Event, Source};
 use crate::reply::Reply;
 use crate::store::SnapshotSource;
 
 use super::sticky::{read_units, StickyStore, Write};
 use super::token::{Claims, TokenAssignment, TokenFallthrough, NONCE_BYTES, TOKEN_TTL_SECONDS};
 use vane_resolver::assign::AssignedBy;
-use vane_resolver::confidence::{ResolveRequest, ResolvedFlag};
-use vane_resolver::model::{Outcome, Targeting};
+use vane_resolver::confidence::{Answer, ResolveRequest, ResolvedFlag};
+use vane_resolver::model::{ExposureLog, Outcome};
 
 /// What the pipeline reads from.
 pub struct ConfidenceEdge<'a, S> {
@@ -258,15 +258,6 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
             Ok(r) => r,
             Err(e) => return served.answer(wire::invalid(format!("evaluationContext: {e}"))),
         };
-    if !snapshot
-        .flags()
-        .any(|f| matches!(f.targeting, Targeting::Assigned(_)))
-    {
-        served.warnings.push(format!(
-            "tenant {tenant:?} has no Confidence flags (built from Vane YAML or flagd): \
-             flags:resolve lists none, OFREP serves its flags"
-        ));
-    }
     let (nonce, id) = random.split_at(NONCE_BYTES);
     let resolve_id = vane_resolver::snapshot::hex(id);
     let claims = Claims {
@@ -278,7 +269,11 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
         sdk: wire::sdk_of(request.sdk.as_ref()),
         resolved_at_ms: now_ms as i64,
         expires_at: now_s + TOKEN_TTL_SECONDS,
-        assignments: resolution.flags.iter().map(token_assignment).collect(),
+        assignments: resolution
+            .flags
+            .iter()
+            .map(|f| token_assignment(f, snapshot.exposure_log(), &request.evaluation_context))
+            .collect(),
     };
     let nonce: &[u8; NONCE_BYTES] = nonce.try_into().unwrap_or(&[0; NONCE_BYTES]);
     let token = key.seal(&claims, nonce);
@@ -322,10 +317,41 @@ fn skips_apply(context: &serde_json::Value) -> bool {
     context.get("_confidence_skip_apply") == Some(&serde_json::Value::Bool(true))
 }
 
-/// The token's record of one resolved flag: its assignment, unit and the
-/// assigning rule's allocation.
-fn token_assignment(f: &ResolvedFlag<'_>) -> TokenAssignment {
-    let by = f.result.assigned_by.as_ref();
+/// The token's record of one resolved flag: a Confidence flag's
+/// assignment, unit and the assigning rule's allocation; a Vane or flagd
+/// flag's exposure as OFREP would log it (none when it is no exposure),
+/// with the attributes the flag opts in read from `context`.
+fn token_assignment(
+    f: &ResolvedFlag<'_>,
+    log: &ExposureLog,
+    context: &serde_json::Value,
+) -> TokenAssignment {
+    let result = match &f.answer {
+        Answer::Assigned(result) => result,
+        Answer::Evaluated(_, explained) => {
+            let exposure = explained.as_ref().and_then(|e| e.exposure());
+            return TokenAssignment {
+                flag: f.flag.key.clone(),
+                evaluated: true,
+                reason: f.reason().as_str().to_owned(),
+                variant: exposure.as_ref().map(|e| e.variant.to_owned()),
+                rule: exposure.as_ref().map(|e| format!("rules[{}]", e.rule)),
+                assignment_id: None,
+                weights: exposure.as_ref().map_or_else(Vec::new, |e| {
+                    e.weights.iter().map(|&(v, w)| (v.to_owned(), w)).collect()
+                }),
+                holdout: exposure.as_ref().and_then(|e| e.holdout.map(str::to_owned)),
+                attributes: match exposure {
+                    Some(_) => opted_attributes(log.attributes_of(&f.flag.key), context),
+                    None => serde_json::Map::new(),
+                },
+                unit_source: exposure.as_ref().map(|e| e.unit_source.clone()),
+                unit: exposure.map(|e| e.unit),
+                fallthroughs: Vec::new(),
+            };
+        }
+    };
+    let by = result.assigned_by.as_ref();
     let weights = by.map_or_else(Vec::new, |by| {
         let mut weights: Vec<(String, u64)> = Vec::new();
         for a in &by.rule.assignments {
@@ -345,15 +371,15 @@ fn token_assignment(f: &ResolvedFlag<'_>) -> TokenAssignment {
     });
     TokenAssignment {
         flag: f.flag.key.clone(),
-        reason: f.result.reason.as_str().to_owned(),
+        evaluated: false,
+        reason: result.reason.as_str().to_owned(),
         variant: f.variant_name().map(str::to_owned),
         rule: by.map(|b| b.rule.name.clone()),
         assignment_id: by.map(|b| b.assignment_id.to_owned()),
         unit: by.map(|b| b.unit.clone()),
         unit_source: by.map(unit_source),
         weights,
-        fallthroughs: f
-            .result
+        fallthroughs: result
             .fallthroughs
             .iter()
             .map(|t| TokenFallthrough {
@@ -371,6 +397,8 @@ fn token_assignment(f: &ResolvedFlag<'_>) -> TokenAssignment {
                     .sum(),
             })
             .collect(),
+        holdout: None,
+        attributes: serde_json::Map::new(),
     }
 }
 
@@ -417,6 +445,9 @@ mod tests {
                 unit_source: None,
                 weights: vec![],
                 fallthroughs: vec![],
+                evaluated: false,
+                holdout: None,
+                attributes: Default::default(),
             }],
         };
         edge_key().unwrap().seal(&claims, &[1; NONCE_BYTES])
@@ -634,6 +665,9 @@ mod tests {
                 unit_source: Some("targeting_key".into()),
                 weights: vec![("on".into(), 1000)],
                 fallthroughs: vec![],
+                evaluated: false,
+                holdout: None,
+                attributes: Default::default(),
             }]
         );
         // No flag of this request reads the sticky store: it was not asked.
@@ -760,19 +794,23 @@ mod tests {
             json!({"clientSecret": "test-secret", "flags": "flags/x"}),
         );
         assert_eq!(s.reply.status, 400);
-        // An OFREP tenant's key resolves nothing: its flags are not
-        // Confidence flags; the log says so.
-        let s = resolve(&sticky, json!({"clientSecret": client_key(SHOP)}));
+        // A Vane tenant's key resolves its flags under Confidence's names:
+        // a static value is a match that needs no apply; targeting that
+        // failed to compile is an error; the disabled flag is not listed.
+        let s = resolve(
+            &sticky,
+            json!({"clientSecret": client_key(SHOP), "evaluationContext": {"targeting_key": "u"}}),
+        );
         assert_eq!(
             (s.reply.status, s.reply.body_json()["resolvedFlags"].clone()),
-            (200, json!([]))
-        );
-        assert!(
-            s.warnings
-                .iter()
-                .any(|w| w.contains("has no Confidence flags")),
-            "{:?}",
-            s.warnings
+            (
+                200,
+                json!([{"flag": "flags/banner-text", "variant": "flags/banner-text/variants/plain",
+                        "value": {"value": "hi"}, "flagSchema": {"schema": {"value": {"stringSchema": {}}}},
+                        "reason": "RESOLVE_REASON_MATCH", "shouldApply": false},
+                       {"flag": "flags/broken", "variant": "", "reason": "RESOLVE_REASON_ERROR",
+                        "shouldApply": false}])
+            )
         );
     }
 }

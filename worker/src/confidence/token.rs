@@ -24,6 +24,8 @@ use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{Key, XChaCha20Poly1305, XNonce};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use vane_resolver::confidence::FLAG_PREFIX;
 use vane_resolver::snapshot::sha256;
 
 /// Token format version (the first byte of every token).
@@ -77,17 +79,26 @@ pub struct Claims {
 /// The assignment of one resolved flag.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenAssignment {
-    /// Flag name, `flags/{id}`.
+    /// Flag name, `flags/{id}`; a Vane or flagd flag's bare key (see
+    /// `evaluated`).
     #[serde(rename = "f")]
     pub flag: String,
+    /// `true` for a Vane-YAML or flagd flag: `flag` and `variant` are its
+    /// key and variant name as OFREP and the exposure log name them (the
+    /// answer named them `flags/{key}` and `flags/{key}/variants/{name}`).
+    #[serde(rename = "y", default, skip_serializing_if = "std::ops::Not::not")]
+    pub evaluated: bool,
     /// Confidence reason, e.g. `RESOLVE_REASON_MATCH`.
     #[serde(rename = "s")]
     pub reason: String,
-    /// Variant name (`flags/{id}/variants/{v}`); `None` when none was
-    /// assigned (no match, a fallthrough, the client default).
+    /// Variant name (`flags/{id}/variants/{v}`); `None` when there is no
+    /// exposure to log: none was assigned (no match, a fallthrough, the
+    /// client default), or a Vane or flagd flag's answer was no exposure
+    /// (not a split or a holdout).
     #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
-    /// The rule that assigned, `flags/{id}/rules/{r}`.
+    /// The rule that assigned, `flags/{id}/rules/{r}`; a Vane rule's
+    /// `rules[{index}]`.
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// The assignment id within the rule.
@@ -110,6 +121,24 @@ pub struct TokenAssignment {
     /// `docs/exposures.md` "Confidence fall-throughs").
     #[serde(rename = "t", default, skip_serializing_if = "Vec::is_empty")]
     pub fallthroughs: Vec<TokenFallthrough>,
+    /// The holdout that kept the unit out of an experiment (a Vane flag).
+    #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
+    pub holdout: Option<String>,
+    /// The context attributes the flag opts into its exposures (a Vane
+    /// flag's `exposures: {attributes}`), as the resolve saw them.
+    #[serde(rename = "m", default, skip_serializing_if = "Map::is_empty")]
+    pub attributes: Map<String, Value>,
+}
+
+impl TokenAssignment {
+    /// The flag's name as the answer gave it and an apply names it.
+    pub fn name(&self) -> std::borrow::Cow<'_, str> {
+        if self.evaluated {
+            format!("{FLAG_PREFIX}{}", self.flag).into()
+        } else {
+            self.flag.as_str().into()
+        }
+    }
 }
 
 /// A fall-through on the way to a flag's assignment: the rule, its
@@ -303,6 +332,9 @@ mod tests {
                         ("flags/tutorial-feature/variants/warm-welcome".into(), 1_000),
                     ],
                     fallthroughs: vec![],
+                    evaluated: false,
+                    holdout: None,
+                    attributes: Default::default(),
                 },
                 TokenAssignment {
                     flag: "flags/other".into(),
@@ -314,6 +346,9 @@ mod tests {
                     unit_source: None,
                     weights: vec![],
                     fallthroughs: vec![],
+                    evaluated: false,
+                    holdout: None,
+                    attributes: Default::default(),
                 },
             ],
         }

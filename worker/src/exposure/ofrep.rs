@@ -4,9 +4,8 @@
 //! default, a static value, a targeting match or an error expose nothing.
 
 use serde_json::Map;
-use vane_resolver::explain::{RuleOutcome, Serves};
 use vane_resolver::model::KeyDigest;
-use vane_resolver::{Context, EvaluationResult, Explanation, Reason, Snapshot};
+use vane_resolver::{Context, EvaluationResult, Explanation, Snapshot};
 
 use super::batch::{messages, Outgoing};
 use super::event::{events, opted_attributes, RequestMeta, Served, Source, Weight};
@@ -41,8 +40,7 @@ pub fn single_flag_exposures(
     facts: RequestFacts<'_>,
 ) -> Vec<Outgoing> {
     let log = snapshot.exposure_log();
-    let held_out = result.metadata.is_some_and(|m| m.contains_key("holdout"));
-    if !log.enabled || (result.reason != Reason::Split && !held_out) {
+    if !log.enabled || !result.may_expose() {
         return Vec::new();
     }
     let Some(mut served) = served(&snapshot.explain(key, context), facts.now_ms) else {
@@ -75,8 +73,8 @@ pub fn single_flag_exposures(
 }
 
 /// The assignment an explained single-flag evaluation served, or `None`
-/// when it is not an exposure (see the module docs). `exposed_at_ms` is the
-/// evaluation time, Unix milliseconds.
+/// when it is not an exposure ([`Explanation::exposure`]). `exposed_at_ms`
+/// is the evaluation time, Unix milliseconds.
 ///
 /// A split's event names its variants and weights. A holdout's (a unit
 /// held out of an experiment, `docs/exposures.md` "Holdouts") names the
@@ -84,57 +82,31 @@ pub fn single_flag_exposures(
 /// one weight, the buckets it holds out; a holdout that needs no unit
 /// (share 100) has no unit to log and makes no event.
 pub fn served(explanation: &Explanation<'_>, exposed_at_ms: u64) -> Option<Served> {
-    let result = &explanation.result;
-    if result.error_code.is_some() {
-        return None;
-    }
-    let variant = result.variant?;
-    let step = explanation
-        .rules
-        .iter()
-        .find(|r| r.outcome == RuleOutcome::Matched)?;
-    let (unit, unit_source, weights, holdout) = match &step.serves {
-        Serves::Split(shape) if result.reason == Reason::Split => (
-            step.placement.as_ref()?.unit.clone()?,
-            shape.bucket_by.clone(),
-            shape
-                .cuts
-                .iter()
-                .map(|c| Weight {
-                    variant: c.variant.to_owned(),
-                    weight: u64::from(c.weight),
-                })
-                .collect(),
-            None,
-        ),
-        Serves::Holdout(h) => {
-            let test = step.buckets.iter().find(|b| b.space == h.name && b.holds)?;
-            let held: u64 = test.ranges.iter().map(|(start, end)| end - start).sum();
-            (
-                test.unit.clone()?,
-                test.unit_by.clone(),
-                vec![Weight {
-                    variant: variant.to_owned(),
-                    weight: held,
-                }],
-                Some(h.name.to_owned()),
-            )
-        }
-        _ => return None,
-    };
+    let exposure = explanation.exposure()?;
     Some(Served {
         flag: explanation.flag_key.clone(),
-        variant: variant.to_owned(),
-        reason: result.reason.as_str().to_owned(),
-        assignment: format!("rules[{}]", step.index),
-        unit,
-        unit_source,
-        weights,
+        variant: exposure.variant.to_owned(),
+        reason: explanation.result.reason.as_str().to_owned(),
+        assignment: format!("rules[{}]", exposure.rule),
+        unit: exposure.unit,
+        unit_source: exposure.unit_source,
+        weights: weights(&exposure.weights),
         exposed_at_ms,
         attributes: Map::new(),
-        holdout,
+        holdout: exposure.holdout.map(str::to_owned),
         fallthrough: false,
     })
+}
+
+/// An exposure's weights as the event writes them.
+pub fn weights(weights: &[(&str, u64)]) -> Vec<Weight> {
+    weights
+        .iter()
+        .map(|&(variant, weight)| Weight {
+            variant: variant.to_owned(),
+            weight,
+        })
+        .collect()
 }
 
 #[cfg(test)]
