@@ -64,6 +64,7 @@ const METRICS_PATH: &str = "/internal/metrics";
 thread_local! {
     static CACHE: Rc<Cache> = Rc::new(Cache::new());
     static METRICS: Rc<Metrics> = Rc::new(Metrics::default());
+    static SETTINGS: std::cell::OnceCell<Rc<Settings>> = const { std::cell::OnceCell::new() };
 }
 
 struct DateClock;
@@ -74,32 +75,98 @@ impl Clock for DateClock {
     }
 }
 
+/// The variables the request paths read, read once per isolate: an
+/// isolate runs one version of the worker, and its variables and secrets
+/// are that version's (changing one deploys a new version, in new
+/// isolates). Reading them per request cost a few percent of a single-flag
+/// answer on workerd (`docs/benchmarks.md`, HTTP per core).
+pub(crate) struct Settings {
+    /// `SNAPSHOT_TTL_SECONDS` in milliseconds.
+    pub(crate) ttl_ms: u64,
+    /// `METRICS_FLUSH_SECONDS` in milliseconds.
+    pub(crate) metrics_flush_ms: u64,
+    /// `VANE_TEST_FAULTS` ([`test_faults`]).
+    pub(crate) faults: Faults,
+    /// `TRUSTED_PUBLISHER_KEYS` (a var or a secret), if set.
+    trusted_publisher_keys: Option<String>,
+    /// Bad values met (each then has its default), for every request's log
+    /// line.
+    warnings: Vec<String>,
+}
+
+impl Settings {
+    fn read(env: &Env) -> Settings {
+        let mut warnings = Vec::new();
+        Settings {
+            ttl_ms: seconds_var(env, "SNAPSHOT_TTL_SECONDS", snapshot_ttl_ms, &mut warnings),
+            metrics_flush_ms: seconds_var(
+                env,
+                "METRICS_FLUSH_SECONDS",
+                metrics_flush_ms,
+                &mut warnings,
+            ),
+            faults: test_faults(env),
+            trusted_publisher_keys: env
+                .var(TRUSTED_PUBLISHER_KEYS)
+                .or_else(|_| env.secret(TRUSTED_PUBLISHER_KEYS))
+                .ok()
+                .map(|v| v.to_string()),
+            warnings,
+        }
+    }
+}
+
+/// This isolate's [`Settings`], read from `env` on first use.
+pub(crate) fn settings(env: &Env) -> Rc<Settings> {
+    SETTINGS.with(|s| Rc::clone(s.get_or_init(|| Rc::new(Settings::read(env)))))
+}
+
 /// A random request id: 16 lowercase hex digits.
 fn new_request_id() -> String {
     let word = || (js_sys::Math::random() * 4_294_967_296.0) as u32;
     format!("{:08x}{:08x}", word(), word())
 }
 
-/// The body of a `worker::Request` as a [`BodyStream`]. The stream is
-/// opened (its reader locked) only when the first chunk is asked for: a
-/// request answered without reading its body leaves it to the runtime, which
-/// then keeps the connection usable.
+/// The body of a `worker::Request` as a [`BodyStream`], opened only when
+/// the first chunk is asked for: a request answered without reading its
+/// body leaves it to the runtime, which then keeps the connection usable.
+/// A body of declared `Content-Length` (which the pipelines have checked
+/// against their limit before asking) is read in one `arrayBuffer()`: the
+/// declared length is the message framing (HTTP/1.1 reads exactly that
+/// many bytes, HTTP/2 and HTTP/3 refuse a body that disagrees with it), so
+/// the runtime delivers no more, and a stream reader's promise per chunk
+/// and its lock would cost more than the evaluation. A body without one
+/// (chunked) is streamed, so [`crate::request::read_body`] can stop past
+/// the limit.
 struct WorkerBody<'r> {
     req: &'r mut Request,
     stream: Option<ByteStream>,
+    /// Read whole already (a declared length).
+    done: bool,
 }
 
 impl WorkerBody<'_> {
     fn of(req: &mut Request) -> WorkerBody<'_> {
-        WorkerBody { req, stream: None }
+        WorkerBody {
+            req,
+            stream: None,
+            done: false,
+        }
     }
 }
 
 impl BodyStream for WorkerBody<'_> {
     async fn chunk(&mut self) -> std::result::Result<Option<Vec<u8>>, String> {
+        if self.done {
+            return Ok(None);
+        }
         if self.stream.is_none() {
             if self.req.inner().body().is_none() {
                 return Ok(None);
+            }
+            if self.req.headers().has("content-length").unwrap_or(false) {
+                self.done = true;
+                return self.req.bytes().await.map(Some).map_err(|e| e.to_string());
             }
             self.stream = Some(self.req.stream().map_err(|e| e.to_string())?);
         }
@@ -270,7 +337,6 @@ async fn confidence(
 ) -> Result<Outcome> {
     let store = KvSource::new(env)?;
     let cache = CACHE.with(Rc::clone);
-    let mut warnings = Vec::new();
     let secret = env
         .secret("RESOLVE_TOKEN_KEY")
         .map(|s| s.to_string())
@@ -280,7 +346,7 @@ async fn confidence(
         store: &store,
         cache: &cache,
         token_key: &token_key,
-        ttl_ms: seconds_var(env, "SNAPSHOT_TTL_SECONDS", snapshot_ttl_ms, &mut warnings),
+        ttl_ms: settings(env).ttl_ms,
     };
     let sticky = DurableStickyStore { env: env.clone() };
     let mut random = [0u8; 40];
@@ -304,24 +370,19 @@ async fn ofrep(
     let store = KvSource::new(env)?;
     let cache = CACHE.with(Rc::clone);
     let metrics = METRICS.with(Rc::clone);
-    let mut warnings = Vec::new();
+    let settings = settings(env);
     let edge = Edge {
         store: &store,
         cache: &cache,
         metrics: &metrics,
         clock: &DateClock,
-        ttl_ms: seconds_var(env, "SNAPSHOT_TTL_SECONDS", snapshot_ttl_ms, &mut warnings),
-        metrics_flush_ms: seconds_var(
-            env,
-            "METRICS_FLUSH_SECONDS",
-            metrics_flush_ms,
-            &mut warnings,
-        ),
+        ttl_ms: settings.ttl_ms,
+        metrics_flush_ms: settings.metrics_flush_ms,
     };
     let mut body = WorkerBody::of(req);
     let now_s = (Date::now().as_millis() / 1000) as i64;
     let mut outcome = serve_ofrep(&edge, route, head, &mut body, now_s, request_id).await;
-    outcome.log.warnings.extend(warnings);
+    outcome.log.warnings.extend_from_slice(&settings.warnings);
     Ok(outcome)
 }
 
@@ -427,28 +488,21 @@ fn logged(result: std::result::Result<(), StoreError>) -> std::result::Result<()
 /// Read access to the KV namespace.
 struct KvSource {
     kv: KvStore,
-    /// Test faults injected into its reads and writes (off in a deploy).
-    faults: Faults,
-    /// `TRUSTED_PUBLISHER_KEYS` (a var or a secret), if set.
-    trusted_publisher_keys: Option<String>,
+    /// The isolate's settings: test faults injected into reads and writes
+    /// (off in a deploy), the trusted publisher keys.
+    settings: Rc<Settings>,
 }
 
 impl KvSource {
     fn new(env: &Env) -> Result<KvSource> {
-        let trusted = env
-            .var(TRUSTED_PUBLISHER_KEYS)
-            .or_else(|_| env.secret(TRUSTED_PUBLISHER_KEYS))
-            .ok()
-            .map(|v| v.to_string());
         Ok(KvSource {
             kv: env.kv(KV_BINDING)?,
-            faults: test_faults(env),
-            trusted_publisher_keys: trusted,
+            settings: settings(env),
         })
     }
 
     async fn get(&self, key: &str) -> std::result::Result<Option<Vec<u8>>, StoreError> {
-        logged(self.faults.check(Op::KvRead, key))?;
+        logged(self.settings.faults.check(Op::KvRead, key))?;
         self.kv
             .get(key)
             .bytes()
@@ -457,7 +511,7 @@ impl KvSource {
     }
 
     async fn put(&self, key: &str, value: &[u8]) -> std::result::Result<(), StoreError> {
-        logged(self.faults.check(Op::KvWrite, key))?;
+        logged(self.settings.faults.check(Op::KvWrite, key))?;
         self.kv
             .put_bytes(key, value)
             .map_err(|e| kv_error("put", key, &e))?
@@ -484,7 +538,7 @@ impl SnapshotSource for KvSource {
     }
 
     fn trusted_publisher_keys(&self) -> Option<&str> {
-        self.trusted_publisher_keys.as_deref()
+        self.settings.trusted_publisher_keys.as_deref()
     }
 
     async fn key_owner(&self, digest: &str) -> std::result::Result<Option<String>, StoreError> {
@@ -534,7 +588,7 @@ fn do_error(what: &str, e: impl std::fmt::Display) -> StoreError {
 
 impl AdminStore for PublisherStore {
     async fn current(&self, tenant: &str) -> std::result::Result<Option<Pointer>, StoreError> {
-        logged(self.kv.faults.check(Op::DoStorage, DO_POINTER_KEY))?;
+        logged(self.kv.settings.faults.check(Op::DoStorage, DO_POINTER_KEY))?;
         let own: Option<String> = self
             .storage
             .get(DO_POINTER_KEY)
@@ -576,7 +630,12 @@ impl AdminStore for PublisherStore {
                 .id_from_name(REGISTRY_NAME)?
                 .get_stub()
         };
-        logged(self.kv.faults.check(Op::DoStorage, "key registry claim"))?;
+        logged(
+            self.kv
+                .settings
+                .faults
+                .check(Op::DoStorage, "key registry claim"),
+        )?;
         let req = claim().map_err(|e| do_error("key registry request", e))?;
         let mut response = registry()
             .map_err(|e| do_error("key registry", e))?
@@ -594,7 +653,7 @@ impl AdminStore for PublisherStore {
     }
 
     async fn put_pointer(&self, pointer: &Pointer) -> std::result::Result<(), StoreError> {
-        logged(self.kv.faults.check(Op::DoStorage, DO_POINTER_KEY))?;
+        logged(self.kv.settings.faults.check(Op::DoStorage, DO_POINTER_KEY))?;
         let text = String::from_utf8_lossy(&pointer.to_json()).into_owned();
         self.storage
             .put(DO_POINTER_KEY, text)

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! request ─► ofrep::served / Confidence apply ─► event::events (Served + RequestMeta)
-//!         ─► batch::messages (queue bodies, in waitUntil)
+//!         ─► batch::messages (queue bodies) ─► outbox (one sendBatch per 100 ms, in waitUntil)
 //! queue   ─► batch::plan (dedup by event_id, one object per tenant/date/hour)
 //!         ─► R2 exposures/v1/tenant=T/date=D/hour=H/{batch}.ndjson.gz ─► ack
 //! admin   ─► summary (distinct events, units, expected shares, srm)
@@ -15,6 +15,7 @@
 pub mod batch;
 pub mod event;
 pub mod ofrep;
+pub mod outbox;
 pub mod pending;
 #[cfg(target_arch = "wasm32")]
 pub(crate) mod runtime;

@@ -12,16 +12,18 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::JsValue;
 use worker::{
-    console_error, console_warn, durable_object, event, Bucket, Context, Date, DurableObject, Env,
-    HttpMetadata, MessageBatch, MessageExt, Method, QueueContentType, QueueRetryOptionsBuilder,
-    RawMessageBuilder, Request, RequestInit, Response, Result, State,
+    console_error, console_warn, durable_object, event, BatchMessageBuilder, Bucket, Context, Date,
+    Delay, DurableObject, Env, HttpMetadata, MessageBatch, MessageExt, Method, QueueContentType,
+    QueueRetryOptionsBuilder, RawMessageBuilder, Request, RequestInit, Response, Result, State,
 };
 
 use super::batch::{self, Message, Outgoing, PREFIX};
+use super::outbox::{self, Next, Outbox, Queued};
 use super::pending::Pending;
 use super::summary::{summarize, Counters, Filter};
 use crate::error::ApiError;
@@ -41,41 +43,73 @@ thread_local! {
     /// The producer's counts not yet in the counters objects
     /// ([`super::pending`]).
     static PENDING: RefCell<Pending> = RefCell::new(Pending::default());
+    /// The producer's messages not yet sent ([`super::outbox`]).
+    static OUTBOX: RefCell<Outbox> = RefCell::new(Outbox::default());
 }
 
-/// Sends the queue messages of one request of `tenant` and counts their
-/// events accepted or dropped (through [`PENDING`]: handed to the counters
-/// object at most once per `METRICS_FLUSH_SECONDS`, at once for a drop).
-/// Runs in
-/// `waitUntil`: it never fails, a failure is logged and counted.
+/// Puts the queue messages of one request of `tenant` in the isolate's
+/// [`OUTBOX`] and sends what is due: a full batch at once, or everything
+/// after [`outbox::SEND_DELAY_MS`] when this request is the one that starts
+/// the timer. Runs in `waitUntil`: it never fails, a failure is logged and
+/// counted.
 pub async fn send(env: &Env, tenant: &str, messages: Vec<Outgoing>) {
-    let mut delta = Counters::default();
-    let queue = env.queue(QUEUE_BINDING);
-    for Outgoing { body, events: n } in messages {
-        let sent = match &queue {
-            Ok(q) => {
-                let message = RawMessageBuilder::new(JsValue::from_str(&body))
-                    .build_with_content_type(QueueContentType::Text);
-                q.send_raw(message).await
-            }
-            Err(e) => Err(worker::Error::RustError(e.to_string())),
-        };
+    let next = OUTBOX.with(|o| o.borrow_mut().push(tenant, messages));
+    let batches = match next {
+        Next::Send(batches) => batches,
+        Next::Nothing => return,
+        Next::StartTimer => {
+            Delay::from(Duration::from_millis(outbox::SEND_DELAY_MS)).await;
+            OUTBOX.with(|o| o.borrow_mut().due())
+        }
+    };
+    for batch in batches {
+        send_batch(env, batch).await;
+    }
+}
+
+/// Sends one batch with `sendBatch` (all or nothing) and counts its events
+/// accepted or dropped per tenant (through [`PENDING`]: handed to the
+/// counters objects at most once per `METRICS_FLUSH_SECONDS`, at once for a
+/// drop).
+async fn send_batch(env: &Env, batch: Vec<Queued>) {
+    let bodies = batch.iter().map(|q| {
+        RawMessageBuilder::new(JsValue::from_str(&q.message.body))
+            .build_with_content_type(QueueContentType::Text)
+    });
+    let sent = match env.queue(QUEUE_BINDING) {
+        Ok(queue) => {
+            queue
+                .send_raw_batch(BatchMessageBuilder::new().messages(bodies).build())
+                .await
+        }
+        Err(e) => Err(worker::Error::RustError(e.to_string())),
+    };
+    let mut deltas: BTreeMap<&str, Counters> = BTreeMap::new();
+    for q in &batch {
+        let delta = deltas.entry(q.tenant.as_str()).or_default();
         match sent {
-            Ok(()) => delta.accepted += n,
-            Err(e) => {
-                console_error!("vane: exposures: {n} events of tenant {tenant:?} dropped: the queue refused them: {e}");
-                delta.dropped += n;
-            }
+            Ok(()) => delta.accepted += q.message.events,
+            Err(_) => delta.dropped += q.message.events,
         }
     }
-    let interval_ms = crate::runtime::seconds_var(
-        env,
-        "METRICS_FLUSH_SECONDS",
-        crate::limits::metrics_flush_ms,
-        &mut Vec::new(),
-    );
+    if let Err(e) = &sent {
+        for (tenant, delta) in &deltas {
+            console_error!(
+                "vane: exposures: {} events of tenant {tenant:?} dropped: the queue refused them: {e}",
+                delta.dropped
+            );
+        }
+    }
+    let interval_ms = crate::runtime::settings(env).metrics_flush_ms;
     let now = Date::now().as_millis();
-    let due = PENDING.with(|p| p.borrow_mut().add(tenant, &delta, now, interval_ms));
+    let due = PENDING.with(|p| {
+        let mut p = p.borrow_mut();
+        let mut due = Vec::new();
+        for (tenant, delta) in &deltas {
+            due.extend(p.add(tenant, delta, now, interval_ms));
+        }
+        due
+    });
     for (tenant, delta) in &due {
         add_counters(env, tenant, delta).await;
     }
@@ -178,7 +212,7 @@ async fn put_object(env: &Env, bucket: &Bucket, object: &batch::Object) -> Resul
 /// True when `VANE_TEST_FAULTS` turns on the test routes
 /// ([`crate::faults`]; set by `scripts/e2e.sh`, never in `wrangler.toml`).
 fn faults_enabled(env: &Env) -> bool {
-    crate::runtime::test_faults(env).routes
+    crate::runtime::settings(env).faults.routes
 }
 
 /// The test fault switch of a tenant.
