@@ -9,17 +9,25 @@
 // Every request the page makes is observed on the wire. The applies must
 // yield exactly one exposure event per assigned flag read (source
 // `confidence-apply`), once the queue consumer has written them: in the
-// admin summary and in the local R2 objects themselves.
+// admin summary and in the local R2 objects themselves. The same client
+// pointed at the shop example (a Vane YAML tenant with a layer and a
+// holdout) reads every flag as OFREP evaluates it, through the worker's
+// mapping of Vane flags (docs/confidence.md), and its applies log the
+// layer's and the holdout's exposures. That tenant is the shop example
+// under its own name and key, without its one list-valued field: this
+// client (0.0.3, the newest on npm) refuses every answer whose flagSchema
+// has a `listSchema`, Confidence's own included (docs/confidence.md).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import Ajv2020 from "ajv/dist/2020.js";
-import { ROOT, SNAPSHOTS, WORKER, env, launch, watchConsole } from "./support.mjs";
+import { ROOT, SNAPSHOTS, WORKER, env, launch, vaneEval, watchConsole } from "./support.mjs";
 import { serveStatic } from "./static-server.mjs";
 
 const TENANT = "confidence-demo-june";
@@ -27,6 +35,8 @@ const validateEvent = new Ajv2020({ allErrors: true, strict: true })
   .compile(JSON.parse(readFileSync(`${ROOT}docs/exposure-event.v1.schema.json`, "utf8")));
 
 const ORIGIN = "http://confidence-app.example:8080";
+/** An origin the shop example lets browsers call from (its `cors_origins`). */
+const SHOP_ORIGIN = "http://localhost:8080";
 const SECRET = "mkjJruAATQWjeY7foFIWfVAcBWnci2YF";
 const VISITOR = { targetingKey: "browser-user-1", visitor_id: "tutorial_visitor" };
 /** What the page reads: `flag.path` keys, as the provider takes them, one per type. */
@@ -41,7 +51,8 @@ let browser;
 let server;
 before(async () => {
   server = await serveStatic(`${ROOT}web/confidence-client`);
-  browser = await launch([`--host-resolver-rules=MAP ${new URL(ORIGIN).host} 127.0.0.1:${server.port}`]);
+  browser = await launch([`--host-resolver-rules=MAP ${new URL(ORIGIN).host} 127.0.0.1:${server.port}, ` +
+    `MAP ${new URL(SHOP_ORIGIN).host} 127.0.0.1:${server.port}`]);
 });
 after(async () => {
   await browser?.close();
@@ -49,8 +60,8 @@ after(async () => {
 });
 
 /** The admin summary of the tenant's stored exposures (read from R2 by the worker). */
-async function summary() {
-  const r = await fetch(`${WORKER}/admin/v1/tenants/${TENANT}/exposures`,
+async function summary(tenant = TENANT) {
+  const r = await fetch(`${WORKER}/admin/v1/tenants/${tenant}/exposures`,
     { headers: { authorization: `Bearer ${env("VANE_ADMIN_TOKEN")}` } });
   assert.equal(r.status, 200);
   return r.json();
@@ -58,11 +69,11 @@ async function summary() {
 
 /** Every event in the tenant's objects of the local R2 bucket (copied out of
  * wrangler dev's state by scripts/exposures-duckdb.py). */
-function storedEvents() {
+function storedEvents(tenant = TENANT) {
   const out = mkdtempSync(join(tmpdir(), "vane-r2-"));
   try {
     const r = spawnSync("python3", [`${ROOT}scripts/exposures-duckdb.py`, "--state", env("VANE_STATE"),
-      "--out", out, "--prefix", `exposures/v1/tenant=${TENANT}/`, "--export-only"], { encoding: "utf8" });
+      "--out", out, "--prefix", `exposures/v1/tenant=${tenant}/`, "--export-only"], { encoding: "utf8" });
     assert.equal(r.status, 0, r.stderr);
     return readdirSync(out, { recursive: true }).filter((f) => f.endsWith(".ndjson.gz"))
       .flatMap((f) => gunzipSync(readFileSync(join(out, f))).toString("utf8").split("\n").filter(Boolean))
@@ -177,4 +188,102 @@ test("the Confidence web client resolves through the worker, reads typed values 
   assert.equal(await page.$$eval("#flags tr", (rows) => rows.length), READ.length);
   assert.deepEqual(wire.filter((w) => w.status >= 500), []);
   assert.deepEqual(errors, []);
+});
+
+const SHOP_TENANT = "shop-confidence";
+const SHOP_KEY = "shop-confidence-web-key-41f0";
+
+/** The shop example as tenant SHOP_TENANT with SHOP_KEY, its lists removed, built and published. */
+function publishShop() {
+  const shop = readFileSync(`${ROOT}examples/shop.yaml`, "utf8");
+  const keys = [SHOP_KEY, `${SHOP_KEY}-backend`];
+  const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+  const rules = shop.replace(/^tenant: shop$/m, `tenant: ${SHOP_TENANT}`)
+    .replace(/\b[0-9a-f]{64}\b/g, () => sha256(keys.shift()))
+    .replace(/, sources: \[[^\]]*\]/g, "");
+  assert.equal(keys.length, 0);
+  assert.ok(!rules.includes("sources") && rules.includes("slots: 8"), rules);
+  const dir = mkdtempSync(join(tmpdir(), "vane-shop-"));
+  writeFileSync(join(dir, "rules.yaml"), rules);
+  const run = (args) => {
+    const out = spawnSync(env("VANE_BIN"), args, { encoding: "utf8",
+      env: { ...process.env, VANE_ADMIN_TOKEN: env("VANE_ADMIN_TOKEN") } });
+    assert.equal(out.status, 0, `vane ${args.join(" ")}: ${out.stderr}`);
+  };
+  run(["build", join(dir, "rules.yaml"), "-o", `${SNAPSHOTS}/${SHOP_TENANT}.cbor`]);
+  run(["publish", `${SNAPSHOTS}/${SHOP_TENANT}.cbor`, "--url", WORKER]);
+  rmSync(dir, { recursive: true });
+}
+
+test("the Confidence web client reads a Vane YAML tenant's layered and held-out flags as OFREP evaluates them, and applies their exposures", async (t) => {
+  publishShop();
+  // apply-36 is held out of reviews-first; apply-3 takes part in the layer.
+  for (const unit of ["apply-36", "apply-3"]) {
+    const context = await browser.newContext();
+    t.after(() => context.close());
+    const page = await context.newPage();
+    const errors = watchConsole(page);
+    const wire = [];
+    page.on("response", async (response) => {
+      const request = response.request();
+      if (!request.url().startsWith(WORKER)) return;
+      wire.push({ path: new URL(request.url()).pathname, status: response.status(), request: request.postData(),
+        response: request.url().includes("/v1/flags:resolve") ? await response.text() : null,
+        apply: (await response.allHeaders())["x-vane-apply"] ?? null });
+    });
+    const read = [
+      { key: "reviews-first.value", type: "boolean", fallback: true },
+      { key: "sticky-buy-button.value", type: "string", fallback: "code-default" },
+      { key: "checkout-flow.value", type: "string", fallback: "code-default" },
+      { key: "free-shipping-threshold.value", type: "number", fallback: -1 },
+      { key: "recommendations.slots", type: "number", fallback: -1 },
+      { key: "recommendations", type: "object", fallback: {} },
+    ];
+    const query = new URLSearchParams({ worker: WORKER, secret: SHOP_KEY,
+      context: JSON.stringify({ targetingKey: unit }), read: JSON.stringify(read) });
+    await page.goto(`${SHOP_ORIGIN}/index.html?${query}`);
+    await page.waitForSelector("body[data-started]");
+    assert.equal(await page.evaluate(() => window.confidenceClient.status()), "READY", JSON.stringify(wire));
+    const got = Object.fromEntries((await page.evaluate(() => window.confidenceClient.read())).map((d) => [d.key, d]));
+
+    // Every value is OFREP's (`vane eval` of the published snapshot).
+    const ofrep = vaneEval(SHOP_TENANT, { targetingKey: unit });
+    for (const { key } of read) {
+      const [flag, path] = key.split(".");
+      const want = path === undefined || path === "value" ? ofrep[flag].value : ofrep[flag].value[path];
+      assert.deepEqual([got[key].value, got[key].variant, got[key].errorCode],
+        [want, `flags/${flag}/variants/${ofrep[flag].variant}`, null], `${unit} ${key}`);
+    }
+
+    // The background apply: the layer's experiments and the holdout are
+    // exposures, the other flags read are not.
+    for (let i = 0; i < 100 && !wire.some((w) => w.path === "/v1/flags:apply"); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const resolved = JSON.parse(wire.find((w) => w.path === "/v1/flags:resolve").response);
+    const exposures = resolved.resolvedFlags.filter((f) => f.shouldApply).map((f) => f.flag.slice("flags/".length));
+    const readFlags = new Set(read.map((r) => r.key.split(".")[0]));
+    const applies = wire.filter((w) => w.path === "/v1/flags:apply");
+    assert.ok(applies.length >= 1 && applies.every((a) => a.status === 200), JSON.stringify(wire));
+    const expectedExposures = exposures.filter((f) => readFlags.has(f));
+    // The client applies each read, so a flag read twice (recommendations)
+    // comes twice in its batch: counted as repeated, applied once.
+    const sentFlags = JSON.parse(applies[0].request).flags.map((f) => f.flag);
+    assert.deepEqual([...new Set(sentFlags)].sort(), [...readFlags].map((f) => `flags/${f}`).sort());
+    assert.equal(applies[0].apply, `applied=${expectedExposures.length} unknown=0 ` +
+      `unassigned=${readFlags.size - expectedExposures.length} repeated=${sentFlags.length - readFlags.size}`);
+    const deadline = Date.now() + 30_000;
+    let stored = [];
+    while ((stored = storedEvents(SHOP_TENANT).filter((e) => e.resolve_id === resolved.resolveId)).length < expectedExposures.length) {
+      assert.ok(Date.now() < deadline, `exposures of ${unit} not stored: ${JSON.stringify(stored)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    for (const event of stored) assert.ok(validateEvent(event), JSON.stringify(validateEvent.errors));
+    assert.deepEqual(stored.map((e) => [e.flag, e.variant, e.unit, e.source, e.holdout ?? null]).sort(),
+      expectedExposures.map((f) => [f, ofrep[f].variant, unit, "confidence-apply", ofrep[f].metadata?.holdout ?? null]).sort());
+    if (unit === "apply-36") assert.ok(stored.some((e) => e.holdout === "product-page-holdout"), JSON.stringify(stored));
+    else assert.ok(stored.length >= 1 && stored.every((e) => e.holdout === undefined), JSON.stringify(stored));
+    assert.deepEqual(wire.filter((w) => w.status >= 500), []);
+    assert.deepEqual(errors, []);
+  }
 });
