@@ -29,6 +29,7 @@ use crate::confidence::sticky::write_units;
 use crate::confidence::token::TokenKey;
 use crate::error::ApiError;
 use crate::exposure;
+use crate::exposure::outbox::Next;
 use crate::faults::{self, Faults, Op};
 use crate::limits::{metrics_flush_ms, snapshot_ttl_ms, BadSeconds};
 use crate::metrics::{Metrics, TenantCounters};
@@ -292,10 +293,13 @@ fn finish(outcome: Outcome, env: &Env, ctx: &Context, request_id: &str) -> Resul
                 });
             }
             Effect::SendExposures { tenant, messages } => {
-                let env = env.clone();
-                ctx.wait_until(async move {
-                    exposure::runtime::send(&env, &tenant, messages).await;
-                });
+                match exposure::runtime::enqueue(&tenant, messages) {
+                    Next::Nothing => {}
+                    next => {
+                        let env = env.clone();
+                        ctx.wait_until(async move { exposure::runtime::deliver(&env, next).await });
+                    }
+                }
             }
             Effect::StickyWrites { tenant, writes } => {
                 let store = DurableStickyStore { env: env.clone() };
@@ -335,7 +339,7 @@ async fn confidence(
     route: ConfidenceRoute,
     request_id: &str,
 ) -> Result<Outcome> {
-    let store = KvSource::new(env)?;
+    let store = KvSource::new(env);
     let cache = CACHE.with(Rc::clone);
     let secret = env
         .secret("RESOLVE_TOKEN_KEY")
@@ -367,7 +371,7 @@ async fn ofrep(
     route: &crate::route::OfrepRoute,
     request_id: &str,
 ) -> Result<Outcome> {
-    let store = KvSource::new(env)?;
+    let store = KvSource::new(env);
     let cache = CACHE.with(Rc::clone);
     let metrics = METRICS.with(Rc::clone);
     let settings = settings(env);
@@ -485,25 +489,33 @@ fn logged(result: std::result::Result<(), StoreError>) -> std::result::Result<()
     result
 }
 
-/// Read access to the KV namespace.
+/// Read access to the KV namespace. The binding is looked up when a read
+/// or write needs it, not per request: a request answered from the
+/// isolate's cache touches no KV (and the lookup is six property reads).
 struct KvSource {
-    kv: KvStore,
+    env: Env,
     /// The isolate's settings: test faults injected into reads and writes
     /// (off in a deploy), the trusted publisher keys.
     settings: Rc<Settings>,
 }
 
 impl KvSource {
-    fn new(env: &Env) -> Result<KvSource> {
-        Ok(KvSource {
-            kv: env.kv(KV_BINDING)?,
+    fn new(env: &Env) -> KvSource {
+        KvSource {
+            env: env.clone(),
             settings: settings(env),
-        })
+        }
+    }
+
+    fn kv(&self) -> std::result::Result<KvStore, StoreError> {
+        self.env
+            .kv(KV_BINDING)
+            .map_err(|e| kv_error("binding", KV_BINDING, e))
     }
 
     async fn get(&self, key: &str) -> std::result::Result<Option<Vec<u8>>, StoreError> {
         logged(self.settings.faults.check(Op::KvRead, key))?;
-        self.kv
+        self.kv()?
             .get(key)
             .bytes()
             .await
@@ -512,7 +524,7 @@ impl KvSource {
 
     async fn put(&self, key: &str, value: &[u8]) -> std::result::Result<(), StoreError> {
         logged(self.settings.faults.check(Op::KvWrite, key))?;
-        self.kv
+        self.kv()?
             .put_bytes(key, value)
             .map_err(|e| kv_error("put", key, &e))?
             .execute()
@@ -714,7 +726,7 @@ impl DurableObject for KeyRegistry {
         }
         let claim: ClaimRequest = req.json().await?;
         let storage = self.state.storage();
-        let kv = KvSource::new(&self.env)?;
+        let kv = KvSource::new(&self.env);
         let work = async move {
             for digest in &claim.digests {
                 let key = key_index_key(digest);
@@ -804,7 +816,7 @@ impl TenantPublisher {
             Err(e) => return Ok(refused(&head, &e, "unrouted", &request_id)),
         };
         let store = PublisherStore {
-            kv: KvSource::new(&self.env)?,
+            kv: KvSource::new(&self.env),
             storage: self.state.storage(),
             env: self.env.clone(),
         };

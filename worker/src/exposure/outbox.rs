@@ -9,7 +9,7 @@
 //! own `waitUntil`, which the runtime keeps alive past its response); a
 //! request that fills a batch sends it at once. Every message leaves in
 //! one of the two, and a refused batch counts all its events `dropped`
-//! ([`super::runtime::send`]), so nothing leaves the outbox uncounted; what
+//! (`super::runtime`), so nothing leaves the outbox uncounted; what
 //! an isolate that crashes holds here is lost as a message in flight would
 //! be (`docs/exposures.md`, "Sending").
 

@@ -48,12 +48,18 @@ thread_local! {
 }
 
 /// Puts the queue messages of one request of `tenant` in the isolate's
-/// [`OUTBOX`] and sends what is due: a full batch at once, or everything
-/// after [`outbox::SEND_DELAY_MS`] when this request is the one that starts
-/// the timer. Runs in `waitUntil`: it never fails, a failure is logged and
-/// counted.
-pub async fn send(env: &Env, tenant: &str, messages: Vec<Outgoing>) {
-    let next = OUTBOX.with(|o| o.borrow_mut().push(tenant, messages));
+/// [`OUTBOX`]; what it returns other than [`Next::Nothing`] is work for
+/// the request's `waitUntil` ([`deliver`]). Synchronous, so most requests
+/// (those that neither start the timer nor fill a batch) leave no work
+/// after their answer at all.
+pub fn enqueue(tenant: &str, messages: Vec<Outgoing>) -> Next {
+    OUTBOX.with(|o| o.borrow_mut().push(tenant, messages))
+}
+
+/// Does what [`enqueue`] asked for: sends a full batch at once, or waits
+/// [`outbox::SEND_DELAY_MS`] and sends everything then. Runs in
+/// `waitUntil`: it never fails, a failure is logged and counted.
+pub async fn deliver(env: &Env, next: Next) {
     let batches = match next {
         Next::Send(batches) => batches,
         Next::Nothing => return,
