@@ -375,9 +375,11 @@ pub fn struct_value(flag: &Flag, value: &Value) -> Value {
 /// The `flagSchema` of a Vane or flagd flag (proto3 JSON
 /// `FlagSchema.StructFlagSchema`, `{"schema": {field: FieldSchema}}`), the
 /// schema of every variant's [`struct_value`] merged: a field whose
-/// variants disagree on its type is left out (a whole number and a
-/// fraction make `doubleSchema`), as is a field that is `null` in every
-/// variant; a list's element schema is its elements' merged.
+/// variants disagree on its type is left out, whatever the other variants
+/// say (a whole number and a fraction make `doubleSchema`), as is a field
+/// that is `null` in every variant; a list's element schema is its
+/// elements' merged (a list whose elements disagree, or hold a `null`, is
+/// a conflict).
 pub fn struct_schema(flag: &Flag) -> Value {
     let fields = flag
         .variants
@@ -389,10 +391,10 @@ pub fn struct_schema(flag: &Flag) -> Value {
         })
         .reduce(|a, b| merge_fields(&a, &b))
         .unwrap_or_default();
-    json!({ "schema": fields })
+    json!({ "schema": without_conflicts(fields) })
 }
 
-/// Each non-null field of `map` with its `FieldSchema`.
+/// Each non-null field of `map` with its [`field_schema`].
 fn object_schema(map: &Map<String, Value>) -> Map<String, Value> {
     map.iter()
         .filter_map(|(k, v)| field_schema(v).map(|s| (k.clone(), s)))
@@ -401,7 +403,8 @@ fn object_schema(map: &Map<String, Value>) -> Map<String, Value> {
 
 /// A value's `FieldSchema` (`{"boolSchema": {}}`, `{"structSchema":
 /// {"schema": …}}`, `{"listSchema": {"elementSchema": …}}`, …); `None` for
-/// `null` and for a list whose elements disagree.
+/// `null`; `null`, the mark of a conflict, for a list whose elements
+/// disagree or hold a `null`.
 fn field_schema(value: &Value) -> Option<Value> {
     Some(match value {
         Value::Null => return None,
@@ -410,71 +413,100 @@ fn field_schema(value: &Value) -> Option<Value> {
         Value::Number(_) => json!({"intSchema": {}}),
         Value::String(_) => json!({"stringSchema": {}}),
         Value::Object(map) => json!({"structSchema": {"schema": object_schema(map)}}),
-        Value::Array(items) => {
-            let mut element = items.iter().map(field_schema);
-            let first = match element.next() {
-                None => json!({}),
-                Some(first) => element.try_fold(first?, |a, b| merge_field(&a, &b?))?,
-            };
-            json!({"listSchema": {"elementSchema": first}})
-        }
+        Value::Array(items) => list_schema(items.iter().fold(json!({}), |element, item| {
+            merge_element(&element, &field_schema(item).unwrap_or(Value::Null))
+        })),
     })
 }
 
+/// The `listSchema` of lists whose elements have the schema `element`
+/// (`{}` when no element is known); `null` when that is a conflict.
+fn list_schema(element: Value) -> Value {
+    if element.is_null() {
+        Value::Null
+    } else {
+        json!({"listSchema": {"elementSchema": element}})
+    }
+}
+
 /// Two structs' field schemas merged: a field in one only is kept, a field
-/// in both is [`merge_field`]ed (left out on a conflict).
+/// in both is [`merge_field`]ed (marked `null` on a conflict, so that no
+/// later variant brings it back).
 fn merge_fields(a: &Map<String, Value>, b: &Map<String, Value>) -> Map<String, Value> {
     let mut out = a.clone();
     for (k, vb) in b {
-        match a.get(k) {
-            None => {
-                out.insert(k.clone(), vb.clone());
-            }
-            Some(va) => match merge_field(va, vb) {
-                Some(m) => {
-                    out.insert(k.clone(), m);
-                }
-                None => {
-                    out.remove(k);
-                }
-            },
-        }
+        let merged = match a.get(k) {
+            None => vb.clone(),
+            Some(va) => merge_field(va, vb),
+        };
+        out.insert(k.clone(), merged);
     }
     out
 }
 
-/// Two `FieldSchema`s of one field merged; `None` when they conflict.
-fn merge_field(a: &Value, b: &Value) -> Option<Value> {
+/// Two `FieldSchema`s of one field merged; `null` when they conflict (or
+/// either is already marked `null`).
+fn merge_field(a: &Value, b: &Value) -> Value {
     if a == b {
-        return Some(a.clone());
+        return a.clone();
     }
     let kind = |v: &Value| v.as_object().and_then(|m| m.keys().next().cloned());
-    match (kind(a)?.as_str(), kind(b)?.as_str()) {
-        ("intSchema" | "doubleSchema", "intSchema" | "doubleSchema") => {
-            Some(json!({"doubleSchema": {}}))
+    match (kind(a).as_deref(), kind(b).as_deref()) {
+        (Some("intSchema" | "doubleSchema"), Some("intSchema" | "doubleSchema")) => {
+            json!({"doubleSchema": {}})
         }
-        ("structSchema", "structSchema") => {
-            let inner = |v: &Value| v.pointer("/structSchema/schema")?.as_object().cloned();
-            Some(json!({"structSchema": {"schema": merge_fields(&inner(a)?, &inner(b)?)}}))
+        (Some("structSchema"), Some("structSchema")) => {
+            let inner = |v: &Value| {
+                v.pointer("/structSchema/schema")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default()
+            };
+            json!({"structSchema": {"schema": merge_fields(&inner(a), &inner(b))}})
         }
-        ("listSchema", "listSchema") => {
+        (Some("listSchema"), Some("listSchema")) => {
             let element = |v: &Value| {
                 v.pointer("/listSchema/elementSchema")
                     .cloned()
                     .unwrap_or_else(|| json!({}))
             };
-            let (ea, eb) = (element(a), element(b));
-            let merged = match (
-                ea.as_object().map(Map::is_empty),
-                eb.as_object().map(Map::is_empty),
-            ) {
-                (Some(true), _) => eb,
-                (_, Some(true)) => ea,
-                _ => merge_field(&ea, &eb)?,
-            };
-            Some(json!({"listSchema": {"elementSchema": merged}}))
+            list_schema(merge_element(&element(a), &element(b)))
         }
-        _ => None,
+        _ => Value::Null,
+    }
+}
+
+/// Two list element schemas merged, `{}` (an empty list's: no element
+/// known) giving way to the other.
+fn merge_element(a: &Value, b: &Value) -> Value {
+    let unknown = |v: &Value| v.as_object().is_some_and(Map::is_empty);
+    match (unknown(a), unknown(b)) {
+        (true, _) => b.clone(),
+        (_, true) => a.clone(),
+        _ => merge_field(a, b),
+    }
+}
+
+/// `fields` without the fields marked `null`, at every depth (in structs
+/// and in list elements).
+fn without_conflicts(fields: Map<String, Value>) -> Map<String, Value> {
+    fields
+        .into_iter()
+        .filter(|(_, schema)| !schema.is_null())
+        .map(|(k, mut schema)| {
+            drop_conflicts_within(&mut schema);
+            (k, schema)
+        })
+        .collect()
+}
+
+/// [`without_conflicts`] inside one `FieldSchema`: a struct's fields, a
+/// list's element.
+fn drop_conflicts_within(schema: &mut Value) {
+    if let Some(element) = schema.pointer_mut("/listSchema/elementSchema") {
+        drop_conflicts_within(element);
+    } else if let Some(Value::Object(inner)) = schema.pointer_mut("/structSchema/schema") {
+        *inner = without_conflicts(std::mem::take(inner));
     }
 }
 
@@ -551,6 +583,47 @@ mod tests {
             targeting: Targeting::Static,
             metadata: Map::new(),
         }
+    }
+
+    #[test]
+    fn a_conflict_stays_out_whatever_the_later_variants_say() {
+        // Int against string is a conflict; a third variant's bool must not
+        // bring the field back (the served 1 would read as a bool).
+        let f = flag(&[json!({"x": 1}), json!({"x": "s"}), json!({"x": true})]);
+        assert_eq!(struct_schema(&f), json!({"schema": {}}));
+        let f = flag(&[
+            json!({"n": {"x": 1, "y": 1}}),
+            json!({"n": {"x": "s", "y": 2}}),
+            json!({"n": {"x": "t", "y": 3}}),
+        ]);
+        assert_eq!(
+            struct_schema(&f),
+            json!({"schema": {"n": {"structSchema": {"schema": {"y": {"intSchema": {}}}}}}})
+        );
+    }
+
+    #[test]
+    fn a_list_conflict_stays_out_too() {
+        // A list against an int, then another int; a list whose elements
+        // disagree, then a list of ints: neither field comes back.
+        let f = flag(&[
+            json!({"k": 1, "l": [1, "x"]}),
+            json!({"k": [1], "l": [1]}),
+            json!({"k": 2, "l": [2]}),
+        ]);
+        assert_eq!(struct_schema(&f), json!({"schema": {}}));
+        // Conflicts inside a list's struct elements, at any depth.
+        let f = flag(&[
+            json!({"l": [[{"a": 1, "b": 1}]]}),
+            json!({"l": [[{"a": "s"}]]}),
+            json!({"l": [[{"a": true}], []]}),
+        ]);
+        let element = json!({"structSchema": {"schema": {"b": {"intSchema": {}}}}});
+        assert_eq!(
+            struct_schema(&f),
+            json!({"schema": {"l": {"listSchema": {"elementSchema":
+                {"listSchema": {"elementSchema": element}}}}}})
+        );
     }
 
     #[test]
