@@ -56,5 +56,5 @@ pub use context::{Context, ContextError, UnitError, MAX_CONTEXT_DEPTH};
 pub use explain::Explanation;
 pub use model::{Body, Flag, Fractional, Rule, Serve, Split, Targeting, Variant};
 pub use result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
-pub use snapshot::{Snapshot, SnapshotError, SnapshotInfo};
+pub use snapshot::{Snapshot, SnapshotBytes, SnapshotError, SnapshotInfo};
 pub use space::{BucketCache, BucketRanges, BucketSpace, RangeCheck};

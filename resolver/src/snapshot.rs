@@ -286,32 +286,25 @@ pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
 }
 
-impl Snapshot {
-    /// Decodes and verifies snapshot bytes: envelope, format name and version,
-    /// bucketing version, sha256 digest of the body, the signature when there
-    /// is one, then the body itself, every flag included.
-    ///
-    /// Errors: the first [`SnapshotError`] found, in that order. Never panics,
-    /// whatever the bytes.
-    pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
-        let mut snapshot = Snapshot::open(bytes)?;
-        snapshot
-            .flags
-            .decode_all(&snapshot.spaces)
-            .map_err(SnapshotError::Body)?;
-        Ok(snapshot)
-    }
+/// Snapshot bytes whose envelope has been read and checked (steps 1–4 of
+/// the verification order: one envelope, format, tenant name, format
+/// version, bucketing), the body not yet hashed. [`Snapshot::open`] is
+/// `read`, the sha256 of [`SnapshotBytes::body`], then
+/// [`SnapshotBytes::open`]; a caller with a faster SHA-256 than this
+/// crate's (the worker in wasm has the host's WebCrypto, native code)
+/// hashes the body itself and hands the digest over.
+pub struct SnapshotBytes {
+    env: Envelope,
+    byte_size: usize,
+}
 
-    /// Verifies snapshot bytes as [`Snapshot::from_bytes`] does but, for
-    /// format 2, leaves each flag to be decoded (and checked) the first
-    /// time it is used: what a cold isolate needs before its first
-    /// single-flag answer is the envelope, the digest, the string table
-    /// and a walk past the flags, not every flag's IR. A flag that then
-    /// does not decode evaluates to `PARSE_ERROR` (`crate::flag_store`).
-    /// Format 1 is decoded whole.
+impl SnapshotBytes {
+    /// Reads the envelope of `bytes` and checks it as far as it can without
+    /// the body's digest.
     ///
-    /// Errors: as [`Snapshot::from_bytes`], except a flag's own content.
-    pub fn open(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+    /// Errors: [`SnapshotError::Envelope`], [`SnapshotError::Format`],
+    /// [`SnapshotError::FormatVersion`], [`SnapshotError::Bucketing`].
+    pub fn read(bytes: &[u8]) -> Result<SnapshotBytes, SnapshotError> {
         let env = decode_envelope(bytes)?;
         if env.format != FORMAT {
             return Err(SnapshotError::Format(env.format));
@@ -323,22 +316,40 @@ impl Snapshot {
         if env.bucketing != BUCKETING_VERSION {
             return Err(SnapshotError::Bucketing(env.bucketing));
         }
-        let actual = sha256(&env.body);
-        if env.digest.as_slice() != actual.as_slice() {
+        Ok(SnapshotBytes {
+            env,
+            byte_size: bytes.len(),
+        })
+    }
+
+    /// The body bytes, whose sha256 [`SnapshotBytes::open`] needs.
+    pub fn body(&self) -> &[u8] {
+        &self.env.body
+    }
+
+    /// Finishes [`Snapshot::open`] given `body_sha256`, the sha256 of
+    /// [`SnapshotBytes::body`] as the caller computed it: checks it against
+    /// the recorded digest, then the signature, then opens the body.
+    ///
+    /// Errors: [`SnapshotError::Digest`], [`SnapshotError::Signature`],
+    /// [`SnapshotError::Body`].
+    pub fn open(self, body_sha256: [u8; 32]) -> Result<Snapshot, SnapshotError> {
+        let env = self.env;
+        if env.digest.as_slice() != body_sha256.as_slice() {
             return Err(SnapshotError::Digest {
                 recorded: hex(&env.digest),
-                actual: hex(&actual),
+                actual: hex(&body_sha256),
             });
         }
         env.verify_signature()?;
         let info = SnapshotInfo {
             tenant: env.tenant,
             version: env.version,
-            digest: hex(&actual),
+            digest: hex(&body_sha256),
             created_at: env.created_at,
             builder: env.builder,
             bucketing_version: env.bucketing,
-            byte_size: bytes.len(),
+            byte_size: self.byte_size,
             signer: env.signer.as_deref().map(hex),
         };
         let (flags, rest) = match env.format_version {
@@ -381,6 +392,38 @@ impl Snapshot {
             index,
             bulk: LazyBulkPieces::default(),
         })
+    }
+}
+
+impl Snapshot {
+    /// Decodes and verifies snapshot bytes: envelope, format name and version,
+    /// bucketing version, sha256 digest of the body, the signature when there
+    /// is one, then the body itself, every flag included.
+    ///
+    /// Errors: the first [`SnapshotError`] found, in that order. Never panics,
+    /// whatever the bytes.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        let mut snapshot = Snapshot::open(bytes)?;
+        snapshot
+            .flags
+            .decode_all(&snapshot.spaces)
+            .map_err(SnapshotError::Body)?;
+        Ok(snapshot)
+    }
+
+    /// Verifies snapshot bytes as [`Snapshot::from_bytes`] does but, for
+    /// format 2, leaves each flag to be decoded (and checked) the first
+    /// time it is used: what a cold isolate needs before its first
+    /// single-flag answer is the envelope, the digest, the string table
+    /// and a walk past the flags, not every flag's IR. A flag that then
+    /// does not decode evaluates to `PARSE_ERROR` (`crate::flag_store`).
+    /// Format 1 is decoded whole.
+    ///
+    /// Errors: as [`Snapshot::from_bytes`], except a flag's own content.
+    pub fn open(bytes: &[u8]) -> Result<Snapshot, SnapshotError> {
+        let read = SnapshotBytes::read(bytes)?;
+        let digest = sha256(read.body());
+        read.open(digest)
     }
 
     /// Finds a flag by key in constant time (a hash index built at decode),
@@ -628,6 +671,31 @@ mod tests {
             )
         );
         assert_eq!(opened.evaluate("a", &ctx).error_code, None);
+    }
+
+    #[test]
+    fn a_digest_computed_by_the_caller_is_checked_like_the_own() {
+        let bytes = bytes(vec![flag("a", [0, 1])]);
+        let read = SnapshotBytes::read(&bytes).unwrap();
+        let digest = sha256(read.body());
+        assert_eq!(read.open(digest).unwrap(), Snapshot::open(&bytes).unwrap());
+        let mut wrong = digest;
+        wrong[0] ^= 1;
+        let err = SnapshotBytes::read(&bytes)
+            .unwrap()
+            .open(wrong)
+            .unwrap_err();
+        assert_eq!(
+            err,
+            SnapshotError::Digest {
+                recorded: hex(&digest),
+                actual: hex(&wrong)
+            }
+        );
+        assert_eq!(
+            SnapshotBytes::read(&bytes[..bytes.len() - 1]).err(),
+            Snapshot::open(&bytes[..bytes.len() - 1]).err()
+        );
     }
 
     #[test]

@@ -33,11 +33,11 @@ use std::rc::Rc;
 
 use vane_resolver::model::KeyDigest;
 use vane_resolver::snapshot::hex;
-use vane_resolver::Snapshot;
+use vane_resolver::{Snapshot, SnapshotBytes};
 
 use crate::limits::{DECODED_BYTES_PER_ENCODED_BYTE, MAX_KEY_ENTRIES, SNAPSHOT_CACHE_BYTES};
-use crate::signing;
 use crate::store::{SnapshotSource, StoreError};
+use crate::{body_digest, signing};
 
 /// What [`Cache::snapshot`] found.
 #[derive(Debug, Clone)]
@@ -324,11 +324,17 @@ impl Cache {
             })?;
         // Opened, not decoded: each flag is decoded when a request first
         // needs it (the snapshot was checked whole when it was published).
-        let snapshot = Snapshot::open(&bytes).map_err(|e| {
+        // The body is hashed by the host (`body_digest`), not in wasm.
+        let unusable = |e: String| {
             failed(format!(
                 "snapshot {digest} of tenant {tenant:?} is unusable: {e}"
             ))
-        })?;
+        };
+        let read = SnapshotBytes::read(&bytes).map_err(|e| unusable(e.to_string()))?;
+        let body_sha256 = body_digest::sha256(read.body()).await.map_err(unusable)?;
+        let snapshot = read
+            .open(body_sha256)
+            .map_err(|e| unusable(e.to_string()))?;
         snapshot.expect_tenant(tenant).map_err(|e| {
             failed(format!(
                 "snapshot {digest} stored for tenant {tenant:?}: {e}"

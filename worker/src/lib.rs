@@ -32,7 +32,8 @@
 //! - [`store`]: the KV layout (`snap/…`, `tenant/…`, `key/…`) and the tenant
 //!   pointer with its history.
 //! - [`cache`]: decoded snapshots kept in isolate memory, re-checked against
-//!   the pointer after a TTL, the last good snapshot kept when KV fails.
+//!   the pointer after a TTL, the last good snapshot kept when KV fails;
+//!   [`body_digest`] hashes their bodies with the host's SHA-256.
 //! - [`admin`]: publish and rollback, validated fully before anything is
 //!   written; serialised per tenant by the Durable Object in `runtime`.
 //! - [`metrics`]: per-tenant counters, counted per isolate, summed in the
@@ -52,6 +53,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod body_digest;
 pub mod cache;
 pub mod confidence;
 pub mod cors;

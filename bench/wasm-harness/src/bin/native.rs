@@ -10,7 +10,9 @@ use std::time::Instant;
 
 use serde_json::{json, Value};
 use vane_resolver::{Context, Snapshot};
-use vane_wasm_harness::{cold_flag_n, decode_n, eval_all_n, eval_flag_n, NOW};
+use vane_wasm_harness::{
+    cold_flag_n, decode_n, eval_all_n, eval_flag_n, open_host, open_n, open_own, sha256_n, NOW,
+};
 
 /// Median nanoseconds per operation of `run(n)`, `n` sized so one batch
 /// takes about 50 ms (`BENCH_BATCH_MS`, as for `run.mjs`).
@@ -60,6 +62,24 @@ fn main() {
                 decode_n(&bytes, k);
             }),
         );
+        print(
+            "open_verify",
+            time(|k| {
+                open_n(&bytes, open_own, k);
+            }),
+        );
+        print(
+            "open_verify_host_sha",
+            time(|k| {
+                open_n(&bytes, open_host, k);
+            }),
+        );
+        print(
+            "sha256",
+            time(|k| {
+                sha256_n(&bytes, k);
+            }),
+        );
         let bulk = Context::from_value(cases["bulk_context"].clone(), NOW).unwrap();
         print(
             "all_flags",
@@ -79,7 +99,13 @@ fn main() {
             print(
                 &format!("cold_flag/{}", c["name"].as_str().unwrap()),
                 time(|k| {
-                    cold_flag_n(&bytes, key, &ctx, k);
+                    cold_flag_n(&bytes, key, &ctx, open_own, k);
+                }),
+            );
+            print(
+                &format!("cold_flag_host_sha/{}", c["name"].as_str().unwrap()),
+                time(|k| {
+                    cold_flag_n(&bytes, key, &ctx, open_host, k);
                 }),
             );
         }
