@@ -1,5 +1,7 @@
-//! Snapshot body format 2: a compact binary encoding of the same IR types
-//! (`docs/snapshot-format.md`, "Body, format 2").
+//! Snapshot body formats 2 and 3: a compact binary encoding of the same IR
+//! types (`docs/snapshot-format.md`, "Body, format 2"); format 3 adds a
+//! flag table (each flag's length) before the item, so a reader finds every
+//! flag without walking past the ones before ("Body, format 3").
 //!
 //! It is a serde data format, so it is driven by the model's own
 //! `Serialize`/`Deserialize` implementations: an IR node added to the model
@@ -55,6 +57,11 @@ mod kind {
 /// sorted text set (`StrSet`); other formats see the inner sequence.
 pub(crate) const TEXT_SET_NAME: &str = "vane::StrSet";
 
+/// The name each flag of a body is serialised under as a newtype struct,
+/// so the encoder can note its length for format 3's flag table; other
+/// formats see the flag itself.
+pub(crate) const FLAG_ITEM_NAME: &str = "vane::Flag";
+
 /// Largest length or count accepted while decoding (no allocation is sized
 /// from the data beyond what the data itself holds, but lengths are checked
 /// against the bytes left anyway).
@@ -94,10 +101,22 @@ fn put_varint(out: &mut Vec<u8>, mut n: u64) {
 
 /// Encodes `value` as a format-2 body: the string table, then the item.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
+    encode(value, false)
+}
+
+/// Encodes `body` as a format-3 body: the string table, the flag table
+/// (the number of flags, then each flag's length in bytes), then the item
+/// exactly as format 2 writes it.
+pub fn to_vec_indexed(body: &Body) -> Result<Vec<u8>, Error> {
+    encode(body, true)
+}
+
+fn encode<T: Serialize + ?Sized>(value: &T, flag_table: bool) -> Result<Vec<u8>, Error> {
     let mut enc = Encoder {
         data: Vec::new(),
         texts: std::collections::HashMap::new(),
         order: Vec::new(),
+        flag_lengths: Vec::new(),
     };
     value.serialize(&mut enc)?;
     let mut out = Vec::with_capacity(enc.data.len() + 16 * enc.order.len());
@@ -108,6 +127,12 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
     for t in &enc.order {
         out.extend_from_slice(t.as_bytes());
     }
+    if flag_table {
+        put_varint(&mut out, enc.flag_lengths.len() as u64);
+        for &n in &enc.flag_lengths {
+            put_varint(&mut out, n);
+        }
+    }
     out.extend_from_slice(&enc.data);
     Ok(out)
 }
@@ -116,6 +141,9 @@ struct Encoder {
     data: Vec<u8>,
     texts: std::collections::HashMap<String, u32>,
     order: Vec<String>,
+    /// The length in bytes of each flag item written so far (format 3's
+    /// flag table).
+    flag_lengths: Vec<u64>,
 }
 
 impl Encoder {
@@ -247,6 +275,12 @@ impl ser::Serializer for &mut Encoder {
                 members: Vec::new(),
             };
             return v.serialize(&mut set);
+        }
+        if name == FLAG_ITEM_NAME {
+            let start = self.data.len();
+            v.serialize(&mut *self)?;
+            self.flag_lengths.push((self.data.len() - start) as u64);
+            return Ok(());
         }
         v.serialize(self)
     }
@@ -604,16 +638,31 @@ pub(crate) struct FlagAt {
 const MAX_SKIP_DEPTH: u32 = 1_000;
 
 /// Opens a format-2 body (`Body`'s layout: flags, clients, CORS origins,
-/// metadata, then spaces and exposure-log settings when present) for
-/// decoding flag by flag (`Snapshot::open`): reads the string table, walks
-/// past each flag noting where it lies and its key, and decodes the items
-/// after the flags (small, and every request needs them). Returns the
-/// table, the flags' places and the body without its flags. The walk checks
-/// every item's framing and text reference; what a flag's items mean is
-/// checked when [`decode_flag`] decodes it.
-pub(crate) fn open_body(bytes: &[u8]) -> Result<(StrTable, Vec<FlagAt>, Body), Error> {
+/// metadata, then spaces and exposure-log settings when present), or with
+/// `indexed` a format-3 body (a flag table between the string table and
+/// the item), for decoding flag by flag (`Snapshot::open`): reads the
+/// string table and notes where each flag lies and its key, then decodes
+/// the items after the flags (small, and every request needs them).
+/// Returns the table, the flags' places and the body without its flags.
+///
+/// Format 2 has no flag table, so each flag is walked past, checking every
+/// item's framing and text reference; format 3's table gives each flag's
+/// length, so only the first bytes of each flag (its array head and key)
+/// are read. What a flag's items mean is checked when [`decode_flag`]
+/// decodes it.
+pub(crate) fn open_body(
+    bytes: &[u8],
+    indexed: bool,
+) -> Result<(StrTable, Vec<FlagAt>, Body), Error> {
     let (table, at) = StrTable::read(bytes)?;
     let mut d = Decoder::new(bytes, at, Some(&table));
+    let lengths = match indexed {
+        true => {
+            let n = d.len()?;
+            (0..n).map(|_| d.len()).collect::<Result<Vec<_>, _>>()?
+        }
+        false => Vec::new(),
+    };
     let items = d.seq_len()?;
     if !(4..=6).contains(&items) {
         return Err(Error(format!(
@@ -621,33 +670,25 @@ pub(crate) fn open_body(bytes: &[u8]) -> Result<(StrTable, Vec<FlagAt>, Body), E
         )));
     }
     let count = d.seq_len()?;
+    if indexed && lengths.len() != count {
+        return Err(Error(format!(
+            "the flag table lists {} flags, the body has {count}",
+            lengths.len()
+        )));
+    }
+    let offset = |n: usize| u32::try_from(n).map_err(|_| Error("a body over 4 GiB".into()));
     let mut flags = Vec::with_capacity(count);
     for i in 0..count {
         let start = d.pos;
-        if d.seq_len()? != 6 {
-            return Err(Error(format!(
-                "flag {i} is not an array of 6 items (at byte {start})"
-            )));
-        }
-        let key = match d.byte()? {
-            kind::TEXT => {
-                let at = d.pos;
-                let text = d.varint()?;
-                table
-                    .get(text)
-                    .and_then(|_| u32::try_from(text).ok())
-                    .ok_or_else(|| {
-                        Error(format!(
-                            "flag {i}'s key {text} is not in the string table (at byte {at})"
-                        ))
-                    })?
+        let key = d.flag_key(i)?;
+        match lengths.get(i) {
+            Some(&n) => d.jump(start, n)?,
+            None => {
+                for _ in 0..5 {
+                    d.skip(0)?;
+                }
             }
-            k => return Err(d.unexpected(k, "a flag key")),
-        };
-        for _ in 0..5 {
-            d.skip(0)?;
         }
-        let offset = |n: usize| u32::try_from(n).map_err(|_| Error("a body over 4 GiB".into()));
         flags.push(FlagAt {
             start: offset(start)?,
             end: offset(d.pos)?,
@@ -709,6 +750,46 @@ impl<'de> Decoder<'de> {
                 end.saturating_sub(self.pos),
                 self.pos
             )))
+        }
+    }
+
+    /// Reads the head of flag `i` (an array of 6 items) and its key (the
+    /// first item, a text); returns the key's index in the string table.
+    fn flag_key(&mut self, i: usize) -> Result<u32, Error> {
+        let start = self.pos;
+        if self.seq_len()? != 6 {
+            return Err(Error(format!(
+                "flag {i} is not an array of 6 items (at byte {start})"
+            )));
+        }
+        match self.byte()? {
+            kind::TEXT => {
+                let at = self.pos;
+                let text = self.varint()?;
+                self.table
+                    .and_then(|t| t.get(text))
+                    .and_then(|_| u32::try_from(text).ok())
+                    .ok_or_else(|| {
+                        Error(format!(
+                            "flag {i}'s key {text} is not in the string table (at byte {at})"
+                        ))
+                    })
+            }
+            k => Err(self.unexpected(k, "a flag key")),
+        }
+    }
+
+    /// Moves to `n` bytes after `start`, which must lie within the data
+    /// and not before the current position.
+    fn jump(&mut self, start: usize, n: usize) -> Result<(), Error> {
+        match start.checked_add(n) {
+            Some(end) if end <= self.bytes.len() && end >= self.pos => {
+                self.pos = end;
+                Ok(())
+            }
+            _ => Err(Error(format!(
+                "a flag of {n} bytes at byte {start} does not fit the body"
+            ))),
         }
     }
 

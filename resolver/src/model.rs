@@ -47,7 +47,7 @@ impl Serialize for Body {
             (false, true) => 4,
         };
         let mut t = s.serialize_tuple(len)?;
-        t.serialize_element(&self.flags)?;
+        t.serialize_element(&FlagItems(&self.flags))?;
         t.serialize_element(&self.clients)?;
         t.serialize_element(&self.cors_origins)?;
         t.serialize_element(&self.metadata)?;
@@ -58,6 +58,31 @@ impl Serialize for Body {
             t.serialize_element(&self.exposure_log)?;
         }
         t.end()
+    }
+}
+
+/// The flags of a body, each serialised as a newtype struct named
+/// [`crate::format2::FLAG_ITEM_NAME`]: transparent for CBOR (format 1),
+/// where the format-2 encoder notes each flag's length for the flag table
+/// of format 3.
+struct FlagItems<'a>(&'a [Flag]);
+
+impl Serialize for FlagItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for flag in self.0 {
+            seq.serialize_element(&FlagItem(flag))?;
+        }
+        seq.end()
+    }
+}
+
+struct FlagItem<'a>(&'a Flag);
+
+impl Serialize for FlagItem<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(crate::format2::FLAG_ITEM_NAME, self.0)
     }
 }
 

@@ -3,7 +3,7 @@
 //! `docs/snapshot-format.md`.
 //!
 //! Envelope (a CBOR map with text keys, so any CBOR tool can read it):
-//! `format` ("vane-snapshot"), `format_version` (1), `tenant`, `version`
+//! `format` ("vane-snapshot"), `format_version` (1, 2 or 3), `tenant`, `version`
 //! (u64, strictly increasing per tenant), `created_at` (Unix seconds),
 //! `builder` (builder name and version), `bucketing` (see
 //! [`crate::bucket::BUCKETING_VERSION`]), `digest` (32 bytes), `body` (bytes:
@@ -27,11 +27,12 @@ use crate::space::BucketSpace;
 
 /// The `format` string every snapshot carries.
 pub const FORMAT: &str = "vane-snapshot";
-/// The body format version written by default: 2 ([`crate::format2`]).
-pub const FORMAT_VERSION: u32 = 2;
-/// The body format versions this resolver reads: the current one and the
+/// The body format version written by default: 3 (format 2's encoding,
+/// [`crate::format2`], with a flag table).
+pub const FORMAT_VERSION: u32 = 3;
+/// The body format versions this resolver reads: the current one and every
 /// one before (docs/snapshot-format.md, "Compatibility").
-pub const READ_FORMAT_VERSIONS: [u32; 2] = [1, 2];
+pub const READ_FORMAT_VERSIONS: [u32; 3] = [1, 2, 3];
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Envelope {
@@ -142,7 +143,7 @@ impl std::fmt::Display for SnapshotError {
             }
             SnapshotError::FormatVersion(v) => write!(
                 f,
-                "snapshot format version {v} is not supported (this resolver reads 1 and 2)"
+                "snapshot format version {v} is not supported (this resolver reads 1, 2 and 3)"
             ),
             SnapshotError::Bucketing(v) => write!(
                 f,
@@ -359,7 +360,8 @@ impl SnapshotBytes {
                 (flags, body)
             }
             _ => {
-                let (table, at, rest) = crate::format2::open_body(&env.body)
+                let indexed = env.format_version == 3;
+                let (table, at, rest) = crate::format2::open_body(&env.body, indexed)
                     .map_err(|e| SnapshotError::Body(e.to_string()))?;
                 (FlagStore::lazy(env.body, table, at), rest)
             }
@@ -412,10 +414,11 @@ impl Snapshot {
     }
 
     /// Verifies snapshot bytes as [`Snapshot::from_bytes`] does but, for
-    /// format 2, leaves each flag to be decoded (and checked) the first
-    /// time it is used: what a cold isolate needs before its first
+    /// formats 2 and 3, leaves each flag to be decoded (and checked) the
+    /// first time it is used: what a cold isolate needs before its first
     /// single-flag answer is the envelope, the digest, the string table
-    /// and a walk past the flags, not every flag's IR. A flag that then
+    /// and where each flag lies (format 3's flag table; a walk past the
+    /// flags in format 2), not every flag's IR. A flag that then
     /// does not decode evaluates to `PARSE_ERROR` (`crate::flag_store`).
     /// Format 1 is decoded whole.
     ///
@@ -521,7 +524,7 @@ impl Snapshot {
     }
 
     /// Encodes a body into snapshot bytes with body format `format_version`
-    /// (1: CBOR; 2: [`crate::format2`]).
+    /// (1: CBOR; 2: [`crate::format2`]; 3: format 2 with a flag table).
     ///
     /// Errors: [`SnapshotError::FormatVersion`] for another version,
     /// [`SnapshotError::Encode`].
@@ -536,6 +539,8 @@ impl Snapshot {
         let body_bytes = match format_version {
             1 => cbor(body)?,
             2 => crate::format2::to_vec(body).map_err(|e| SnapshotError::Encode(e.to_string()))?,
+            3 => crate::format2::to_vec_indexed(body)
+                .map_err(|e| SnapshotError::Encode(e.to_string()))?,
             v => return Err(SnapshotError::FormatVersion(v)),
         };
         let env = Envelope {
@@ -695,6 +700,79 @@ mod tests {
         assert_eq!(
             SnapshotBytes::read(&bytes[..bytes.len() - 1]).err(),
             Snapshot::open(&bytes[..bytes.len() - 1]).err()
+        );
+    }
+
+    /// `bytes` with its format-3 flag table changed by `edit` (the
+    /// table's bytes: count, then each flag's length), digest recomputed.
+    fn with_flag_table(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let mut env = decode_envelope(bytes).unwrap();
+        assert_eq!(env.format_version, 3);
+        let (_, at) = crate::format2::StrTable::read(&env.body).unwrap();
+        let flags = usize::from(env.body[at]);
+        let mut table = env.body[at..at + 1 + flags].to_vec();
+        edit(&mut table);
+        env.body.splice(at..at + 1 + flags, table);
+        env.digest = sha256(&env.body).to_vec();
+        env.to_bytes().unwrap()
+    }
+
+    #[test]
+    fn every_format_opens_to_the_same_flags_and_format_3_finds_them_by_its_table() {
+        let flags = vec![flag("a", [0, 1]), flag("bb", [1, 0]), flag("c", [0, 1])];
+        let body = Snapshot::from_bytes(&bytes(flags)).unwrap().to_body();
+        let ctx = Context::from_value(json!({"targetingKey": "u1"}), 0).unwrap();
+        let answers = |bytes: &[u8]| {
+            let s = Snapshot::open(bytes).unwrap();
+            ["a", "bb", "c", "zz"].map(|k| s.evaluate(k, &ctx).to_json())
+        };
+        let v3 = Snapshot::encode("t", 1, 0, "test", &body).unwrap();
+        assert_eq!(decode_envelope(&v3).unwrap().format_version, 3);
+        for v in [1, 2] {
+            let old = Snapshot::encode_format(v, "t", 1, 0, "test", &body).unwrap();
+            assert_eq!(answers(&old), answers(&v3), "format {v}");
+            assert_eq!(
+                Snapshot::from_bytes(&old).unwrap().to_body(),
+                Snapshot::from_bytes(&v3).unwrap().to_body()
+            );
+        }
+        // Opening decodes no flag; the table sends `bb` to its own bytes.
+        let opened = Snapshot::open(&v3).unwrap();
+        assert_eq!(decoded(&opened), 0);
+        assert_eq!(opened.flag("bb").map(|f| f.key.as_str()), Some("bb"));
+        assert_eq!(decoded(&opened), 1);
+    }
+
+    #[test]
+    fn a_flag_table_that_does_not_fit_the_body_is_refused() {
+        let good = bytes(vec![flag("a", [0, 1]), flag("b", [1, 0])]);
+        let err = |bytes: &[u8]| Snapshot::open(bytes).unwrap_err().to_string();
+        // One flag fewer than the body has.
+        let short = with_flag_table(&good, |t| {
+            t[0] = 1;
+            t.pop();
+        });
+        assert_eq!(
+            err(&short),
+            "snapshot body is malformed: the flag table lists 1 flags, the body has 2"
+        );
+        // The first flag a byte longer, the second one shorter: the second
+        // flag's head is then not where the table puts it.
+        let shifted = with_flag_table(&good, |t| {
+            t[1] += 1;
+            t[2] -= 1;
+        });
+        assert!(
+            err(&shifted).starts_with("snapshot body is malformed: expected a sequence"),
+            "{}",
+            err(&shifted)
+        );
+        // The last flag running over the items after it.
+        let long = with_flag_table(&good, |t| t[2] += 3);
+        assert!(
+            err(&long).starts_with("snapshot body is malformed: "),
+            "{}",
+            err(&long)
         );
     }
 

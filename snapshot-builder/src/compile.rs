@@ -99,8 +99,9 @@ pub struct BuildOptions {
     pub version: u64,
     /// Creation time, Unix seconds.
     pub created_at: u64,
-    /// Body format to write ([`vane_resolver::snapshot::FORMAT_VERSION`], 2,
-    /// unless a worker that reads only format 1 must read it).
+    /// Body format to write ([`vane_resolver::snapshot::FORMAT_VERSION`], 3,
+    /// unless a worker that reads only formats 1 and 2, or only 1, must
+    /// read it).
     pub format_version: u32,
 }
 

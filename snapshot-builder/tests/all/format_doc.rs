@@ -63,3 +63,8 @@ fn worked_example_bytes_are_what_the_builder_writes() {
 fn format_2_worked_example_bytes_are_what_the_builder_writes() {
     check_example(2, "<!-- worked-example-bytes-2 -->", "Format 2 digest");
 }
+
+#[test]
+fn format_3_worked_example_bytes_are_what_the_builder_writes() {
+    check_example(3, "<!-- worked-example-bytes-3 -->", "Format 3 digest");
+}

@@ -147,13 +147,19 @@ fn shop_example_matches_the_golden_format_2_snapshot() {
     matches_golden(2, "shop.v2.cbor", "shop.v2.sha256");
 }
 
+#[test]
+fn shop_example_matches_the_golden_format_3_snapshot() {
+    matches_golden(3, "shop.v3.cbor", "shop.v3.sha256");
+}
+
 /// The snapshot of `tests/golden/exposures.yaml` (exposure settings: the
-/// optional sixth body item), in both formats.
+/// optional sixth body item), in every format.
 #[test]
 fn exposure_settings_match_their_golden_snapshots() {
     for (format_version, name, digest) in [
         (1, "exposures.cbor", "exposures.sha256"),
         (2, "exposures.v2.cbor", "exposures.v2.sha256"),
+        (3, "exposures.v3.cbor", "exposures.v3.sha256"),
     ] {
         let built = golden_source("tests/golden/exposures.yaml", "quiet", format_version);
         assert!(!built.snapshot.exposure_log().enabled);
@@ -161,7 +167,7 @@ fn exposure_settings_match_their_golden_snapshots() {
     }
 }
 
-/// Every golden file (format 1, format 2, signed) still decodes, to the IR
+/// Every golden file (formats 1, 2 and 3, signed) still decodes, to the IR
 /// the builder makes today: a reader regression cannot land.
 #[test]
 fn every_golden_file_decodes_to_the_current_ir() {
@@ -184,6 +190,9 @@ fn every_golden_file_decodes_to_the_current_ir() {
                 shop(2)
             };
             assert_eq!(s.to_body(), source.snapshot.to_body(), "{}", path.display());
+            // Opened flag by flag (the worker's path), the same body.
+            let opened = Snapshot::open(&bytes).unwrap();
+            assert_eq!(opened.to_body(), s.to_body(), "{} opened", path.display());
             let at = bytes
                 .windows(14)
                 .position(|w| w == b"format_version")
@@ -193,7 +202,11 @@ fn every_golden_file_decodes_to_the_current_ir() {
     }
     // The value of format_version (a one-byte CBOR uint) follows its key.
     versions.sort();
-    assert_eq!(versions, [1, 1, 1, 2, 2], "golden files of both formats");
+    assert_eq!(
+        versions,
+        [1, 1, 1, 2, 2, 3, 3],
+        "golden files of every format"
+    );
 }
 
 #[test]
@@ -221,12 +234,12 @@ fn signed_shop_example_matches_the_signed_golden_snapshot() {
     assert_eq!(built.snapshot.info.signer, None);
 }
 
-/// Every example tenant and the flagd testkit flags encode in both body
-/// formats, and each decodes to exactly the IR the builder compiled (rule
+/// Every example tenant and the flagd testkit flags encode in every body
+/// format, and each decodes to exactly the IR the builder compiled (rule
 /// files in `examples/` are found by listing it, so a new example is
 /// covered; access files are skipped).
 #[test]
-fn every_example_round_trips_through_both_formats() {
+fn every_example_round_trips_through_every_format() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let mut files: Vec<_> = std::fs::read_dir(root.join("examples"))
         .unwrap()
@@ -242,7 +255,7 @@ fn every_example_round_trips_through_both_formats() {
         let compiled =
             vane_snapshot_builder::compile(&name, &text, Format::detect(&name, text.as_bytes()))
                 .unwrap_or_else(|d| panic!("{name}: {d:?}"));
-        for format_version in [1, 2] {
+        for format_version in vane_resolver::snapshot::READ_FORMAT_VERSIONS {
             let options = BuildOptions {
                 tenant: Some(compiled.tenant.clone().unwrap_or_else(|| "t".into())),
                 version: 1,

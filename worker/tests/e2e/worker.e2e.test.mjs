@@ -303,7 +303,7 @@ before(() => {
       built[`${tenant}@${n}`] = build(rules, join(DIR, `${tenant}-${n}.cbor`), ['--version', String(n)]);
     }
   }
-  for (const n of [1, 2]) {
+  for (const n of [1, 2, 3]) {
     const rules = join(DIR, `${FORMAT1}-${n}.yaml`);
     writeFileSync(rules, tenantRules(FORMAT1, FORMAT1_KEY, n));
     built[`${FORMAT1}@${n}`] = build(rules, join(DIR, `${FORMAT1}-${n}.cbor`),
@@ -763,9 +763,9 @@ test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps s
   await servesVersion(3);
 });
 
-test('format-1 snapshots in KV keep serving, and a format-2 publish replaces them', async () => {
+test('format-1 and format-2 snapshots in KV keep serving, and a format-3 publish replaces them', async () => {
   const contexts = [{ targetingKey: 'f1-a' }, { targetingKey: 'f1-b', country: 'DE' }];
-  for (const n of [1, 2]) {
+  for (const n of [1, 2, 3]) {
     const snap = built[`${FORMAT1}@${n}`];
     assert.equal(readFileSync(snap)[0x25], n, `${snap} has body format ${n}`);
     assert.equal(publish(snap).status, 0);
