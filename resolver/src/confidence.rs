@@ -92,6 +92,11 @@ pub struct Resolution<'a> {
     pub flags: Vec<ResolvedFlag<'a>>,
     /// New sticky assignments, to be written off the response path.
     pub writes: Vec<StickyWrite>,
+    /// The evaluation context as OFREP reads it, in which the Vane-YAML
+    /// and flagd flags were evaluated (their exposures' opted attributes
+    /// are read from it); `None` when no such flag was listed or the
+    /// context was refused.
+    pub context: Option<Context>,
 }
 
 impl Snapshot {
@@ -201,7 +206,11 @@ impl Snapshot {
                 ResolvedFlag { flag, answer }
             })
             .collect();
-        Ok(Resolution { flags, writes })
+        Ok(Resolution {
+            flags,
+            writes,
+            context: evaluated.and_then(Result::ok),
+        })
     }
 
     /// The (unit, materialization) pairs resolving `request` may read from
@@ -231,13 +240,22 @@ impl Snapshot {
 pub const FLAG_PREFIX: &str = "flags/";
 
 /// The evaluation context of a Confidence request as OFREP reads it, for
-/// Vane-YAML and flagd flags: `targeting_key` is the targeting key.
+/// Vane-YAML and flagd flags: `targeting_key` is the targeting key (OFREP's
+/// `targetingKey`, which it overrides; a `targetingKey` alone is read too).
 ///
 /// Errors: the targeting key is not a string (and what
 /// [`confidence_context`] refuses).
 fn ofrep_context(value: &Value, now: i64) -> Result<Context, ContextError> {
     match value {
         Value::Null => Ok(Context::empty(now)),
+        Value::Object(map) => {
+            let mut map = map.clone();
+            if let Some(key) = map.get("targeting_key").filter(|k| !k.is_null()) {
+                let key = key.clone();
+                map.insert("targetingKey".to_owned(), key);
+            }
+            Context::from_value(Value::Object(map), now)
+        }
         other => Context::from_value(other.clone(), now),
     }
 }

@@ -272,7 +272,7 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
         assignments: resolution
             .flags
             .iter()
-            .map(|f| token_assignment(f, snapshot.exposure_log(), &request.evaluation_context))
+            .map(|f| token_assignment(f, snapshot.exposure_log(), resolution.context.as_ref()))
             .collect(),
     };
     let nonce: &[u8; NONCE_BYTES] = nonce.try_into().unwrap_or(&[0; NONCE_BYTES]);
@@ -320,11 +320,12 @@ fn skips_apply(context: &serde_json::Value) -> bool {
 /// The token's record of one resolved flag: a Confidence flag's
 /// assignment, unit and the assigning rule's allocation; a Vane or flagd
 /// flag's exposure as OFREP would log it (none when it is no exposure),
-/// with the attributes the flag opts in read from `context`.
+/// with the attributes the flag opts in read from `context`, the context
+/// as OFREP read it ([`vane_resolver::confidence::Resolution::context`]).
 fn token_assignment(
     f: &ResolvedFlag<'_>,
     log: &ExposureLog,
-    context: &serde_json::Value,
+    context: Option<&vane_resolver::Context>,
 ) -> TokenAssignment {
     let result = match &f.answer {
         Answer::Assigned(result) => result,
@@ -341,9 +342,11 @@ fn token_assignment(
                     e.weights.iter().map(|&(v, w)| (v.to_owned(), w)).collect()
                 }),
                 holdout: exposure.as_ref().and_then(|e| e.holdout.map(str::to_owned)),
-                attributes: match exposure {
-                    Some(_) => opted_attributes(log.attributes_of(&f.flag.key), context),
-                    None => serde_json::Map::new(),
+                attributes: match (&exposure, context) {
+                    (Some(_), Some(context)) => {
+                        opted_attributes(log.attributes_of(&f.flag.key), context.root())
+                    }
+                    _ => serde_json::Map::new(),
                 },
                 unit_source: exposure.as_ref().map(|e| e.unit_source.clone()),
                 unit: exposure.map(|e| e.unit),
@@ -611,11 +614,18 @@ mod tests {
     const RANDOM: [u8; 40] = [7; 40];
 
     fn resolve(sticky: &MemorySticky, request: serde_json::Value) -> Served {
-        let store = spec_store();
+        resolve_in(&spec_store(), sticky, request)
+    }
+
+    fn resolve_in(
+        store: &MemoryStore,
+        sticky: &MemorySticky,
+        request: serde_json::Value,
+    ) -> Served {
         let cache = Cache::new();
         let key = edge_key();
         let edge = ConfidenceEdge {
-            store: &store,
+            store,
             cache: &cache,
             token_key: &key,
             ttl_ms: 0,
@@ -811,6 +821,82 @@ mod tests {
                        {"flag": "flags/broken", "variant": "", "reason": "RESOLVE_REASON_ERROR",
                         "shouldApply": false}])
             )
+        );
+    }
+
+    /// A Vane tenant whose split opts `targetingKey` and `plan` into its
+    /// exposures; client secret `attrs-secret`.
+    fn attrs_store() -> MemoryStore {
+        let yaml = "tenant: attrs
+clients:
+  web:
+    key_sha256: [c8d4cb502880d0c345069673f4bbcc46fab5ce0769b4107b949539def9f6d854]
+flags:
+  pick:
+    type: string
+    variants: {a: a, b: b}
+    default: a
+    exposures: {attributes: [targetingKey, plan]}
+    rules:
+      - split: {a: 50, b: 50}
+";
+        let options = vane_snapshot_builder::BuildOptions {
+            tenant: None,
+            version: 1,
+            created_at: 0,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
+        };
+        let built = vane_snapshot_builder::build(
+            "attrs.yaml",
+            yaml,
+            vane_snapshot_builder::Format::Vane,
+            &options,
+        )
+        .unwrap();
+        let store = MemoryStore::default();
+        let r = block_on(publish(&store, "attrs", &built.bytes, 0));
+        assert_eq!(r.map(|r| r.status), Ok(201));
+        store
+    }
+
+    #[test]
+    fn a_vane_exposure_reads_the_context_as_ofrep_does() {
+        let store = attrs_store();
+        let sticky = MemorySticky::default();
+        // Confidence's `targeting_key` is the targeting key: OFREP's event
+        // for `{"targetingKey": "u", "plan": "pro"}` carries both opted
+        // attributes, and so must the apply's.
+        let events = |context: serde_json::Value| {
+            let s = resolve_in(
+                &store,
+                &sticky,
+                json!({"clientSecret": "attrs-secret", "apply": true,
+                       "evaluationContext": context}),
+            );
+            assert_eq!(s.reply.status, 200);
+            s.events
+                .iter()
+                .map(|e| {
+                    (
+                        e.unit.clone(),
+                        serde_json::Value::Object(e.attributes.clone()),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let expected = vec![("u".to_owned(), json!({"targetingKey": "u", "plan": "pro"}))];
+        assert_eq!(
+            events(json!({"targeting_key": "u", "plan": "pro"})),
+            expected
+        );
+        // An attribute named `targetingKey` does not override it.
+        assert_eq!(
+            events(json!({"targeting_key": "u", "targetingKey": "v", "plan": "pro"})),
+            expected
+        );
+        assert_eq!(
+            events(json!({"targeting_key": "u", "targetingKey": 5, "plan": "pro"})),
+            expected
         );
     }
 }
