@@ -117,25 +117,30 @@ impl Snapshot {
         client: &str,
         request: &ResolveRequest,
     ) -> Vec<(&Flag, Option<&Assigned>)> {
+        // The names asked for, sorted once: a request may name thousands,
+        // and each flag is looked up among them. A Vane or flagd flag is
+        // named `flags/{key}`.
+        let mut named: Vec<&str> = request.flags.iter().map(String::as_str).collect();
+        named.sort_unstable();
+        // Still sorted: these names share the prefix.
+        let keys: Vec<&str> = named
+            .iter()
+            .filter_map(|n| n.strip_prefix(FLAG_PREFIX))
+            .collect();
+        let listed = |names: &[&str], key: &str| {
+            request.flags.is_empty() || names.binary_search(&key).is_ok()
+        };
         self.flags()
             .filter(|flag| !flag.disabled)
             .filter_map(|flag| match &flag.targeting {
                 Targeting::Assigned(assigned) => {
-                    let listed = request.flags.is_empty() || request.flags.contains(&flag.key);
                     let allowed = assigned
                         .clients
                         .binary_search_by(|c| c.as_str().cmp(client))
                         .is_ok();
-                    (listed && allowed).then_some((flag, Some(&**assigned)))
+                    (listed(&named, &flag.key) && allowed).then_some((flag, Some(&**assigned)))
                 }
-                _ => {
-                    let listed = request.flags.is_empty()
-                        || request
-                            .flags
-                            .iter()
-                            .any(|n| n.strip_prefix(FLAG_PREFIX) == Some(flag.key.as_str()));
-                    listed.then_some((flag, None))
-                }
+                _ => listed(&keys, &flag.key).then_some((flag, None)),
             })
             .collect()
     }

@@ -143,8 +143,17 @@ fn schemas_describe_every_variant() {
 #[test]
 fn names_reasons_and_errors() {
     let snap = snapshot("shop.yaml", SHOP, Format::Vane);
-    // Only the Confidence name lists a flag; the bare key lists nothing.
-    let req = request(&["flags/checkout-flow", "new-search"], json!({}));
+    // Only the Confidence name lists a flag, once however often it is
+    // named; the bare key lists nothing.
+    let req = request(
+        &[
+            "new-search",
+            "flags/checkout-flow",
+            "flags/flags/new-search",
+            "flags/checkout-flow",
+        ],
+        json!({}),
+    );
     let resolution = resolve(&snap, &req);
     assert_eq!(resolution.flags.len(), 1);
     // No targeting key: a split cannot bucket.
