@@ -12,7 +12,9 @@
 #   http       OFREP under load against the worker in `wrangler dev` (wrk, loopback)
 #   workerd    the built worker on plain workerd against Unleash Edge (offline
 #              mode, the same tenant as Unleash features), each pinned to one
-#              core, the same wrk settings; smoke: workerd only, a second a run
+#              core, the same wrk settings, and for single flags the floor (a
+#              worker answering a constant on the same workerd); smoke:
+#              workerd only, a second a run
 #
 # Results: target/bench/*.jsonl (one JSON object per figure); criterion's
 # own report under target/criterion. Everything runs on 127.0.0.1 only and
@@ -245,7 +247,8 @@ if wants workerd; then
     token=$(node -e 'console.log(require("crypto").randomBytes(18).toString("hex"))')
     port=$(free_port)
     sink_port=$(free_port)
-    node bench/http/workerd-config.mjs "$work/workerd" "$port" "$sink_port" "$token"
+    floor_port=$(free_port)
+    node bench/http/workerd-config.mjs "$work/workerd" "$port" "$sink_port" "$token" "$floor_port"
     url="http://127.0.0.1:$port"
     start_server workerd "$url/" "$work/workerd.log" $server_pin node_modules/workerd/bin/workerd serve "$work/workerd/vane.capnp"
     : > "$out/workerd.jsonl"
@@ -284,6 +287,9 @@ if wants workerd; then
             for ((round = 1; round <= http_rounds; round++)); do
                 load "workerd/$kind/$n" "Bearer $client_key" "$vane_body" "$url$path" | tee -a "$out/workerd.jsonl"
                 $smoke || load "unleash-edge/$kind/$n" "$edge_token" "$edge_body" "$edge_url$edge_path" \
+                    | tee -a "$out/workerd.jsonl"
+                # The floor: a worker answering a constant on the same workerd.
+                [ "$kind" = bulk ] || load "workerd-floor/$kind/$n" "none" "$vane_body" "http://127.0.0.1:$floor_port/" \
                     | tee -a "$out/workerd.jsonl"
             done
         done

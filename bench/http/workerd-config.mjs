@@ -3,7 +3,7 @@
 // plain workerd, without wrangler or Miniflare, for scripts/bench.sh's
 // `workerd` stage.
 //
-//   node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN
+//   node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN FLOOR_PORT
 //
 // DIR receives `vane.capnp` and the storage directories. The bindings are
 // wrangler.toml's (compatibility date and [vars] are read from it):
@@ -14,14 +14,16 @@
 // - EXPOSURES (queue producer): bench/http/queue-sink.mjs, which counts the
 //   messages (served on SINK_PORT for the check after a run);
 // - ADMIN_TOKEN as a text binding (a secret in production).
+// Beside it, on FLOOR_PORT, bench/http/floor.mjs: a worker answering a
+// constant, the floor of what any worker costs on this workerd.
 // Not bound: the R2 bucket and the queue consumers (the exposure log's
 // delivery side, which no OFREP request reaches) and the static assets.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
-const [dir, port, sinkPort, adminToken] = process.argv.slice(2);
-if (!adminToken) {
-  console.error("usage: node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN");
+const [dir, port, sinkPort, adminToken, floorPort] = process.argv.slice(2);
+if (!floorPort) {
+  console.error("usage: node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN FLOOR_PORT");
   process.exit(2);
 }
 const root = resolve(import.meta.dirname, "../..");
@@ -48,12 +50,14 @@ const config :Workerd.Config = (
     (name = "vane", worker = .vane),
     (name = "kv-store", worker = .kvStore),
     (name = "queue-sink", worker = .queueSink),
+    (name = "floor", worker = .floor),
     (name = "kv-disk", disk = (path = ${text(resolve(dir, "kv"))}, writable = true)),
     (name = "do-disk", disk = (path = ${text(resolve(dir, "do"))}, writable = true)),
   ],
   sockets = [
     (name = "http", address = ${text(`127.0.0.1:${port}`)}, http = (), service = "vane"),
     (name = "sink", address = ${text(`127.0.0.1:${sinkPort}`)}, http = (), service = "queue-sink"),
+    (name = "floor", address = ${text(`127.0.0.1:${floorPort}`)}, http = (), service = "floor"),
   ],
 );
 
@@ -80,6 +84,11 @@ const kvStore :Workerd.Worker = (
   compatibilityDate = ${text(compatibilityDate)},
   modules = [(name = "kv-store.mjs", esModule = embed ${embed("bench/http/kv-store.mjs")})],
   bindings = [(name = "DISK", service = "kv-disk")],
+);
+
+const floor :Workerd.Worker = (
+  compatibilityDate = ${text(compatibilityDate)},
+  modules = [(name = "floor.mjs", esModule = embed ${embed("bench/http/floor.mjs")})],
 );
 
 const queueSink :Workerd.Worker = (
