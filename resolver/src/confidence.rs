@@ -192,6 +192,8 @@ impl Snapshot {
                             .then(|| Box::new(self.explain(&flag.key, context)));
                         Answer::Evaluated(result, explained)
                     }
+                    // The context [`confidence_context`] accepted and
+                    // OFREP refuses: its targeting key is not a string.
                     (None, evaluated, _) => {
                         let details = match evaluated {
                             Some(Err(e)) => e.to_string(),
@@ -200,7 +202,7 @@ impl Snapshot {
                         Answer::Evaluated(
                             EvaluationResult::error(
                                 flag.key.as_str().into(),
-                                ErrorCode::InvalidContext,
+                                ErrorCode::TargetingKeyMissing,
                                 details,
                                 None,
                             ),
@@ -316,9 +318,9 @@ impl ResolvedFlag<'_> {
         match &self.answer {
             Answer::Assigned(a) => a.reason,
             Answer::Evaluated(r, _) => match r.error_code {
-                Some(ErrorCode::TargetingKeyMissing | ErrorCode::InvalidContext) => {
-                    AssignReason::TargetingKeyError
-                }
+                Some(ErrorCode::TargetingKeyMissing) => AssignReason::TargetingKeyError,
+                // INVALID_CONTEXT here is a regex test of an attribute too
+                // long to test: no fault of the targeting key.
                 Some(_) => AssignReason::Error,
                 None if r.value.is_some() => AssignReason::Match,
                 None => AssignReason::NoSegmentMatch,

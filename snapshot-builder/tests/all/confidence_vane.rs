@@ -173,6 +173,27 @@ fn names_reasons_and_errors() {
                "value": {"value": "one-page"}, "flagSchema": {"schema": {"value": {"stringSchema": {}}}},
                "reason": "RESOLVE_REASON_MATCH", "shouldApply": false})
     );
+    // A regex test of an attribute too long to test (OFREP's
+    // INVALID_CONTEXT) is an error of the flag, not of the targeting key.
+    let email = format!("{}@gmail.com", "a".repeat(2_000));
+    let req = request(
+        &["flags/support-channel"],
+        json!({"targeting_key": "u", "user": {"tier": "premium"}, "email": email}),
+    );
+    let ofrep = Context::from_value(
+        json!({"targetingKey": "u", "user": {"tier": "premium"}, "email": email}),
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(
+        snap.evaluate("support-channel", &ofrep).error_code,
+        Some(vane_resolver::ErrorCode::InvalidContext)
+    );
+    assert_eq!(
+        resolve(&snap, &req).flags[0].to_json(),
+        json!({"flag": "flags/support-channel", "variant": "",
+               "reason": "RESOLVE_REASON_ERROR", "shouldApply": false})
+    );
     // A targeting key that is not a string: every Vane flag errs on it.
     let req = request(&[], json!({"targeting_key": 5}));
     let resolution = resolve(&snap, &req);
