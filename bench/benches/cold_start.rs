@@ -1,6 +1,7 @@
 //! Cold-start benchmarks, native: what an isolate does before its first
-//! evaluation (Vane: decode + verify the snapshot; peers: parse the JSON
-//! and compile the rules), and what the builder does once per publish.
+//! evaluation (Vane: decode + verify the snapshot, whole or lazily with
+//! the first answer; peers: parse the JSON and compile the rules), and what
+//! the builder does once per publish.
 //! Dropping the result is not timed: an isolate keeps what it decoded.
 
 mod common;
@@ -10,7 +11,8 @@ use std::hint::black_box;
 use common::datalogic::DlTenant;
 use common::Fixture;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vane_resolver::Snapshot;
+use vane_bench::tenant::Shape;
+use vane_resolver::{Context, Snapshot};
 use vane_snapshot_builder::{compile, Format};
 
 fn decode(c: &mut Criterion) {
@@ -34,6 +36,25 @@ fn decode(c: &mut Criterion) {
             |bn, _| {
                 bn.iter_with_large_drop(|| {
                     black_box(Snapshot::from_bytes(black_box(&f.flagd_bytes)).unwrap())
+                })
+            },
+        );
+        // Lazy decode, as the worker opens a snapshot: verified (envelope,
+        // sha256, string table, flag table), no flag decoded; then the same
+        // and the first answer (a split flag, decoded on use).
+        g.bench_with_input(BenchmarkId::new("vane_open_verify_yaml", n), &n, |bn, _| {
+            bn.iter_with_large_drop(|| black_box(Snapshot::open(black_box(&f.yaml_bytes)).unwrap()))
+        });
+        let split = f.tenant.first(Shape::Split).unwrap().key.clone();
+        let ctx = Context::from_value(serde_json::json!({"targetingKey": "user-1"}), 0).unwrap();
+        g.bench_with_input(
+            BenchmarkId::new("vane_open_first_flag_yaml", n),
+            &n,
+            |bn, _| {
+                bn.iter_with_large_drop(|| {
+                    let s = Snapshot::open(black_box(&f.yaml_bytes)).unwrap();
+                    black_box(s.evaluate(black_box(&split), &ctx));
+                    s
                 })
             },
         );
