@@ -163,18 +163,23 @@ pub fn apply(
         unassigned: 0,
         repeated: 0,
     };
+    // The token's flags by the names the answer gave them, sorted once: an
+    // apply may name thousands of flags.
+    let mut named: Vec<_> = outcome
+        .claims
+        .assignments
+        .iter()
+        .map(|a| (a.name(), a))
+        .collect();
+    named.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
     let mut seen = HashSet::new();
     for (flag, apply_ms) in &request.flags {
         if !seen.insert(flag.as_str()) {
             outcome.repeated += 1;
             continue;
         }
-        match outcome
-            .claims
-            .assignments
-            .iter()
-            .find(|a| a.name() == flag.as_str())
-        {
+        let found = named.binary_search_by(|(name, _)| name.as_ref().cmp(flag.as_str()));
+        match found.ok().and_then(|i| named.get(i)).map(|(_, a)| *a) {
             None => outcome.unknown += 1,
             Some(a) if a.variant.is_none() => outcome.unassigned += 1,
             Some(a) => {
@@ -324,6 +329,11 @@ mod tests {
                 assignment("flags/a", Some("flags/a/variants/on")),
                 assignment("flags/b", Some("flags/b/variants/off")),
                 assignment("flags/none", None),
+                // A Vane flag: named `flags/new-search` in the answer.
+                TokenAssignment {
+                    evaluated: true,
+                    ..assignment("new-search", Some("on"))
+                },
             ],
         };
         key().seal(&claims, &[7; NONCE_BYTES])
@@ -407,20 +417,22 @@ mod tests {
                 ("flags/none", t),
                 ("flags/a", t),
                 ("flags/b", t),
+                ("new-search", t),
+                ("flags/new-search", t),
             ],
             t,
         ))
         .unwrap();
         let o = apply(&key(), "demo", &request, RESOLVED_MS + 1_000).unwrap();
         let flags: Vec<_> = o.applied.iter().map(|(a, _)| a.flag.as_str()).collect();
-        assert_eq!(flags, ["flags/a", "flags/b"]);
-        assert_eq!((o.unknown, o.unassigned, o.repeated), (1, 1, 1));
+        assert_eq!(flags, ["flags/a", "flags/b", "new-search"]);
+        assert_eq!((o.unknown, o.unassigned, o.repeated), (2, 1, 1));
         let answer = answer(Some(&o));
         assert_eq!(answer.status, 200);
         assert_eq!(answer.body_json(), json!({}));
         assert_eq!(
             answer.header("x-vane-apply"),
-            Some("applied=2 unknown=1 unassigned=1 repeated=1")
+            Some("applied=3 unknown=2 unassigned=1 repeated=1")
         );
     }
 
