@@ -2,11 +2,14 @@
 //! `bulkEvaluationSuccess`) written straight to bytes.
 //!
 //! Everything in the body that does not depend on the context is encoded
-//! once per decoded snapshot, on its first bulk answer: each flag's
-//! `{"key":"…",` with the key escaped, each variant's `"value":…,` and
-//! `,"variant":"…"`, each flag's `,"metadata":{…}}`, and the flag-set
-//! metadata. An answer then evaluates every flag and copies pieces, writing
-//! only the reason, and the error code and details of a failure. The bytes
+//! once per decoded snapshot, on its first bulk answer: per variant of a
+//! flag, the object up to its reason (`{"key":"…","value":…,`, the key
+//! escaped) and from its variant name on (`,"variant":"…","metadata":{…}}`);
+//! per flag the same without a variant (`{"key":"…",` and
+//! `,"metadata":{…}}`); and the flag-set metadata. An answer then evaluates
+//! every flag and copies three pieces per flag, the middle one its
+//! reason's (a constant), writing only the error code and details of a
+//! failure. The bytes
 //! are exactly `serde_json::to_vec(&snapshot.evaluate_bulk(context))` (the
 //! tests compare them).
 
@@ -16,6 +19,7 @@ use serde_json::{Map, Value};
 
 use crate::model::Flag;
 use crate::resolve::resolve;
+use crate::result::Reason;
 use crate::space::BucketCache;
 
 /// A range of [`BulkPieces::bytes`].
@@ -32,8 +36,21 @@ struct FlagPieces {
     head: Piece,
     /// `,"metadata":{…}}`
     tail: Piece,
-    /// Per variant: `"value":…,` and `,"variant":"…"`.
+    /// Per variant: `{"key":"…","value":…,` and
+    /// `,"variant":"…","metadata":{…}}`.
     variants: Vec<(Piece, Piece)>,
+}
+
+/// `"reason":"…"` of a reason.
+fn reason_member(reason: Reason) -> &'static [u8] {
+    match reason {
+        Reason::Static => br#""reason":"STATIC""#,
+        Reason::TargetingMatch => br#""reason":"TARGETING_MATCH""#,
+        Reason::Split => br#""reason":"SPLIT""#,
+        Reason::Default => br#""reason":"DEFAULT""#,
+        Reason::Disabled => br#""reason":"DISABLED""#,
+        Reason::Error => br#""reason":"ERROR""#,
+    }
 }
 
 /// The context-free pieces of a snapshot's bulk body, in one buffer.
@@ -72,33 +89,39 @@ impl BulkPieces {
             }
         };
         let flags = flags
-            .map(|flag| FlagPieces {
-                head: piece(&mut bytes, &mut |b| {
+            .map(|flag| {
+                let head = |b: &mut Vec<u8>| {
                     b.extend_from_slice(b"{\"key\":");
                     json(b, &flag.key);
                     b.push(b',');
-                }),
-                tail: piece(&mut bytes, &mut |b| {
+                };
+                let tail = |b: &mut Vec<u8>| {
                     b.extend_from_slice(b",\"metadata\":");
                     json(b, &flag.metadata);
                     b.push(b'}');
-                }),
-                variants: flag
-                    .variants
-                    .iter()
-                    .map(|v| {
-                        let value = piece(&mut bytes, &mut |b| {
-                            b.extend_from_slice(b"\"value\":");
-                            json(b, &v.value);
-                            b.push(b',');
-                        });
-                        let name = piece(&mut bytes, &mut |b| {
-                            b.extend_from_slice(b",\"variant\":");
-                            json(b, &v.name);
-                        });
-                        (value, name)
-                    })
-                    .collect(),
+                };
+                FlagPieces {
+                    head: piece(&mut bytes, &mut |b| head(b)),
+                    tail: piece(&mut bytes, &mut |b| tail(b)),
+                    variants: flag
+                        .variants
+                        .iter()
+                        .map(|v| {
+                            let open = piece(&mut bytes, &mut |b| {
+                                head(b);
+                                b.extend_from_slice(b"\"value\":");
+                                json(b, &v.value);
+                                b.push(b',');
+                            });
+                            let close = piece(&mut bytes, &mut |b| {
+                                b.extend_from_slice(b",\"variant\":");
+                                json(b, &v.name);
+                                tail(b);
+                            });
+                            (open, close)
+                        })
+                        .collect(),
+                }
             })
             .collect();
         let end = piece(&mut bytes, &mut |b| {
@@ -150,34 +173,28 @@ impl BulkPieces {
         out: &mut Vec<u8>,
     ) {
         let r = resolve(flag, buckets, &mut ());
-        out.extend_from_slice(self.get(pieces.head));
-        match r.error_code {
-            Some(code) => {
-                out.extend_from_slice(b"\"errorCode\":\"");
-                out.extend_from_slice(code.as_str().as_bytes());
-                out.extend_from_slice(b"\",\"errorDetails\":");
-                json(out, &r.error_details.as_deref().unwrap_or(""));
-            }
-            None => {
-                // The result borrows the served variant's value: find which.
-                let served = r.value.and_then(|value| {
-                    flag.variants
-                        .iter()
-                        .position(|v| std::ptr::eq(&v.value, value))
-                });
-                let variant = served.and_then(|i| pieces.variants.get(i));
-                if let Some(&(value, _)) = variant {
-                    out.extend_from_slice(self.get(value));
-                }
-                out.extend_from_slice(b"\"reason\":\"");
-                out.extend_from_slice(r.reason.as_str().as_bytes());
-                out.push(b'"');
-                if let Some(&(_, name)) = variant {
-                    out.extend_from_slice(self.get(name));
-                }
-            }
+        if let Some(code) = r.error_code {
+            out.extend_from_slice(self.get(pieces.head));
+            out.extend_from_slice(b"\"errorCode\":\"");
+            out.extend_from_slice(code.as_str().as_bytes());
+            out.extend_from_slice(b"\",\"errorDetails\":");
+            json(out, &r.error_details.as_deref().unwrap_or(""));
+            out.extend_from_slice(self.get(pieces.tail));
+            return;
         }
-        out.extend_from_slice(self.get(pieces.tail));
+        // The result borrows the served variant's value: find which.
+        let served = r.value.and_then(|value| {
+            flag.variants
+                .iter()
+                .position(|v| std::ptr::eq(&v.value, value))
+        });
+        let (open, close) = match served.and_then(|i| pieces.variants.get(i)) {
+            Some(&(open, close)) => (open, close),
+            None => (pieces.head, pieces.tail),
+        };
+        out.extend_from_slice(self.get(open));
+        out.extend_from_slice(reason_member(r.reason));
+        out.extend_from_slice(self.get(close));
     }
 }
 
