@@ -323,6 +323,11 @@ impl SnapshotBytes {
         })
     }
 
+    /// The envelope's `format_version`: the body encoding (1, 2 or 3).
+    pub fn format_version(&self) -> u32 {
+        self.env.format_version
+    }
+
     /// The body bytes, whose sha256 [`SnapshotBytes::open`] needs.
     pub fn body(&self) -> &[u8] {
         &self.env.body

@@ -14,6 +14,8 @@ function el(tag, attrs = {}, text) {
 }
 
 const pct = (x) => `${(x * 100).toFixed(1)} %`;
+/** `n` and `word`, plural unless n is 1: "1 unit", "3 units". */
+const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 function status(text, state = "ok") {
   $("status").textContent = text;
@@ -44,12 +46,12 @@ function experimentBlock(e) {
     const tick = labelWidth + v.expected_share * barWidth;
     row.append(el("svg:line", { class: "expected", x1: tick, x2: tick, y1: y - 2, y2: y + 24 }));
     row.append(el("svg:text", { x: labelWidth + barWidth + 10, y: y + 17 },
-      `${pct(v.observed_share)} observed · ${pct(v.expected_share)} expected · ${v.units} units`));
+      `${pct(v.observed_share)} observed · ${pct(v.expected_share)} expected · ${count(v.units, "unit")}`));
     svg.append(row);
   });
   block.append(svg);
   block.append(el("p", { class: "facts" },
-    `${e.events} events, ${e.units} units; units in several variants: ${e.units_in_several_variants}; ` +
+    `${count(e.events, "event")}, ${count(e.units, "unit")}; units in several variants: ${e.units_in_several_variants}; ` +
     `exposures to zero-weight variants: ${e.zero_weight_exposures}`));
   return block;
 }

@@ -14,7 +14,7 @@ use crate::reply::Reply;
 /// Request headers a browser may send (`Access-Control-Allow-Headers`).
 pub const ALLOW_HEADERS: &str = "content-type, authorization, x-api-key, if-none-match";
 /// Response headers a page may read (`Access-Control-Expose-Headers`).
-pub const EXPOSE_HEADERS: &str = "ETag, X-Vane-Snapshot";
+pub const EXPOSE_HEADERS: &str = "ETag, X-Vane-Snapshot, X-Vane-Apply, X-Vane-Sticky-Writes";
 /// Methods of the OFREP endpoints (`Access-Control-Allow-Methods`).
 pub const ALLOW_METHODS: &str = "POST, OPTIONS";
 /// How long a browser may reuse a preflight answer, in seconds.

@@ -3,9 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use serde_json::json;
+use vane_resolver::SnapshotBytes;
 
-use super::source::read_snapshot;
+use super::source::decode_snapshot;
 
 /// Arguments of `vane inspect`.
 #[derive(Debug, clap::Args)]
@@ -15,12 +17,17 @@ pub struct InspectArgs {
 }
 
 /// Runs `vane inspect`: prints `{tenant, version, digest, created_at,
-/// flag_count, byte_size, bucketing_version, builder, signer, exposures}`;
+/// flag_count, byte_size, format_version, bucketing_version, builder,
+/// signer, exposures}` (`format_version`: the body encoding, 1, 2 or 3);
 /// `signer` is the Ed25519 public key (hex) of a valid signature, `null`
 /// when unsigned; `exposures` is `{enabled, attributes: {flag: [path]}}`,
 /// the tenant's exposure-log settings (`docs/exposures.md`).
 pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
-    let s = read_snapshot(&a.snapshot)?;
+    let bytes = std::fs::read(&a.snapshot)
+        .with_context(|| format!("cannot read {}", a.snapshot.display()))?;
+    let s = decode_snapshot(&a.snapshot, &bytes)?;
+    // The bytes decoded whole above, so their envelope reads.
+    let format_version = SnapshotBytes::read(&bytes)?.format_version();
     let i = &s.info;
     let out = json!({
         "tenant": i.tenant,
@@ -29,6 +36,7 @@ pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
         "created_at": i.created_at,
         "flag_count": s.flag_count(),
         "byte_size": i.byte_size,
+        "format_version": format_version,
         "bucketing_version": i.bucketing_version,
         "builder": i.builder,
         "signer": i.signer,

@@ -520,7 +520,7 @@ test('CORS: preflight answered; tenant origins decide Access-Control-Allow-Origi
 
   const allowed = await bulk({}, ROLLOUT_KEY, { origin: 'https://app.e2e.example' });
   assert.equal(allowed.headers.get('access-control-allow-origin'), 'https://app.e2e.example');
-  assert.equal(allowed.headers.get('access-control-expose-headers'), 'ETag, X-Vane-Snapshot');
+  assert.equal(allowed.headers.get('access-control-expose-headers'), 'ETag, X-Vane-Snapshot, X-Vane-Apply, X-Vane-Sticky-Writes');
   const denied = await bulk({}, ROLLOUT_KEY, { origin: 'https://evil.example' });
   assert.equal(denied.status, 200);
   assert.equal(denied.headers.get('access-control-allow-origin'), null);
@@ -804,7 +804,7 @@ test('a tenant whose pointer is deleted answers 503 at once, naming the tenant o
     // Content-Type and Cache-Control are checked by http(); CORS as for any
     // answer before the tenant's origins are known; no snapshot to name.
     assert.equal(r.headers.get('access-control-allow-origin'), '*', path);
-    assert.equal(r.headers.get('access-control-expose-headers'), 'ETag, X-Vane-Snapshot', path);
+    assert.equal(r.headers.get('access-control-expose-headers'), 'ETag, X-Vane-Snapshot, X-Vane-Apply, X-Vane-Sticky-Writes', path);
     assert.equal(r.headers.get('x-vane-snapshot'), null, path);
     assert.equal(r.headers.get('etag'), null, path);
   }
