@@ -142,7 +142,7 @@ mod tests {
         assert_eq!(r.header("access-control-allow-origin"), Some("*"));
         assert_eq!(
             r.header("access-control-expose-headers"),
-            Some("ETag, X-Vane-Snapshot")
+            Some("ETag, X-Vane-Snapshot, X-Vane-Apply, X-Vane-Sticky-Writes")
         );
     }
 
