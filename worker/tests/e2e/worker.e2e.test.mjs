@@ -137,7 +137,9 @@ function oneShot(method, path, { key, body }) {
       res.on('data', (d) => { text += d; });
       res.on('end', () => {
         answered = true;
-        resolve({ status: res.statusCode, headers: res.headers, json: JSON.parse(text) });
+        let json = null;
+        try { json = JSON.parse(text); } catch { /* not JSON: see `text` */ }
+        resolve({ status: res.statusCode, headers: res.headers, text, json });
       });
     });
     // The worker answers and closes before the whole body is sent: the
@@ -158,6 +160,21 @@ function oneShot(method, path, { key, body }) {
       if (!req.destroyed) req.end();
     })();
   });
+}
+
+// wrangler dev's own proxy (wrangler's ProxyWorker) answers this 503 in
+// plain text, not the worker, when the dev server swapped the worker
+// process while the request was on its way: the request reached no running
+// worker. Seen once in a CI run under load; such a request is sent again.
+const DEV_PROXY_RESTARTED = 'Your worker restarted mid-request';
+
+/** oneShot with `makeBody()`, sent once more if wrangler dev's proxy says
+ * the worker restarted under it. */
+async function oneShotThroughDevProxy(method, path, key, makeBody) {
+  const r = await oneShot(method, path, { key, body: makeBody() });
+  if (r.status !== 503 || !r.text.startsWith(DEV_PROXY_RESTARTED)) return r;
+  console.log(`wrangler dev proxy: "${r.text}"; ${method} ${path} sent again`);
+  return oneShot(method, path, { key, body: makeBody() });
 }
 
 // Asserts that `r` (from oneShot) was refused as too large: by its answer,
@@ -818,13 +835,13 @@ test('request bodies are read only up to the limit: a chunked 100 MB body is 413
   async function* hundredMiB() {
     for (; counter.sent < 100; counter.sent += 1) yield chunk;
   }
+  const fresh = () => { counter.sent = 0; return hundredMiB(); };
   let mark = logEnd();
-  await tooLarge(await oneShot('POST', '/ofrep/v1/evaluate/flags', { key: ROLLOUT_KEY, body: hundredMiB() }), mark, 'ofrep.bulk');
+  await tooLarge(await oneShotThroughDevProxy('POST', '/ofrep/v1/evaluate/flags', ROLLOUT_KEY, fresh), mark, 'ofrep.bulk');
   assert.ok(counter.sent < 100, `the worker read all ${counter.sent} MiB`);
   // Admin: its own limit (25 MiB), read the same way.
-  counter.sent = 0;
   mark = logEnd();
-  await tooLarge(await oneShot('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, { key: TOKEN, body: hundredMiB() }), mark, 'admin.publish');
+  await tooLarge(await oneShotThroughDevProxy('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, TOKEN, fresh), mark, 'admin.publish');
   assert.ok(counter.sent < 100, `the worker read all ${counter.sent} MiB`);
   // Every tenant is still served.
   for (const ex of keyed()) {
