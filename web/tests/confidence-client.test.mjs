@@ -93,7 +93,10 @@ function vaneResolve(context) {
   return Object.fromEntries(JSON.parse(out.stdout).resolvedFlags.map((f) => [f.flag, f]));
 }
 
-test("the Confidence web client resolves through the worker, reads typed values and applies them in the background", async (t) => {
+/** A page in a fresh browser context (closed after `t`), its console
+ * errors, and every exchange with the worker it makes: path, method, status,
+ * request body, the resolve answer's text and the `X-Vane-Apply` header. */
+async function openPage(t) {
   const context = await browser.newContext();
   t.after(() => context.close());
   const page = await context.newPage();
@@ -111,6 +114,18 @@ test("the Confidence web client resolves through the worker, reads typed values 
       apply: (await response.allHeaders())["x-vane-apply"] ?? null,
     });
   });
+  return { page, errors, wire };
+}
+
+/** Waits (at most 5 s) for the client's background flags:apply on `wire`. */
+async function applyArrives(wire) {
+  for (let i = 0; i < 100 && !wire.some((w) => w.path === "/v1/flags:apply"); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test("the Confidence web client resolves through the worker, reads typed values and applies them in the background", async (t) => {
+  const { page, errors, wire } = await openPage(t);
   const query = new URLSearchParams({ worker: WORKER, secret: SECRET, context: JSON.stringify(VISITOR),
     read: JSON.stringify(READ) });
   await page.goto(`${ORIGIN}/index.html?${query}`);
@@ -145,9 +160,7 @@ test("the Confidence web client resolves through the worker, reads typed values 
   }
 
   // The background apply (100 ms after the reads) reaches flags:apply with the resolve token.
-  for (let i = 0; i < 100 && !wire.some((w) => w.path === "/v1/flags:apply"); i++) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await applyArrives(wire);
   const applies = wire.filter((w) => w.path === "/v1/flags:apply");
   assert.ok(applies.length >= 1, JSON.stringify(wire));
   for (const a of applies) assert.equal(a.status, 200, JSON.stringify(a));
@@ -219,18 +232,7 @@ test("the Confidence web client reads a Vane YAML tenant's layered and held-out 
   publishShop();
   // apply-36 is held out of reviews-first; apply-3 takes part in the layer.
   for (const unit of ["apply-36", "apply-3"]) {
-    const context = await browser.newContext();
-    t.after(() => context.close());
-    const page = await context.newPage();
-    const errors = watchConsole(page);
-    const wire = [];
-    page.on("response", async (response) => {
-      const request = response.request();
-      if (!request.url().startsWith(WORKER)) return;
-      wire.push({ path: new URL(request.url()).pathname, status: response.status(), request: request.postData(),
-        response: request.url().includes("/v1/flags:resolve") ? await response.text() : null,
-        apply: (await response.allHeaders())["x-vane-apply"] ?? null });
-    });
+    const { page, errors, wire } = await openPage(t);
     const read = [
       { key: "reviews-first.value", type: "boolean", fallback: true },
       { key: "sticky-buy-button.value", type: "string", fallback: "code-default" },
@@ -257,9 +259,7 @@ test("the Confidence web client reads a Vane YAML tenant's layered and held-out 
 
     // The background apply: the layer's experiments and the holdout are
     // exposures, the other flags read are not.
-    for (let i = 0; i < 100 && !wire.some((w) => w.path === "/v1/flags:apply"); i++) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await applyArrives(wire);
     const resolved = JSON.parse(wire.find((w) => w.path === "/v1/flags:resolve").response);
     const exposures = resolved.resolvedFlags.filter((f) => f.shouldApply).map((f) => f.flag.slice("flags/".length));
     const readFlags = new Set(read.map((r) => r.key.split(".")[0]));
