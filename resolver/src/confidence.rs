@@ -36,7 +36,7 @@ use crate::assign::{
     resolve_assigned, sticky_reads, AssignReason, AssignResult, Materializations, StickyWrite,
 };
 use crate::context::{Context, ContextError};
-use crate::explain::Explanation;
+use crate::exposure::Exposure;
 use crate::expr::{number_to_js_string, Env};
 use crate::model::{Assigned, Flag, Targeting};
 use crate::resolve::resolve;
@@ -78,10 +78,9 @@ pub struct ResolvedFlag<'a> {
 pub enum Answer<'a> {
     /// A Confidence flag: its assignment.
     Assigned(AssignResult<'a>),
-    /// A Vane-YAML or flagd flag: the OFREP evaluation and, when that may be
-    /// an exposure ([`EvaluationResult::may_expose`]), its explanation, from
-    /// which the exposure is read ([`Explanation::exposure`]).
-    Evaluated(EvaluationResult<'a>, Option<Box<Explanation<'a>>>),
+    /// A Vane-YAML or flagd flag: the OFREP evaluation and the exposure it
+    /// is, recorded in the same pass ([`crate::exposure`]).
+    Evaluated(EvaluationResult<'a>, Option<Exposure<'a>>),
 }
 
 /// A resolve's outcome: the flags in snapshot order and the sticky
@@ -185,12 +184,10 @@ impl Snapshot {
                             &mut writes,
                         ))
                     }
-                    (None, Some(Ok(context)), Some(buckets)) => {
-                        let result = resolve(flag, buckets, &mut ());
-                        let explained = result
-                            .may_expose()
-                            .then(|| Box::new(self.explain(&flag.key, context)));
-                        Answer::Evaluated(result, explained)
+                    (None, Some(Ok(_)), Some(buckets)) => {
+                        let mut exposure = None;
+                        let result = resolve(flag, buckets, &mut exposure);
+                        Answer::Evaluated(result, exposure)
                     }
                     // The context [`confidence_context`] accepted and
                     // OFREP refuses: its targeting key is not a string.
@@ -334,9 +331,7 @@ impl ResolvedFlag<'_> {
     pub fn should_apply(&self) -> bool {
         match &self.answer {
             Answer::Assigned(a) => a.should_apply(),
-            Answer::Evaluated(_, explained) => {
-                explained.as_ref().is_some_and(|e| e.exposure().is_some())
-            }
+            Answer::Evaluated(_, exposure) => exposure.is_some(),
         }
     }
 

@@ -14,10 +14,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::context::{lookup, Context};
+use crate::exposure::{variant_name, Exposure};
 use crate::expr::{Expr, Op, Path};
 use crate::model::{Flag, Rule, Serve, Targeting};
-use crate::resolve::{resolve, Placement, RuleCheck, Trace};
-use crate::result::{EvaluationResult, Reason};
+use crate::resolve::{Placement, RuleCheck, Trace};
+use crate::result::EvaluationResult;
 use crate::snapshot::{Snapshot, SnapshotInfo};
 use crate::space::{BucketCache, Range, RangeCheck};
 
@@ -49,6 +50,10 @@ pub struct Explanation<'a> {
     /// The context attributes flagd JsonLogic targeting reads by a fixed
     /// path, with their values in this context. Empty for other targeting.
     pub reads: Vec<Read>,
+    /// What the evaluation exposed, recorded by the resolution; not part of
+    /// the JSON ([`Explanation::exposure`]).
+    #[serde(skip)]
+    exposure: Option<Exposure<'a>>,
 }
 
 /// How a flag picks its variant.
@@ -252,10 +257,7 @@ impl Snapshot {
     pub fn explain<'a>(&'a self, flag_key: &str, context: &Context) -> Explanation<'a> {
         let flag = self.flag(flag_key);
         let mut recorder = Recorder::default();
-        let result = match flag {
-            Some(flag) => resolve(flag, &self.buckets(context), &mut recorder),
-            None => self.evaluate(flag_key, context),
-        };
+        let result = self.evaluate_traced(flag_key, context, &mut recorder);
         let (rules, reads) = match flag {
             Some(
                 flag @ Flag {
@@ -286,19 +288,21 @@ impl Snapshot {
             rules,
             targeting_result: recorder.targeting,
             reads,
+            exposure: recorder.exposure,
         }
     }
 }
 
 /// Collects the steps resolution reports.
 #[derive(Default)]
-struct Recorder {
+struct Recorder<'a> {
     checks: Vec<(usize, RuleCheck)>,
     placement: Option<SplitPlacement>,
     targeting: Option<Value>,
+    exposure: Option<Exposure<'a>>,
 }
 
-impl Trace for Recorder {
+impl<'a> Trace<'a> for Recorder<'a> {
     fn rule(&mut self, index: usize, check: RuleCheck) {
         self.checks.push((index, check));
     }
@@ -335,6 +339,10 @@ impl Trace for Recorder {
     fn targeting(&mut self, result: &Value) {
         self.targeting = Some(result.clone());
     }
+
+    fn exposure(&mut self, exposure: impl FnOnce() -> Option<Exposure<'a>>) {
+        self.exposure = exposure();
+    }
 }
 
 fn rule_step<'a>(
@@ -343,7 +351,7 @@ fn rule_step<'a>(
     index: usize,
     rule: &'a Rule,
     context: &Context,
-    recorder: &Recorder,
+    recorder: &Recorder<'_>,
 ) -> RuleStep<'a> {
     let check = recorder
         .checks
@@ -467,14 +475,6 @@ fn slots(snapshot: &Snapshot, space: u32, count: u64) -> Vec<BucketSlot<'_>> {
     slots
 }
 
-/// A variant's name; the empty string for an index the flag lacks (the
-/// result then carries the `GENERAL` error that says so).
-fn variant_name(flag: &Flag, index: u32) -> &str {
-    flag.variants
-        .get(index as usize)
-        .map_or("", |v| v.name.as_str())
-}
-
 fn split_shape<'a>(
     flag: &'a Flag,
     bucket_by: Option<&Path>,
@@ -554,76 +554,12 @@ fn collect_paths<'e>(expr: &'e Expr, out: &mut Vec<&'e Path>) {
     }
 }
 
-/// What an evaluation exposed its unit to: the facts an exposure event
-/// records (`docs/exposures.md`), read from the explanation of the
-/// evaluation. OFREP single-flag evaluations and Confidence resolves of
-/// Vane-YAML flags log from it alike.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Exposure<'a> {
-    /// 0-based index of the rule that served (the event's `assignment` is
-    /// `rules[{rule}]`).
-    pub rule: usize,
-    /// The variant served.
-    pub variant: &'a str,
-    /// The unit that was bucketed.
-    pub unit: String,
-    /// The attribute the unit came from, dot-joined (`targetingKey` for the
-    /// targeting key).
-    pub unit_source: String,
-    /// For a split, each variant with its weight, in declaration order; for
-    /// a holdout, the variant it serves with the number of buckets it holds
-    /// out.
-    pub weights: Vec<(&'a str, u64)>,
-    /// The holdout's name when a holdout kept the unit out of an experiment.
-    pub holdout: Option<&'a str>,
-}
-
-impl Explanation<'_> {
-    /// The exposure of this evaluation, or `None` when it is none: only a
-    /// split (reason `SPLIT`) or a holdout that bucketed a unit exposes it;
-    /// a default, a static value, a targeting match, an error and a holdout
-    /// that needs no unit (share 100) do not.
-    pub fn exposure(&self) -> Option<Exposure<'_>> {
-        let result = &self.result;
-        if result.error_code.is_some() {
-            return None;
-        }
-        let variant = result.variant?;
-        let step = self
-            .rules
-            .iter()
-            .find(|r| r.outcome == RuleOutcome::Matched)?;
-        let (unit, unit_source, weights, holdout) = match &step.serves {
-            Serves::Split(shape) if result.reason == Reason::Split => (
-                step.placement.as_ref()?.unit.clone()?,
-                shape.bucket_by.clone(),
-                shape
-                    .cuts
-                    .iter()
-                    .map(|c| (c.variant, u64::from(c.weight)))
-                    .collect(),
-                None,
-            ),
-            Serves::Holdout(h) => {
-                let test = step.buckets.iter().find(|b| b.space == h.name && b.holds)?;
-                let held: u64 = test.ranges.iter().map(|(start, end)| end - start).sum();
-                (
-                    test.unit.clone()?,
-                    test.unit_by.clone(),
-                    vec![(variant, held)],
-                    Some(h.name),
-                )
-            }
-            _ => return None,
-        };
-        Some(Exposure {
-            rule: step.index,
-            variant,
-            unit,
-            unit_source,
-            weights,
-            holdout,
-        })
+impl<'a> Explanation<'a> {
+    /// The exposure of this evaluation, recorded as it was resolved (see
+    /// [`crate::exposure`]): `None` unless a split or a holdout bucketed a
+    /// unit.
+    pub fn exposure(&self) -> Option<&Exposure<'a>> {
+        self.exposure.as_ref()
     }
 }
 

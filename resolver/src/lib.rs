@@ -39,6 +39,7 @@ mod bulk_body;
 pub mod confidence;
 pub mod context;
 pub mod explain;
+pub mod exposure;
 pub mod expr;
 mod flag_store;
 pub mod format2;
@@ -54,6 +55,7 @@ pub mod space;
 
 pub use context::{Context, ContextError, UnitError, MAX_CONTEXT_DEPTH};
 pub use explain::Explanation;
+pub use exposure::Exposure;
 pub use model::{Body, Flag, Fractional, Rule, Serve, Split, Targeting, Variant};
 pub use result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
 pub use snapshot::{Snapshot, SnapshotBytes, SnapshotError, SnapshotInfo};

@@ -4,7 +4,10 @@
 //! One code path serves evaluation and [`crate::explain`]: [`resolve`] reports
 //! each step (a rule's check, a split's placement, a JsonLogic result) to a
 //! [`Trace`]. Evaluation passes `()`, whose methods are empty and compile
-//! away, so the hot path stays free of allocation and bookkeeping.
+//! away, so the hot path stays free of allocation and bookkeeping; an
+//! evaluation that may log an exposure passes an `Option<Exposure>`, which
+//! records only the exposure facts ([`crate::exposure`]) as the serving rule
+//! is resolved.
 
 use std::borrow::Cow;
 use std::cell::RefCell;
@@ -14,6 +17,7 @@ use serde_json::Value;
 use crate::assign::{resolve_assigned, AssignReason};
 use crate::bucket::{murmur3_32, place, Slot};
 use crate::context::Context;
+use crate::exposure::{self, Exposure};
 use crate::expr::{number_to_js_string, Env};
 use crate::model::{Flag, Fractional, Rule, Serve, Split, Targeting};
 use crate::result::{BulkEvaluation, ErrorCode, EvaluationResult, Reason};
@@ -23,8 +27,31 @@ use crate::space::BucketCache;
 impl Snapshot {
     /// Evaluates one flag. An unknown key gives `FLAG_NOT_FOUND`.
     pub fn evaluate<'a>(&'a self, flag_key: &str, context: &Context) -> EvaluationResult<'a> {
+        self.evaluate_traced(flag_key, context, &mut ())
+    }
+
+    /// Evaluates one flag as [`Snapshot::evaluate`] does, with the exposure
+    /// the answer is (`None` unless a split or a holdout bucketed a unit),
+    /// recorded in the same pass.
+    pub fn evaluate_with_exposure<'a>(
+        &'a self,
+        flag_key: &str,
+        context: &Context,
+    ) -> (EvaluationResult<'a>, Option<Exposure<'a>>) {
+        let mut exposure = None;
+        let result = self.evaluate_traced(flag_key, context, &mut exposure);
+        (result, exposure)
+    }
+
+    /// [`Snapshot::evaluate`], reporting each step to `trace`.
+    pub(crate) fn evaluate_traced<'a, T: Trace<'a>>(
+        &'a self,
+        flag_key: &str,
+        context: &Context,
+        trace: &mut T,
+    ) -> EvaluationResult<'a> {
         match self.flag(flag_key) {
-            Some(flag) => resolve(flag, &self.buckets(context), &mut ()),
+            Some(flag) => resolve(flag, &self.buckets(context), trace),
             None => EvaluationResult::error(
                 Cow::Owned(flag_key.to_owned()),
                 ErrorCode::FlagNotFound,
@@ -60,8 +87,9 @@ impl Snapshot {
 }
 
 /// Receives the steps of one resolution. Every method defaults to doing
-/// nothing; `()` is the tracer of plain evaluation.
-pub(crate) trait Trace {
+/// nothing; `()` is the tracer of plain evaluation. `'a` is the flag's
+/// lifetime.
+pub(crate) trait Trace<'a> {
     /// Rule `index` (0-based, in order) was checked. Rules after the one that
     /// serves are never checked.
     fn rule(&mut self, _index: usize, _check: RuleCheck) {}
@@ -69,9 +97,19 @@ pub(crate) trait Trace {
     fn split(&mut self, _placement: &Result<Placement<'_>, String>) {}
     /// flagd JsonLogic targeting evaluated to this value.
     fn targeting(&mut self, _result: &Value) {}
+    /// The serving rule's split or holdout gave this exposure (`None`: it
+    /// exposes nothing); called only by tracers that keep it.
+    fn exposure(&mut self, _exposure: impl FnOnce() -> Option<Exposure<'a>>) {}
 }
 
-impl Trace for () {}
+impl Trace<'_> for () {}
+
+/// Keeps the exposure only.
+impl<'a> Trace<'a> for Option<Exposure<'a>> {
+    fn exposure(&mut self, exposure: impl FnOnce() -> Option<Exposure<'a>>) {
+        *self = exposure();
+    }
+}
 
 /// The outcome of checking one rule against a context, in the order the
 /// checks are made.
@@ -118,7 +156,7 @@ impl Placement<'_> {
 }
 
 /// Resolves one flag, reporting each step to `trace`.
-pub(crate) fn resolve<'a, T: Trace>(
+pub(crate) fn resolve<'a, T: Trace<'a>>(
     flag: &'a Flag,
     buckets: &BucketCache<'_>,
     trace: &mut T,
@@ -231,11 +269,18 @@ pub(crate) fn resolve<'a, T: Trace>(
                     Serve::Split(split) => {
                         let placement = place_in_split(split, context);
                         trace.split(&placement);
-                        match placement.map(|p| p.index().and_then(|i| split.weights.get(i))) {
-                            Ok(Some(&(variant, _))) => ok(Some(variant), Reason::Split),
-                            Ok(None) => fail(ErrorCode::General, "split has no weight".to_owned()),
-                            Err(details) => fail(ErrorCode::TargetingKeyMissing, details),
-                        }
+                        let placement = match placement {
+                            Ok(placement) => placement,
+                            Err(details) => return fail(ErrorCode::TargetingKeyMissing, details),
+                        };
+                        let result = match placement.index().and_then(|i| split.weights.get(i)) {
+                            Some(&(variant, _)) => ok(Some(variant), Reason::Split),
+                            None => fail(ErrorCode::General, "split has no weight".to_owned()),
+                        };
+                        trace.exposure(|| {
+                            exposure::of_split(flag, index, split, &placement, &result)
+                        });
+                        result
                     }
                     Serve::Holdout(holdout) => {
                         let variant = holdout.variant.or(flag.default_variant);
@@ -243,10 +288,14 @@ pub(crate) fn resolve<'a, T: Trace>(
                             Some(_) => Reason::TargetingMatch,
                             None => Reason::Default,
                         };
-                        EvaluationResult {
+                        let result = EvaluationResult {
                             metadata: Some(&holdout.metadata),
                             ..ok(variant, reason)
-                        }
+                        };
+                        trace.exposure(|| {
+                            exposure::of_holdout(index, rule, holdout, &result, buckets)
+                        });
+                        result
                     }
                     Serve::Fractional(fractional) => {
                         let placement = place_fractional(fractional, context, &flag.key);

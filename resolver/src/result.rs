@@ -113,14 +113,6 @@ impl<'a> EvaluationResult<'a> {
         }
     }
 
-    /// Whether this result may be an exposure: a split served it (reason
-    /// `SPLIT`) or a holdout did (its mark, `holdout`, in the metadata).
-    /// Only then is the evaluation worth explaining to find the exposure
-    /// ([`crate::explain::Explanation::exposure`]).
-    pub fn may_expose(&self) -> bool {
-        self.reason == Reason::Split || self.metadata.is_some_and(|m| m.contains_key("holdout"))
-    }
-
     /// This result as a `serde_json::Value` (the OFREP object).
     pub fn to_json(&self) -> Value {
         serde_json::to_value(self).unwrap_or(Value::Null)

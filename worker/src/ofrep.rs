@@ -137,7 +137,7 @@ pub fn evaluate_one(
             (Reply::json(400, &body), Some(e.code.as_str()))
         }
         Ok(context) => {
-            let result = snapshot.evaluate(key, &context);
+            let (result, exposure) = snapshot.evaluate_with_exposure(key, &context);
             let evaluated = clock.now_ms();
             timings.eval_ms = evaluated - started;
             let status = match result.error_code {
@@ -147,7 +147,8 @@ pub fn evaluate_one(
             };
             let reply = Reply::json(status, &result);
             timings.serialise_ms = clock.now_ms() - evaluated;
-            exposures = single_flag_exposures(snapshot, key, &result, &context, facts);
+            exposures =
+                single_flag_exposures(snapshot, &result, exposure.as_ref(), &context, facts);
             (reply, result.error_code.map(ErrorCode::as_str))
         }
     };

@@ -9,6 +9,7 @@ mod confidence;
 mod confidence_vane;
 mod context_properties;
 mod diff;
+mod exposure_properties;
 mod exposure_settings;
 mod flagd_conformance;
 mod flagd_frontend;

@@ -329,8 +329,7 @@ fn token_assignment(
 ) -> TokenAssignment {
     let result = match &f.answer {
         Answer::Assigned(result) => result,
-        Answer::Evaluated(_, explained) => {
-            let exposure = explained.as_ref().and_then(|e| e.exposure());
+        Answer::Evaluated(_, exposure) => {
             return TokenAssignment {
                 flag: f.flag.key.clone(),
                 evaluated: true,
@@ -349,7 +348,7 @@ fn token_assignment(
                     _ => serde_json::Map::new(),
                 },
                 unit_source: exposure.as_ref().map(|e| e.unit_source.clone()),
-                unit: exposure.map(|e| e.unit),
+                unit: exposure.as_ref().map(|e| e.unit.clone()),
                 fallthroughs: Vec::new(),
             };
         }

@@ -5,7 +5,7 @@
 
 use serde_json::Map;
 use vane_resolver::model::KeyDigest;
-use vane_resolver::{Context, EvaluationResult, Explanation, Snapshot};
+use vane_resolver::{Context, EvaluationResult, Exposure, Snapshot};
 
 use super::batch::{messages, Outgoing};
 use super::event::{events, opted_attributes, RequestMeta, Served, Source, Weight};
@@ -26,27 +26,25 @@ pub struct RequestFacts<'a> {
     pub now_ms: u64,
 }
 
-/// The queue messages of one OFREP single-flag evaluation of `key` that
-/// gave `result`: none unless the flag was served by a split or a holdout
-/// (reason `SPLIT`, or the holdout's mark in the metadata) and the tenant
-/// logs exposures; the event carries the context attributes the flag opts
-/// in. Only then is the evaluation explained (the same resolution, traced)
-/// to find the rule, the unit and the weights.
+/// The queue messages of one OFREP single-flag evaluation that gave
+/// `result` and `exposure` ([`Snapshot::evaluate_with_exposure`]): none
+/// unless a split or a holdout bucketed a unit and the tenant logs
+/// exposures; the event carries the context attributes the flag opts in.
 pub fn single_flag_exposures(
     snapshot: &Snapshot,
-    key: &str,
     result: &EvaluationResult<'_>,
+    exposure: Option<&Exposure<'_>>,
     context: &Context,
     facts: RequestFacts<'_>,
 ) -> Vec<Outgoing> {
     let log = snapshot.exposure_log();
-    if !log.enabled || !result.may_expose() {
+    if !log.enabled {
         return Vec::new();
     }
-    let Some(mut served) = served(&snapshot.explain(key, context), facts.now_ms) else {
+    let Some(mut served) = served(result, exposure, facts.now_ms) else {
         return Vec::new();
     };
-    served.attributes = opted_attributes(log.attributes_of(key), context.root());
+    served.attributes = opted_attributes(log.attributes_of(&result.key), context.root());
     let client = snapshot
         .clients()
         .iter()
@@ -72,8 +70,8 @@ pub fn single_flag_exposures(
     messages(&meta.tenant, events(&meta, [served]))
 }
 
-/// The assignment an explained single-flag evaluation served, or `None`
-/// when it is not an exposure ([`Explanation::exposure`]). `exposed_at_ms`
+/// The assignment a single-flag evaluation that gave `result` served, or
+/// `None` when it is not an exposure (`exposure` is `None`). `exposed_at_ms`
 /// is the evaluation time, Unix milliseconds.
 ///
 /// A split's event names its variants and weights. A holdout's (a unit
@@ -81,15 +79,19 @@ pub fn single_flag_exposures(
 /// holdout, the variant it served (none: no event), the holdout's unit and
 /// one weight, the buckets it holds out; a holdout that needs no unit
 /// (share 100) has no unit to log and makes no event.
-pub fn served(explanation: &Explanation<'_>, exposed_at_ms: u64) -> Option<Served> {
-    let exposure = explanation.exposure()?;
+pub fn served(
+    result: &EvaluationResult<'_>,
+    exposure: Option<&Exposure<'_>>,
+    exposed_at_ms: u64,
+) -> Option<Served> {
+    let exposure = exposure?;
     Some(Served {
-        flag: explanation.flag_key.clone(),
+        flag: result.key.clone().into_owned(),
         variant: exposure.variant.to_owned(),
-        reason: explanation.result.reason.as_str().to_owned(),
+        reason: result.reason.as_str().to_owned(),
         assignment: format!("rules[{}]", exposure.rule),
-        unit: exposure.unit,
-        unit_source: exposure.unit_source,
+        unit: exposure.unit.clone(),
+        unit_source: exposure.unit_source.clone(),
         weights: weights(&exposure.weights),
         exposed_at_ms,
         attributes: Map::new(),
@@ -189,7 +191,8 @@ mod tests {
         ctx: &Context,
         facts: RequestFacts<'_>,
     ) -> Vec<Outgoing> {
-        single_flag_exposures(snap, key, &snap.evaluate(key, ctx), ctx, facts)
+        let (result, exposure) = snap.evaluate_with_exposure(key, ctx);
+        single_flag_exposures(snap, &result, exposure.as_ref(), ctx, facts)
     }
 
     #[test]
@@ -197,9 +200,9 @@ mod tests {
         let snap = snapshot();
         let ctx =
             Context::from_json(r#"{"targetingKey":"t","account":{"id":"acc-9"}}"#, 0).unwrap();
-        let explanation = snap.explain("exp", &ctx);
-        let s = served(&explanation, 42).expect("a split exposes");
-        assert_eq!(s.variant, explanation.result.variant.unwrap());
+        let (result, exposure) = snap.evaluate_with_exposure("exp", &ctx);
+        let s = served(&result, exposure.as_ref(), 42).expect("a split exposes");
+        assert_eq!(s.variant, result.variant.unwrap());
         assert_eq!(s.assignment, "rules[1]");
         assert_eq!(s.unit, "acc-9");
         assert_eq!(s.unit_source, "account.id");
@@ -245,7 +248,7 @@ mod tests {
         assert_eq!(e.sdk.as_deref().map(str::len), Some(128));
         assert_eq!(e.evaluated_at, "2026-12-01T09:30:00.123Z");
         assert_eq!(e.snapshot_digest, snap.info.digest);
-        // Not a split: nothing, without explaining.
+        // Not a split: nothing.
         assert!(exposures_of(&snap, "plain", &ctx, facts).is_empty());
     }
 
@@ -298,8 +301,9 @@ mod tests {
             ("missing", r#"{"targetingKey":"t"}"#),              // not found
         ] {
             let ctx = Context::from_json(context, 0).unwrap();
+            let (result, exposure) = snap.evaluate_with_exposure(flag, &ctx);
             assert_eq!(
-                served(&snap.explain(flag, &ctx), 0),
+                served(&result, exposure.as_ref(), 0),
                 None,
                 "{flag} {context}"
             );
