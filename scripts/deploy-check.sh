@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export WRANGLER_SEND_METRICS=false WRANGLER_SEND_ERROR_REPORTS=false CLOUDFLARE_CF_FETCH_ENABLED=false
-[ -f build/index.js ] || scripts/build-worker.sh
+[ -f build/entry.mjs ] || scripts/build-worker.sh
 out=target/deploy-dry-run
 rm -rf "$out"
 ./node_modules/.bin/wrangler deploy --dry-run --outdir "$out" >"$out.log" 2>&1 || {
@@ -22,5 +22,6 @@ if grep -q 'VANE_TEST_FAULTS' wrangler.toml "$out.log"; then
     echo "deploy-check: VANE_TEST_FAULTS is set for a deploy (test only, docs/deploy.md)" >&2
     exit 1
 fi
-[ -s "$out/index.js" ] || { ls -la "$out" >&2; echo "deploy-check: nothing bundled" >&2; exit 1; }
+# The entry module (build/entry.mjs) bundled with worker-build's index.js.
+[ -s "$out/entry.js" ] || { ls -la "$out" >&2; echo "deploy-check: nothing bundled" >&2; exit 1; }
 echo "deploy-check: wrangler deploy --dry-run ok ($(du -sh "$out" | cut -f1) bundled)" >&2

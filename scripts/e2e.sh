@@ -15,6 +15,9 @@
 # files under the same --persist-to directory, with DuckDB among others, and
 # use the admin API's test fault switch that VANE_TEST_FAULTS=1 enables
 # (docs/exposures.md, "Fault switch").
+# Then a second dev server with the default SNAPSHOT_TTL_SECONDS runs
+# fast-path.e2e.test.mjs: the synchronous entry (worker/entry.mjs) answers
+# only tenants whose cache entry is fresh, which a TTL of 0 never is.
 # Every process it starts is stopped when it exits, whether the tests pass,
 # fail or are interrupted.
 set -euo pipefail
@@ -62,22 +65,43 @@ echo "e2e: wrangler dev ready in $((SECONDS - started)) s" >&2
 
 step "tests"
 mkdir -p "$work/scratch"
+# run_tests LOG STATE FILE...: the e2e files against the dev server on
+# $port, which writes LOG and keeps its local storage in STATE.
+run_tests() {
+    local log=$1 state=$2
+    shift 2
+    VANE_URL="http://127.0.0.1:$port" \
+    VANE_ADMIN_TOKEN="$token" \
+    VANE_RESOLVE_TOKEN_KEY="$resolve_key" \
+    VANE_BIN="$PWD/target/debug/vane" \
+    VANE_E2E_DIR="$work/scratch" \
+    VANE_KV_STATE="$state" \
+    VANE_WRANGLER_LOG="$log" \
+    OFREP_SPEC="$PWD/$spec" \
+    VANE_SIGNING_KEYS="$work/keys" \
+        node --test --test-concurrency=1 --test-reporter=spec "$@"
+}
 status=0
-VANE_URL="http://127.0.0.1:$port" \
-VANE_ADMIN_TOKEN="$token" \
-VANE_RESOLVE_TOKEN_KEY="$resolve_key" \
-VANE_BIN="$PWD/target/debug/vane" \
-VANE_E2E_DIR="$work/scratch" \
-VANE_KV_STATE="$work/state" \
-VANE_WRANGLER_LOG="$work/wrangler.log" \
-OFREP_SPEC="$PWD/$spec" \
-VANE_SIGNING_KEYS="$work/keys" \
-    node --test --test-concurrency=1 --test-reporter=spec worker/tests/e2e/worker.e2e.test.mjs \
-        worker/tests/e2e/signing.e2e.test.mjs worker/tests/e2e/exposures.e2e.test.mjs \
-        worker/tests/e2e/confidence.e2e.test.mjs worker/tests/e2e/confidence-layers.e2e.test.mjs \
-        worker/tests/e2e/breaker.e2e.test.mjs || status=$?
+run_tests "$work/wrangler.log" "$work/state" worker/tests/e2e/worker.e2e.test.mjs \
+    worker/tests/e2e/signing.e2e.test.mjs worker/tests/e2e/exposures.e2e.test.mjs \
+    worker/tests/e2e/confidence.e2e.test.mjs worker/tests/e2e/confidence-layers.e2e.test.mjs \
+    worker/tests/e2e/breaker.e2e.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "e2e: failed; the last lines of the wrangler dev log:" >&2
     tail -n 60 "$work/wrangler.log" >&2
+    exit "$status"
+fi
+stop_wrangler
+
+# The fast path (worker/entry.mjs) answers only a tenant whose cache entry
+# is fresh: a second dev server with the default SNAPSHOT_TTL_SECONDS.
+port=$(free_port)
+step "wrangler dev on 127.0.0.1:$port, default snapshot TTL: the fast path"
+start_wrangler "$port" "$work/state-fast" "$work/wrangler-fast.log" \
+    --var "ADMIN_TOKEN:$token" --var METRICS_FLUSH_SECONDS:0
+run_tests "$work/wrangler-fast.log" "$work/state-fast" worker/tests/e2e/fast-path.e2e.test.mjs || status=$?
+if [ "$status" -ne 0 ]; then
+    echo "e2e: failed; the last lines of the wrangler dev log:" >&2
+    tail -n 60 "$work/wrangler-fast.log" >&2
 fi
 exit "$status"

@@ -1,5 +1,6 @@
 // Writes a workerd configuration (Cap'n Proto text) that runs the built
-// worker (build/index.js + build/index_bg.wasm, scripts/build-worker.sh) on
+// worker (build/entry.mjs, build/index.js + build/index_bg.wasm,
+// scripts/build-worker.sh) on
 // plain workerd, without wrangler or Miniflare, for scripts/bench.sh's
 // `workerd` stage.
 //
@@ -64,6 +65,7 @@ const config :Workerd.Config = (
 const vane :Workerd.Worker = (
   compatibilityDate = ${text(compatibilityDate)},
   modules = [
+    (name = "entry.mjs", esModule = embed ${embed("build/entry.mjs")}),
     (name = "index.js", esModule = embed ${embed("build/index.js")}),
     (name = "index_bg.wasm", wasm = embed ${embed("build/index_bg.wasm")}),
   ],

@@ -327,6 +327,18 @@ pub fn query_of(url: &str) -> Option<&str> {
     without_fragment.split_once('?').map(|(_, q)| q)
 }
 
+/// The path of a request URL as received (percent-encoded): from the first
+/// `/` after the authority up to any `?` or `#`; `/` when there is none.
+pub fn path_of(url: &str) -> &str {
+    let after_scheme = url
+        .find("://")
+        .map_or(url, |i| url.get(i + 3..).unwrap_or(""));
+    match after_scheme.find('/').and_then(|i| after_scheme.get(i..)) {
+        Some(path) => path.split(['?', '#']).next().unwrap_or(path),
+        None => "/",
+    }
+}
+
 fn not_found(method: &str, path: &str) -> ApiError {
     ApiError::NotFound {
         method: method.to_owned(),
@@ -636,6 +648,22 @@ mod tests {
         assert_eq!(query_of("http://h/p?"), Some(""));
         assert_eq!(query_of("http://h/p#a?b"), None);
         assert_eq!(query_of("http://h/p"), None);
+    }
+
+    #[test]
+    fn paths_of_urls() {
+        for (url, path) in [
+            ("http://127.0.0.1:8787/", "/"),
+            ("http://h", "/"),
+            (
+                "https://h/ofrep/v1/evaluate/flags/a%2Fb?x=/y",
+                "/ofrep/v1/evaluate/flags/a%2Fb",
+            ),
+            ("https://h/p#/f?x", "/p"),
+            ("https://h:8080/a/b/", "/a/b/"),
+        ] {
+            assert_eq!(path_of(url), path, "{url}");
+        }
     }
 
     #[test]

@@ -14,9 +14,12 @@
 //! `SNAPSHOT_TTL_SECONDS` and `METRICS_FLUSH_SECONDS`, secrets
 //! `ADMIN_TOKEN` and `RESOLVE_TOKEN_KEY`.
 
+use std::cell::RefCell;
 use std::rc::Rc;
 
 use futures_util::StreamExt;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
 use worker::{
     console_log, console_warn, durable_object, event, ByteStream, Context, Date, DurableObject,
     Env, Headers, KvStore, Method, Request, RequestInit, Response, Result, State, Storage,
@@ -31,14 +34,15 @@ use crate::error::ApiError;
 use crate::exposure;
 use crate::exposure::outbox::Next;
 use crate::faults::{self, Faults, Op};
+use crate::limits::MAX_REQUEST_BYTES;
 use crate::limits::{metrics_flush_ms, snapshot_ttl_ms, BadSeconds};
 use crate::metrics::{Metrics, TenantCounters};
 use crate::pipeline::admin::{admin_gate, serve_admin};
 use crate::pipeline::confidence::{serve_confidence, serve_materializations};
-use crate::pipeline::ofrep::{serve_ofrep, Edge};
+use crate::pipeline::ofrep::{serve_ofrep, serve_ofrep_cached, Edge};
 use crate::pipeline::{refused, BodyStream, Clock, Effect, Outcome, RequestHead, RequestLog};
 use crate::reply::Reply;
-use crate::route::{query_of, route, AdminRoute, ConfidenceRoute, Route};
+use crate::route::{path_of, query_of, route, AdminRoute, ConfidenceRoute, Route};
 use crate::signing::TRUSTED_PUBLISHER_KEYS;
 use crate::store::{
     key_index_key, pointer_key, snapshot_key, AdminStore, Claim, Pointer, SnapshotSource,
@@ -182,10 +186,106 @@ fn head_of(req: &Request) -> RequestHead {
     let url = req.inner().url();
     RequestHead {
         method: req.method().to_string(),
-        path: req.path(),
+        path: path_of(&url).to_owned(),
         query: query_of(&url).map(str::to_owned),
         headers: req.headers().entries().collect(),
     }
+}
+
+thread_local! {
+    /// Work [`ofrep_cached`] answers left for after their responses, until
+    /// the entry hands it to `waitUntil` through [`ofrep_after`].
+    static LATER: RefCell<Vec<Later>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The synchronous OFREP entry, called by `worker/entry.mjs` (the module
+/// `wrangler.toml` names) for every `POST` and `OPTIONS` with a body of
+/// declared length within [`ofrep_body_limit`] (or none): the method, the
+/// URL, the request headers the OFREP pipeline reads and the body bytes.
+/// Answers an OFREP request from the isolate's cache
+/// ([`serve_ofrep_cached`]: the same pipeline, the same answer, log line and
+/// effects) as `[status, pending, body or null, name, value, name, value,
+/// ...]`, where `pending` says [`ofrep_after`] has work for `waitUntil`.
+/// Anything else (another route, a tenant not cached or due for its check
+/// against KV) is `undefined`: the entry then passes the request to the
+/// asynchronous `fetch`, which answers it as if this had not run.
+#[wasm_bindgen(js_name = ofrepCached)]
+#[allow(clippy::too_many_arguments)]
+pub fn ofrep_cached(
+    env: Env,
+    method: String,
+    url: String,
+    authorization: Option<String>,
+    x_api_key: Option<String>,
+    origin: Option<String>,
+    user_agent: Option<String>,
+    if_none_match: Option<String>,
+    content_length: Option<String>,
+    body: &[u8],
+) -> JsValue {
+    let Ok(Route::Ofrep(route)) = route(&method, path_of(&url), query_of(&url)) else {
+        return JsValue::UNDEFINED;
+    };
+    let headers = [
+        ("authorization", authorization),
+        ("x-api-key", x_api_key),
+        ("origin", origin),
+        ("user-agent", user_agent),
+        ("if-none-match", if_none_match),
+        ("content-length", content_length),
+    ];
+    let head = RequestHead {
+        method,
+        path: path_of(&url).to_owned(),
+        query: query_of(&url).map(str::to_owned),
+        headers: headers
+            .into_iter()
+            .filter_map(|(name, value)| Some((name.to_owned(), value?)))
+            .collect(),
+    };
+    let request_id = new_request_id();
+    let isolate = OfrepIsolate::of(&env);
+    let now_s = (Date::now().as_millis() / 1000) as i64;
+    let edge = isolate.edge();
+    let Some(outcome) = serve_ofrep_cached(&edge, &route, &head, body, now_s, &request_id) else {
+        return JsValue::UNDEFINED;
+    };
+    let (reply, later) = settle(isolate.warned(outcome), &request_id);
+    let pending = !later.is_empty();
+    LATER.with(|l| l.borrow_mut().extend(later));
+    let answer = js_sys::Array::new();
+    answer.push(&JsValue::from(reply.status));
+    answer.push(&JsValue::from(pending));
+    answer.push(&match &reply.body {
+        Some(body) => js_sys::Uint8Array::from(body.as_slice()).into(),
+        None => JsValue::NULL,
+    });
+    for (name, value) in &reply.headers {
+        answer.push(&JsValue::from_str(name));
+        answer.push(&JsValue::from_str(value));
+    }
+    answer.into()
+}
+
+/// Runs, for `waitUntil`, the work [`ofrep_cached`] answers left
+/// (exposure batches, counters).
+#[wasm_bindgen(js_name = ofrepAfter)]
+pub fn ofrep_after(env: Env) -> js_sys::Promise {
+    let later = LATER.with(|l| std::mem::take(&mut *l.borrow_mut()));
+    let work: Vec<_> = later
+        .into_iter()
+        .map(|l| run_later(env.clone(), l))
+        .collect();
+    worker::wasm_bindgen_futures::future_to_promise(async move {
+        futures_util::future::join_all(work).await;
+        Ok(JsValue::UNDEFINED)
+    })
+}
+
+/// The largest body [`ofrep_cached`] takes, bytes: the OFREP limit.
+#[wasm_bindgen(js_name = ofrepBodyLimit)]
+pub fn ofrep_body_limit() -> usize {
+    MAX_REQUEST_BYTES
 }
 
 #[event(fetch)]
@@ -275,43 +375,76 @@ async fn exposures(
 
 /// Logs the outcome, starts its effects and answers.
 fn finish(outcome: Outcome, env: &Env, ctx: &Context, request_id: &str) -> Result<Response> {
+    let (reply, later) = settle(outcome, request_id);
+    for work in later {
+        ctx.wait_until(run_later(env.clone(), work));
+    }
+    into_response(reply)
+}
+
+/// Work an answered request leaves for `waitUntil` ([`run_later`]).
+enum Later {
+    /// Hand these counts to the tenants' objects.
+    FlushMetrics {
+        counts: std::collections::BTreeMap<String, TenantCounters>,
+        request_id: String,
+    },
+    /// What the exposure outbox asked for.
+    Deliver(Next),
+    /// Store a tenant's new sticky assignments.
+    StickyWrites {
+        tenant: String,
+        writes: Vec<crate::confidence::sticky::Write>,
+    },
+}
+
+/// Writes the outcome's log line and takes its effects as far as they go
+/// without I/O (exposure messages into the isolate's outbox); returns the
+/// reply and what is left for `waitUntil`.
+fn settle(outcome: Outcome, request_id: &str) -> (Reply, Vec<Later>) {
     console_log!("{}", outcome.log.to_json(request_id));
+    let mut later = Vec::new();
     for effect in outcome.effects {
         match effect {
-            Effect::FlushMetrics(counts) => {
-                let env = env.clone();
-                let request_id = request_id.to_owned();
-                ctx.wait_until(async move {
-                    if let Err(e) = flush_metrics(&env, counts).await {
-                        let line = serde_json::json!({
-                            "requestId": request_id,
-                            "effect": "flushMetrics",
-                            "warnings": [format!("counters not handed over: {e}")],
-                        });
-                        console_warn!("{line}");
-                    }
-                });
-            }
+            Effect::FlushMetrics(counts) => later.push(Later::FlushMetrics {
+                counts,
+                request_id: request_id.to_owned(),
+            }),
             Effect::SendExposures { tenant, messages } => {
                 match exposure::runtime::enqueue(&tenant, messages) {
                     Next::Nothing => {}
-                    next => {
-                        let env = env.clone();
-                        ctx.wait_until(async move { exposure::runtime::deliver(&env, next).await });
-                    }
+                    next => later.push(Later::Deliver(next)),
                 }
             }
             Effect::StickyWrites { tenant, writes } => {
-                let store = DurableStickyStore { env: env.clone() };
-                ctx.wait_until(async move {
-                    for problem in write_units(&store, &tenant, writes).await {
-                        console_warn!("vane: tenant {tenant:?}: {problem}");
-                    }
-                });
+                later.push(Later::StickyWrites { tenant, writes })
             }
         }
     }
-    into_response(outcome.reply)
+    (outcome.reply, later)
+}
+
+/// Does one piece of [`Later`] work; failures are logged, never answered.
+async fn run_later(env: Env, work: Later) {
+    match work {
+        Later::FlushMetrics { counts, request_id } => {
+            if let Err(e) = flush_metrics(&env, counts).await {
+                let line = serde_json::json!({
+                    "requestId": request_id,
+                    "effect": "flushMetrics",
+                    "warnings": [format!("counters not handed over: {e}")],
+                });
+                console_warn!("{line}");
+            }
+        }
+        Later::Deliver(next) => exposure::runtime::deliver(&env, next).await,
+        Later::StickyWrites { tenant, writes } => {
+            let store = DurableStickyStore { env };
+            for problem in write_units(&store, &tenant, writes).await {
+                console_warn!("vane: tenant {tenant:?}: {problem}");
+            }
+        }
+    }
 }
 
 /// A runtime failure: 500 with the request's CORS headers, the cause in
@@ -371,23 +504,47 @@ async fn ofrep(
     route: &crate::route::OfrepRoute,
     request_id: &str,
 ) -> Result<Outcome> {
-    let store = KvSource::new(env);
-    let cache = CACHE.with(Rc::clone);
-    let metrics = METRICS.with(Rc::clone);
-    let settings = settings(env);
-    let edge = Edge {
-        store: &store,
-        cache: &cache,
-        metrics: &metrics,
-        clock: &DateClock,
-        ttl_ms: settings.ttl_ms,
-        metrics_flush_ms: settings.metrics_flush_ms,
-    };
+    let isolate = OfrepIsolate::of(env);
     let mut body = WorkerBody::of(req);
     let now_s = (Date::now().as_millis() / 1000) as i64;
-    let mut outcome = serve_ofrep(&edge, route, head, &mut body, now_s, request_id).await;
-    outcome.log.warnings.extend_from_slice(&settings.warnings);
-    Ok(outcome)
+    let outcome = serve_ofrep(&isolate.edge(), route, head, &mut body, now_s, request_id).await;
+    Ok(isolate.warned(outcome))
+}
+
+/// What the OFREP pipeline reads in this isolate: KV, the cache, the
+/// counters, the settings.
+struct OfrepIsolate {
+    store: KvSource,
+    cache: Rc<Cache>,
+    metrics: Rc<Metrics>,
+}
+
+impl OfrepIsolate {
+    fn of(env: &Env) -> OfrepIsolate {
+        OfrepIsolate {
+            store: KvSource::new(env),
+            cache: CACHE.with(Rc::clone),
+            metrics: METRICS.with(Rc::clone),
+        }
+    }
+
+    fn edge(&self) -> Edge<'_, KvSource> {
+        Edge {
+            store: &self.store,
+            cache: &self.cache,
+            metrics: &self.metrics,
+            clock: &DateClock,
+            ttl_ms: self.store.settings.ttl_ms,
+            metrics_flush_ms: self.store.settings.metrics_flush_ms,
+        }
+    }
+
+    /// `outcome` with the settings' warnings in its log line.
+    fn warned(&self, mut outcome: Outcome) -> Outcome {
+        let warnings = &self.store.settings.warnings;
+        outcome.log.warnings.extend_from_slice(warnings);
+        outcome
+    }
 }
 
 /// Sends an admitted admin request, with the body the gate read, to its

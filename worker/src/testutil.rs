@@ -357,6 +357,11 @@ impl Chunks {
         }
     }
 
+    /// Every byte not yet read, as one body.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.chunks.iter().flatten().copied().collect()
+    }
+
     /// How many chunks (or ends) were asked for.
     pub fn chunks_read(&self) -> usize {
         self.asked

@@ -1,6 +1,16 @@
 //! The OFREP pipeline: preflight, body size by `Content-Length`, client
 //! key, key index, scope, snapshot, key admitted by the snapshot, body
 //! (read only up to its limit), evaluation, CORS on every answer.
+//!
+//! [`serve_ofrep`] is the one pipeline. [`serve_ofrep_cached`] runs that
+//! same function synchronously for the runtime's fast entry: with a body
+//! already read and a store that never answers, so a request is answered
+//! only when everything it needs is in the isolate's cache and fresh, and
+//! otherwise left (untouched) to the asynchronous entry.
+
+use std::future::Future;
+use std::pin::pin;
+use std::task::{Context as TaskContext, Poll, Waker};
 
 use crate::auth;
 use crate::cache::Cache;
@@ -13,7 +23,7 @@ use crate::ofrep::{evaluate_all, evaluate_one, snapshot_header, Evaluated};
 use crate::pipeline::{BodyStream, Clock, Effect, Outcome, RequestHead, RequestLog};
 use crate::request::read_body;
 use crate::route::OfrepRoute;
-use crate::store::SnapshotSource;
+use crate::store::{Pointer, SnapshotSource, StoreError};
 
 /// What the OFREP pipeline reads from: the KV read copy, the isolate's
 /// cache and counters, the clock and the configuration.
@@ -95,6 +105,74 @@ pub async fn serve_ofrep<S: SnapshotSource, B: BodyStream>(
         outcome.effects.push(Effect::FlushMetrics(due));
     }
     outcome
+}
+
+/// [`serve_ofrep`] for a request whose body is already read (`body`, at
+/// most [`MAX_REQUEST_BYTES`] whatever `Content-Length` says), run to
+/// completion at once if it can be: `None` when answering would need the
+/// store (a key or tenant not cached, or its cache entry due for a check
+/// against KV), in which case nothing was recorded and the request must go
+/// to [`serve_ofrep`] unchanged. The answer, log and effects are exactly
+/// [`serve_ofrep`]'s: it is the same function, polled once with a store
+/// whose reads never complete.
+pub fn serve_ofrep_cached<S: SnapshotSource>(
+    edge: &Edge<'_, S>,
+    route: &OfrepRoute,
+    head: &RequestHead,
+    body: &[u8],
+    now_s: i64,
+    request_id: &str,
+) -> Option<Outcome> {
+    let cached = Edge {
+        store: &CacheOnly(edge.store),
+        cache: edge.cache,
+        metrics: edge.metrics,
+        clock: edge.clock,
+        ttl_ms: edge.ttl_ms,
+        metrics_flush_ms: edge.metrics_flush_ms,
+    };
+    let mut body = ReadBody(Some(body));
+    let serving = pin!(serve_ofrep(
+        &cached, route, head, &mut body, now_s, request_id
+    ));
+    match serving.poll(&mut TaskContext::from_waker(Waker::noop())) {
+        Poll::Ready(mut outcome) => {
+            outcome.log.fast_path = true;
+            Some(outcome)
+        }
+        Poll::Pending => None,
+    }
+}
+
+/// A store whose reads never complete (so a pipeline that needs one stays
+/// pending), with `S`'s trust configuration.
+struct CacheOnly<'a, S>(&'a S);
+
+impl<S: SnapshotSource> SnapshotSource for CacheOnly<'_, S> {
+    async fn pointer(&self, _: &str) -> Result<Option<Pointer>, StoreError> {
+        std::future::pending().await
+    }
+
+    async fn snapshot(&self, _: &str, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        std::future::pending().await
+    }
+
+    async fn key_owner(&self, _: &str) -> Result<Option<String>, StoreError> {
+        std::future::pending().await
+    }
+
+    fn trusted_publisher_keys(&self) -> Option<&str> {
+        self.0.trusted_publisher_keys()
+    }
+}
+
+/// A body read already: one chunk, then the end.
+struct ReadBody<'a>(Option<&'a [u8]>);
+
+impl BodyStream for ReadBody<'_> {
+    async fn chunk(&mut self) -> Result<Option<Vec<u8>>, String> {
+        Ok(self.0.take().filter(|b| !b.is_empty()).map(<[u8]>::to_vec))
+    }
 }
 
 /// The pipeline up to the answer; `Ok(None)` is a preflight. Fills `log`
@@ -238,6 +316,24 @@ mod tests {
             self.run_counting(store, cache, metrics).0
         }
 
+        /// The head and route of the call.
+        fn head(&self) -> (RequestHead, OfrepRoute) {
+            let head = RequestHead {
+                method: self.method.into(),
+                path: self.path.into(),
+                query: None,
+                headers: self
+                    .headers
+                    .iter()
+                    .map(|(n, v)| ((*n).to_owned(), v.clone()))
+                    .collect(),
+            };
+            let Ok(Route::Ofrep(r)) = route(&head.method, &head.path, None) else {
+                panic!("not an OFREP route: {}", head.path)
+            };
+            (head, r)
+        }
+
         /// [`Call::run`], and how many chunks of the body were asked for.
         fn run_counting(
             self,
@@ -245,30 +341,51 @@ mod tests {
             cache: &Cache,
             metrics: &Metrics,
         ) -> (Outcome, usize) {
-            let head = RequestHead {
-                method: self.method.into(),
-                path: self.path.into(),
-                query: None,
-                headers: self
-                    .headers
-                    .into_iter()
-                    .map(|(n, v)| (n.to_owned(), v))
-                    .collect(),
-            };
-            let Ok(Route::Ofrep(r)) = route(&head.method, &head.path, None) else {
-                panic!("not an OFREP route: {}", head.path)
-            };
+            let clock = StepClock::default();
+            let (outcome, body) = self.run_with(store, cache, metrics, &clock);
+            (outcome, body.chunks_read())
+        }
+
+        /// [`serve_ofrep`] on `clock`; the outcome and the body as left.
+        fn run_with(
+            self,
+            store: &MemoryStore,
+            cache: &Cache,
+            metrics: &Metrics,
+            clock: &dyn Clock,
+        ) -> (Outcome, Chunks) {
+            let (head, r) = self.head();
             let edge = Edge {
                 store,
                 cache,
                 metrics,
-                clock: &StepClock::default(),
+                clock,
                 ttl_ms: 30_000,
                 metrics_flush_ms: 10_000,
             };
             let mut body = self.body;
             let outcome = block_on(serve_ofrep(&edge, &r, &head, &mut body, 0, "req-1"));
-            (outcome, body.chunks_read())
+            (outcome, body)
+        }
+
+        /// [`serve_ofrep_cached`] at `now` with the body's bytes.
+        fn run_cached(
+            self,
+            store: &MemoryStore,
+            cache: &Cache,
+            metrics: &Metrics,
+            now: f64,
+        ) -> Option<Outcome> {
+            let (head, r) = self.head();
+            let edge = Edge {
+                store,
+                cache,
+                metrics,
+                clock: &FixedClock(now),
+                ttl_ms: 30_000,
+                metrics_flush_ms: 10_000,
+            };
+            serve_ofrep_cached(&edge, &r, &head, &self.body.bytes(), 0, "req-1")
         }
 
         fn answer(self, store: &MemoryStore) -> Answer {
@@ -518,6 +635,77 @@ mod tests {
         block_on(publish(&s, SHOP, &v2, 0)).unwrap();
         assert_eq!(call(29_999.0), 200, "within the TTL the isolate serves v1");
         assert_eq!(call(30_000.0), 401);
+    }
+
+    #[test]
+    fn the_cached_entry_answers_a_fresh_tenant_exactly_as_the_pipeline() {
+        let s = store();
+        let flag = "/ofrep/v1/evaluate/flags/banner-text";
+        let bulk = "/ofrep/v1/evaluate/flags";
+        let ctx = |json: &str| Chunks::whole(json.as_bytes());
+        let calls = || {
+            vec![
+                post(flag).body(ctx(r#"{"context":{"targetingKey":"u1"}}"#)),
+                post(bulk).body(ctx(r#"{"context":{"targetingKey":"u1"}}"#)),
+                post("/ofrep/v1/evaluate/flags/nope"),
+                post(flag).body(ctx(r#"{"context":[]}"#)),
+                post(bulk).body(ctx("nope")),
+                post(flag).header("content-length", "65537"),
+                post(flag).header("authorization", "Bearer nobody"),
+                Call {
+                    headers: vec![],
+                    ..post(flag)
+                },
+                Call {
+                    method: "OPTIONS",
+                    ..post(bulk)
+                }
+                .header("origin", "https://a.example"),
+                post("/tenants/shop/ofrep/v1/evaluate/flags")
+                    .header("authorization", &format!("Bearer {}", client_key(MEDIA))),
+            ]
+        };
+        let cache = Cache::new();
+        let metrics = Metrics::default();
+        // Nothing cached: only what needs no tenant is answered.
+        let cold: Vec<bool> = calls()
+            .into_iter()
+            .map(|c| c.run_cached(&s, &cache, &metrics, 0.0).is_some())
+            .collect();
+        assert_eq!(
+            cold,
+            [false, false, false, false, false, true, false, true, true, false]
+        );
+        // The asynchronous pipeline fills the cache (both keys, the
+        // unknown one too); then every answer is the pipeline's own.
+        for call in calls() {
+            call.run(&s, &cache, &metrics);
+        }
+        let media = post(bulk).header("authorization", &format!("Bearer {}", client_key(MEDIA)));
+        media.run(&s, &cache, &metrics);
+        for (cached, full) in calls().into_iter().zip(calls()) {
+            let what = format!("{} {}", full.method, full.path);
+            let fast = cached
+                .run_cached(&s, &cache, &metrics, 0.0)
+                .unwrap_or_else(|| panic!("{what}: not answered from the cache"));
+            let slow = full.run_with(&s, &cache, &metrics, &FixedClock(0.0)).0;
+            assert!(fast.log.fast_path && !slow.log.fast_path, "{what}");
+            assert_eq!(fast.reply, slow.reply, "{what}");
+            assert_eq!(fast.effects, slow.effects, "{what}");
+            let unflagged = RequestLog {
+                fast_path: false,
+                ..fast.log
+            };
+            assert_eq!(unflagged, slow.log, "{what}");
+        }
+        // Once the TTL passed, the store must be asked: not answered, and
+        // nothing left behind that would keep the pipeline from refreshing
+        // (after which the cached entry answers again).
+        let late = || post(flag).run_cached(&s, &cache, &metrics, 30_000.0);
+        assert!(late().is_none());
+        let refreshed = post(flag).run_with(&s, &cache, &metrics, &FixedClock(30_000.0));
+        assert_eq!(refreshed.0.reply.status, 200);
+        assert_eq!(late().map(|o| o.reply.status), Some(200));
     }
 
     struct FixedClock(f64);
