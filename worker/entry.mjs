@@ -51,7 +51,8 @@ export default {
     }
     if (answer[1]) ctx.waitUntil(vane.ofrepAfter(env));
     const out = new Headers();
-    for (let i = 3; i < answer.length; i += 2) out.set(answer[i], answer[i + 1]);
+    const pairs = answer[3].split("\n");
+    for (let i = 0; i < pairs.length; i += 2) out.set(pairs[i], pairs[i + 1]);
     return new Response(answer[2], { status: answer[0], headers: out });
   },
 

@@ -204,8 +204,9 @@ thread_local! {
 /// URL, the request headers the OFREP pipeline reads and the body bytes.
 /// Answers an OFREP request from the isolate's cache
 /// ([`serve_ofrep_cached`]: the same pipeline, the same answer, log line and
-/// effects) as `[status, pending, body or null, name, value, name, value,
-/// ...]`, where `pending` says [`ofrep_after`] has work for `waitUntil`.
+/// effects) as `[status, pending, body or null, headers]`, where `headers`
+/// is `name\nvalue\nname\nvalue…` and `pending` says [`ofrep_after`] has
+/// work for `waitUntil`.
 /// Anything else (another route, a tenant not cached or due for its check
 /// against KV) is `undefined`: the entry then passes the request to the
 /// asynchronous `fetch`, which answers it as if this had not run.
@@ -253,18 +254,27 @@ pub fn ofrep_cached(
     let (reply, later) = settle(isolate.warned(outcome), &request_id);
     let pending = !later.is_empty();
     LATER.with(|l| l.borrow_mut().extend(later));
-    let answer = js_sys::Array::new();
-    answer.push(&JsValue::from(reply.status));
-    answer.push(&JsValue::from(pending));
-    answer.push(&match &reply.body {
+    // The headers as one text, `name\nvalue\n…` (a header value has no
+    // line break): one string for JavaScript instead of two per header.
+    let mut header_text = String::new();
+    for (name, value) in &reply.headers {
+        header_text.push_str(name);
+        header_text.push('\n');
+        header_text.push_str(value);
+        header_text.push('\n');
+    }
+    header_text.pop();
+    let body = match &reply.body {
         Some(body) => js_sys::Uint8Array::from(body.as_slice()).into(),
         None => JsValue::NULL,
-    });
-    for (name, value) in &reply.headers {
-        answer.push(&JsValue::from_str(name));
-        answer.push(&JsValue::from_str(value));
-    }
-    answer.into()
+    };
+    js_sys::Array::of4(
+        &JsValue::from(reply.status),
+        &JsValue::from(pending),
+        &body,
+        &JsValue::from_str(&header_text),
+    )
+    .into()
 }
 
 /// Runs, for `waitUntil`, the work [`ofrep_cached`] answers left
