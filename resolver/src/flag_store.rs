@@ -1,6 +1,6 @@
 //! The flags of a snapshot, each decoded on first use.
 //!
-//! A format-2 snapshot opened with [`crate::Snapshot::open`] keeps its
+//! A format-2, -3 or -4 snapshot opened with [`crate::Snapshot::open`] keeps its
 //! verified body and, per flag, where its item lies and its key (in the
 //! string table, read and UTF-8 checked once). A request that needs one
 //! flag decodes that flag only, the first time, and keeps it; the bulk
@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use serde_json::Map;
 
-use crate::format2::{decode_flag, FlagAt, StrTable};
+use crate::format2::{decode_flag, FlagAt, Layout, StrTable};
 use crate::model::{Flag, Targeting};
 use crate::space::BucketSpace;
 
@@ -29,12 +29,13 @@ pub(crate) struct FlagStore {
     source: Option<Source>,
 }
 
-/// A verified format-2 body and where its flags lie.
+/// A verified format-2, -3 or -4 body and where its flags lie.
 #[derive(Debug, Clone)]
 struct Source {
     body: Box<[u8]>,
     table: StrTable,
     at: Box<[FlagAt]>,
+    layout: Layout,
 }
 
 impl FlagStore {
@@ -46,14 +47,21 @@ impl FlagStore {
         }
     }
 
-    /// The flags of an opened format-2 body, none decoded yet.
-    pub(crate) fn lazy(body: Vec<u8>, table: StrTable, at: Vec<FlagAt>) -> FlagStore {
+    /// The flags of an opened body of `layout` (format 2, 3 or 4), none
+    /// decoded yet.
+    pub(crate) fn lazy(
+        body: Vec<u8>,
+        table: StrTable,
+        at: Vec<FlagAt>,
+        layout: Layout,
+    ) -> FlagStore {
         FlagStore {
             cells: at.iter().map(|_| OnceLock::new()).collect(),
             source: Some(Source {
                 body: body.into(),
                 table,
                 at: at.into(),
+                layout,
             }),
         }
     }
@@ -119,7 +127,7 @@ impl FlagStore {
     fn decode(&self, i: usize, spaces: &[BucketSpace]) -> Result<Flag, String> {
         let s = self.source.as_ref().ok_or("the flag is not in the body")?;
         let at = *s.at.get(i).ok_or("the flag is not in the body")?;
-        let flag = decode_flag(&s.body, &s.table, at)
+        let flag = decode_flag(&s.body, &s.table, at, s.layout)
             .map_err(|e| format!("flag '{}': {e}", self.key(i)))?;
         flag.check(spaces)?;
         Ok(flag)

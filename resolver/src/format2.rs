@@ -1,7 +1,10 @@
-//! Snapshot body formats 2 and 3: a compact binary encoding of the same IR
-//! types (`docs/snapshot-format.md`, "Body, format 2"); format 3 adds a
+//! Snapshot body formats 2, 3 and 4: a compact binary encoding of the same
+//! IR types (`docs/snapshot-format.md`, "Body, format 2"); format 3 adds a
 //! flag table (each flag's length) before the item, so a reader finds every
-//! flag without walking past the ones before ("Body, format 3").
+//! flag without walking past the ones before ("Body, format 3"); format 4
+//! is format 3 with text sets that also share their members' common
+//! suffixes ("Body, format 4"). One encoder and one decoder read all three,
+//! told apart by a [`Layout`].
 //!
 //! It is a serde data format, so it is driven by the model's own
 //! `Serialize`/`Deserialize` implementations: an IR node added to the model
@@ -16,7 +19,10 @@
 //!   as their declaration index, an integer opcode, instead of a text tag;
 //! - integers and lengths are LEB128 varints;
 //! - literal string sets (`StrSet`) are front-coded: members in byte order,
-//!   each stored as the length it shares with its predecessor and the rest.
+//!   each stored as the length it shares with its predecessor and the rest;
+//!   in format 4 a set also lists suffixes its members share (`@gmail.com`,
+//!   `-beta`), texts of the string table, and a member names the one it
+//!   ends with instead of repeating its bytes.
 //!
 //! Every item starts with a one-byte kind (table below), so the format is
 //! self-describing: JSON values of the IR (variant values, literals,
@@ -62,6 +68,40 @@ pub(crate) const TEXT_SET_NAME: &str = "vane::StrSet";
 /// formats see the flag itself.
 pub(crate) const FLAG_ITEM_NAME: &str = "vane::Flag";
 
+/// What tells body formats 2, 3 and 4 apart; everything else is shared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Layout {
+    /// A flag table (each flag's length) before the item: formats 3 and 4.
+    pub(crate) flag_table: bool,
+    /// Text sets carry a dictionary of shared suffixes: format 4.
+    pub(crate) set_suffixes: bool,
+}
+
+impl Layout {
+    /// Format 2's layout (also what reading the string table assumes).
+    const FORMAT_2: Layout = Layout {
+        flag_table: false,
+        set_suffixes: false,
+    };
+
+    /// The layout of body format `format_version`; `None` for a version
+    /// that is not one of this codec's (1 is CBOR).
+    pub(crate) fn of(format_version: u32) -> Option<Layout> {
+        match format_version {
+            2 => Some(Layout::FORMAT_2),
+            3 => Some(Layout {
+                flag_table: true,
+                set_suffixes: false,
+            }),
+            4 => Some(Layout {
+                flag_table: true,
+                set_suffixes: true,
+            }),
+            _ => None,
+        }
+    }
+}
+
 /// Largest length or count accepted while decoding (no allocation is sized
 /// from the data beyond what the data itself holds, but lengths are checked
 /// against the bytes left anyway).
@@ -101,22 +141,23 @@ fn put_varint(out: &mut Vec<u8>, mut n: u64) {
 
 /// Encodes `value` as a format-2 body: the string table, then the item.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
-    encode(value, false)
+    encode(value, Layout::FORMAT_2)
 }
 
-/// Encodes `body` as a format-3 body: the string table, the flag table
-/// (the number of flags, then each flag's length in bytes), then the item
-/// exactly as format 2 writes it.
-pub fn to_vec_indexed(body: &Body) -> Result<Vec<u8>, Error> {
-    encode(body, true)
+/// Encodes `body` in body format `layout`: the string table, for formats 3
+/// and 4 the flag table (the number of flags, then each flag's length in
+/// bytes), then the item (text sets with suffix dictionaries in format 4).
+pub(crate) fn body_to_vec(body: &Body, layout: Layout) -> Result<Vec<u8>, Error> {
+    encode(body, layout)
 }
 
-fn encode<T: Serialize + ?Sized>(value: &T, flag_table: bool) -> Result<Vec<u8>, Error> {
+fn encode<T: Serialize + ?Sized>(value: &T, layout: Layout) -> Result<Vec<u8>, Error> {
     let mut enc = Encoder {
         data: Vec::new(),
         texts: std::collections::HashMap::new(),
         order: Vec::new(),
         flag_lengths: Vec::new(),
+        layout,
     };
     value.serialize(&mut enc)?;
     let mut out = Vec::with_capacity(enc.data.len() + 16 * enc.order.len());
@@ -127,7 +168,7 @@ fn encode<T: Serialize + ?Sized>(value: &T, flag_table: bool) -> Result<Vec<u8>,
     for t in &enc.order {
         out.extend_from_slice(t.as_bytes());
     }
-    if flag_table {
+    if layout.flag_table {
         put_varint(&mut out, enc.flag_lengths.len() as u64);
         for &n in &enc.flag_lengths {
             put_varint(&mut out, n);
@@ -144,15 +185,22 @@ struct Encoder {
     /// The length in bytes of each flag item written so far (format 3's
     /// flag table).
     flag_lengths: Vec<u64>,
+    layout: Layout,
 }
 
 impl Encoder {
-    fn text(&mut self, s: &str) {
+    /// The index of `s` in the string table, adding it when new.
+    fn intern(&mut self, s: &str) -> u32 {
         let next = self.order.len() as u32;
         let i = *self.texts.entry(s.to_owned()).or_insert_with(|| next);
         if i == next {
             self.order.push(s.to_owned());
         }
+        i
+    }
+
+    fn text(&mut self, s: &str) {
+        let i = self.intern(s);
         self.data.push(kind::TEXT);
         put_varint(&mut self.data, u64::from(i));
     }
@@ -167,11 +215,11 @@ impl Encoder {
     }
 }
 
-/// Front-codes a sorted set of texts: `TEXT_SET count (shared rest-len rest)*`.
+/// Front-codes a sorted set of texts: `TEXT_SET count (shared rest-len rest)*`,
+/// in format 4 with a suffix dictionary (`docs/snapshot-format.md`).
 struct TextSetEncoder<'e> {
     enc: &'e mut Encoder,
-    previous: Vec<u8>,
-    members: Vec<Vec<u8>>,
+    members: Vec<String>,
 }
 
 impl ser::Serializer for &mut Encoder {
@@ -271,7 +319,6 @@ impl ser::Serializer for &mut Encoder {
         if name == TEXT_SET_NAME {
             let mut set = TextSetEncoder {
                 enc: self,
-                previous: Vec::new(),
                 members: Vec::new(),
             };
             return v.serialize(&mut set);
@@ -425,7 +472,7 @@ impl ser::Serializer for &mut TextSetEncoder<'_> {
         Ok(self)
     }
     fn serialize_str(self, v: &str) -> Result<(), Error> {
-        self.members.push(v.as_bytes().to_vec());
+        self.members.push(v.to_owned());
         Ok(())
     }
     fn serialize_bool(self, _: bool) -> Result<(), Error> {
@@ -547,29 +594,123 @@ impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
                 "a text set's members must be sorted and unique".into(),
             ));
         }
+        let (suffixes, ends) = match self.enc.layout.set_suffixes {
+            true => shared_suffixes(&members),
+            false => (Vec::new(), Vec::new()),
+        };
+        let indexes: Vec<u32> = suffixes.iter().map(|s| self.enc.intern(s)).collect();
         let data = &mut self.enc.data;
         data.push(kind::TEXT_SET);
         put_varint(data, members.len() as u64);
-        for m in &members {
-            let shared = self
-                .previous
-                .iter()
-                .zip(m)
-                .take_while(|(a, b)| a == b)
-                .count();
+        if self.enc.layout.set_suffixes {
+            put_varint(data, indexes.len() as u64);
+            for &i in &indexes {
+                put_varint(data, u64::from(i));
+            }
+        }
+        let mut previous: &[u8] = &[];
+        for (i, m) in members.iter().enumerate() {
+            let m = m.as_bytes();
+            let end = ends.get(i).copied().unwrap_or(0);
+            let suffix = match end {
+                0 => 0,
+                e => suffixes.get(e - 1).map_or(0, |s| s.len()),
+            };
+            let own = m.get(..m.len() - suffix).unwrap_or_default();
+            let shared = previous.iter().zip(own).take_while(|(a, b)| a == b).count();
             put_varint(data, shared as u64);
-            put_varint(data, (m.len() - shared) as u64);
-            data.extend_from_slice(m.get(shared..).unwrap_or_default());
-            self.previous.clone_from(m);
+            if !indexes.is_empty() {
+                put_varint(data, end as u64);
+            }
+            put_varint(data, (own.len() - shared) as u64);
+            data.extend_from_slice(own.get(shared..).unwrap_or_default());
+            previous = m;
         }
         Ok(())
     }
 }
 
+/// Where a member of a text set may start a shared suffix: at a character
+/// that is not a letter or digit (`@`, `.`, `-`, `/`), or where letters
+/// give way to digits or back (`user` | `42`, `v` | `2`). Never at 0.
+fn suffix_starts(member: &str) -> impl Iterator<Item = usize> + '_ {
+    let class = |c: char| match c {
+        c if c.is_ascii_digit() => 0u8,
+        c if c.is_alphanumeric() => 1,
+        _ => 2,
+    };
+    member
+        .char_indices()
+        .zip(member.chars().skip(1))
+        .filter(move |&((_, before), c)| !c.is_alphanumeric() || class(c) != class(before))
+        .map(|((i, before), _)| i + before.len_utf8())
+}
+
+/// The encoder's choice of a format-4 set's suffix dictionary (any choice
+/// decodes; this one is deterministic): each member takes the longest of
+/// its suffixes starting at a [`suffix_starts`] place, at least 2 bytes
+/// long, that another member of the set also ends with; a suffix only one
+/// member took is dropped, and so is the whole dictionary unless it saves
+/// more bytes than it costs (one byte a member, about three per entry).
+/// Returns the dictionary in byte order and, per member, its entry + 1
+/// (0: none); an empty dictionary when it does not pay.
+fn shared_suffixes(members: &[String]) -> (Vec<&str>, Vec<usize>) {
+    use std::collections::HashMap;
+    fn candidates(m: &str) -> impl Iterator<Item = &str> {
+        suffix_starts(m)
+            .filter_map(move |i| m.get(i..))
+            .filter(|s| s.len() >= 2)
+    }
+    let mut ending: HashMap<&str, usize> = HashMap::new();
+    for m in members {
+        for s in candidates(m) {
+            *ending.entry(s).or_default() += 1;
+        }
+    }
+    // Candidates come longest first, so the first shared one is the longest.
+    let picks: Vec<Option<&str>> = members
+        .iter()
+        .map(|m| candidates(m).find(|s| ending.get(s).is_some_and(|&n| n >= 2)))
+        .collect();
+    let mut taken: HashMap<&str, usize> = HashMap::new();
+    for s in picks.iter().flatten() {
+        *taken.entry(s).or_default() += 1;
+    }
+    let mut suffixes: Vec<&str> = taken
+        .iter()
+        .filter(|&(_, &n)| n >= 2)
+        .map(|(&s, _)| s)
+        .collect();
+    suffixes.sort_unstable();
+    let saved: usize = picks
+        .iter()
+        .flatten()
+        .filter(|s| suffixes.binary_search(s).is_ok())
+        .map(|s| s.len())
+        .sum();
+    if saved <= members.len() + 3 * suffixes.len() {
+        return (Vec::new(), Vec::new());
+    }
+    let ends = picks
+        .iter()
+        .map(|p| {
+            p.and_then(|s| suffixes.binary_search(&s).ok())
+                .map_or(0, |i| i + 1)
+        })
+        .collect();
+    (suffixes, ends)
+}
+
 /// Decodes a format-2 body: exactly one item after the string table.
 pub fn from_slice<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+    item_from_slice(bytes, Layout::FORMAT_2)
+}
+
+/// Decodes the string table and exactly one item after it, as `layout`
+/// encodes items (no flag table).
+fn item_from_slice<T: de::DeserializeOwned>(bytes: &[u8], layout: Layout) -> Result<T, Error> {
     let (table, at) = StrTable::read(bytes)?;
-    let mut dec = Decoder::new(bytes, at, Some(&table));
+    let mut dec = Decoder::new(bytes, at, Some(&table), layout);
     let value = T::deserialize(&mut dec)?;
     dec.finish(bytes.len())?;
     Ok(value)
@@ -590,7 +731,7 @@ impl StrTable {
     /// Reads the string table at the start of `body`; returns it and the
     /// position of the item after it.
     pub(crate) fn read(body: &[u8]) -> Result<(StrTable, usize), Error> {
-        let mut d = Decoder::new(body, 0, None);
+        let mut d = Decoder::new(body, 0, None, Layout::FORMAT_2);
         let count = d.len()?;
         let mut bounds = Vec::with_capacity(count.saturating_add(1));
         let mut total = 0usize;
@@ -638,24 +779,25 @@ pub(crate) struct FlagAt {
 const MAX_SKIP_DEPTH: u32 = 1_000;
 
 /// Opens a format-2 body (`Body`'s layout: flags, clients, CORS origins,
-/// metadata, then spaces and exposure-log settings when present), or with
-/// `indexed` a format-3 body (a flag table between the string table and
-/// the item), for decoding flag by flag (`Snapshot::open`): reads the
+/// metadata, then spaces and exposure-log settings when present), or a
+/// format-3 or format-4 body (a flag table between the string table and
+/// the item), as `layout` says, for decoding flag by flag (`Snapshot::open`): reads the
 /// string table and notes where each flag lies and its key, then decodes
 /// the items after the flags (small, and every request needs them).
 /// Returns the table, the flags' places and the body without its flags.
 ///
 /// Format 2 has no flag table, so each flag is walked past, checking every
-/// item's framing and text reference; format 3's table gives each flag's
+/// item's framing and text reference; the flag table gives each flag's
 /// length, so only the first bytes of each flag (its array head and key)
 /// are read. What a flag's items mean is checked when [`decode_flag`]
 /// decodes it.
 pub(crate) fn open_body(
     bytes: &[u8],
-    indexed: bool,
+    layout: Layout,
 ) -> Result<(StrTable, Vec<FlagAt>, Body), Error> {
     let (table, at) = StrTable::read(bytes)?;
-    let mut d = Decoder::new(bytes, at, Some(&table));
+    let mut d = Decoder::new(bytes, at, Some(&table), layout);
+    let indexed = layout.flag_table;
     let lengths = match indexed {
         true => {
             let n = d.len()?;
@@ -713,9 +855,14 @@ pub(crate) fn open_body(
     Ok((table, flags, body))
 }
 
-/// Decodes the flag at `at` of a body opened with [`open_body`].
-pub(crate) fn decode_flag(bytes: &[u8], table: &StrTable, at: FlagAt) -> Result<Flag, Error> {
-    let mut d = Decoder::new(bytes, at.start as usize, Some(table));
+/// Decodes the flag at `at` of a body of `layout` opened with [`open_body`].
+pub(crate) fn decode_flag(
+    bytes: &[u8],
+    table: &StrTable,
+    at: FlagAt,
+    layout: Layout,
+) -> Result<Flag, Error> {
+    let mut d = Decoder::new(bytes, at.start as usize, Some(table), layout);
     let flag = de::Deserialize::deserialize(&mut d)?;
     d.finish(at.end as usize)?;
     Ok(flag)
@@ -726,18 +873,87 @@ struct Decoder<'de> {
     pos: usize,
     /// The string table (`None` while reading the table itself).
     table: Option<&'de StrTable>,
+    layout: Layout,
     /// The member being rebuilt while reading a text set.
     member: Vec<u8>,
+    /// The suffix dictionary of the format-4 text set being read.
+    suffixes: Vec<&'de str>,
 }
 
 impl<'de> Decoder<'de> {
-    fn new(bytes: &'de [u8], pos: usize, table: Option<&'de StrTable>) -> Self {
+    fn new(bytes: &'de [u8], pos: usize, table: Option<&'de StrTable>, layout: Layout) -> Self {
         Decoder {
             bytes,
             pos,
             table,
+            layout,
             member: Vec::new(),
+            suffixes: Vec::new(),
         }
+    }
+
+    /// Reads a text set's head: returns its member count, and in format 4
+    /// reads its suffix dictionary into `suffixes`.
+    fn text_set_head(&mut self) -> Result<usize, Error> {
+        let members = self.len()?;
+        self.suffixes.clear();
+        if self.layout.set_suffixes {
+            for _ in 0..self.len()? {
+                let suffix = self.text()?;
+                self.suffixes.push(suffix);
+            }
+        }
+        Ok(members)
+    }
+
+    /// Reads the next member of a text set into `member`, which holds the
+    /// one before: front-coded, and in format 4 with a suffix from the
+    /// dictionary, checked to come after the one before in byte order.
+    /// Returns it as text.
+    fn text_set_member(&mut self, first: bool) -> Result<&str, Error> {
+        let at = self.pos;
+        let shared = self.len()?;
+        let suffix = match self.suffixes.is_empty() {
+            true => None,
+            false => match self.varint()? {
+                0 => None,
+                i => Some(
+                    usize::try_from(i - 1)
+                        .ok()
+                        .and_then(|i| self.suffixes.get(i).copied())
+                        .ok_or_else(|| {
+                            Error(format!(
+                                "a text set member ends with suffix {i} of a dictionary of {} (at byte {at})",
+                                self.suffixes.len()
+                            ))
+                        })?,
+                ),
+            },
+        };
+        let rest = self.len()?;
+        if shared > self.member.len() {
+            return Err(Error(format!(
+                "a text set member shares more than its predecessor has (at byte {at})"
+            )));
+        }
+        let tail = self.take(rest)?;
+        let member = &mut self.member;
+        let before = member.get(shared..).unwrap_or_default();
+        let suffix = suffix.unwrap_or_default().as_bytes();
+        // The two share `shared` bytes, so the order is that of what follows.
+        if self.layout.set_suffixes
+            && !first
+            && tail.iter().chain(suffix).cmp(before.iter()) != std::cmp::Ordering::Greater
+        {
+            return Err(Error(format!(
+                "a text set member does not come after the one before it in byte order (at byte {at})"
+            )));
+        }
+        member.truncate(shared);
+        member.extend_from_slice(tail);
+        member.extend_from_slice(suffix);
+        std::str::from_utf8(member)
+            .map_err(|_| Error(format!("a text set member is not UTF-8 (at byte {at})")))
     }
 
     /// Checks that decoding stopped exactly at `end`.
@@ -840,10 +1056,9 @@ impl<'de> Decoder<'de> {
                 self.len()?
             }
             kind::TEXT_SET => {
-                for _ in 0..self.len()? {
-                    self.len()?;
-                    let rest = self.len()?;
-                    self.take(rest)?;
+                self.member.clear();
+                for i in 0..self.text_set_head()? {
+                    self.text_set_member(i == 0)?;
                 }
                 0
             }
@@ -974,6 +1189,8 @@ impl<'de> de::MapAccess<'de> for Seq<'_, 'de> {
 struct TextSet<'a, 'de> {
     dec: &'a mut Decoder<'de>,
     left: usize,
+    /// The next member is the first (nothing to share with or follow).
+    first: bool,
 }
 
 impl<'de> de::SeqAccess<'de> for TextSet<'_, 'de> {
@@ -986,20 +1203,8 @@ impl<'de> de::SeqAccess<'de> for TextSet<'_, 'de> {
             return Ok(None);
         }
         self.left -= 1;
-        let at = self.dec.pos;
-        let shared = self.dec.len()?;
-        let rest = self.dec.len()?;
-        if shared > self.dec.member.len() {
-            return Err(Error(format!(
-                "a text set member shares more than its predecessor has (at byte {at})"
-            )));
-        }
-        let tail = self.dec.take(rest)?;
-        let member = &mut self.dec.member;
-        member.truncate(shared);
-        member.extend_from_slice(tail);
-        let text = std::str::from_utf8(member)
-            .map_err(|_| Error(format!("a text set member is not UTF-8 (at byte {at})")))?;
+        let text = self.dec.text_set_member(self.first)?;
+        self.first = false;
         seed.deserialize(de::value::StrDeserializer::<Error>::new(text))
             .map(Some)
     }
@@ -1099,9 +1304,13 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
             }
             kind::SOME => visitor.visit_some(self),
             kind::TEXT_SET => {
-                let left = self.len()?;
+                let left = self.text_set_head()?;
                 self.member.clear();
-                visitor.visit_seq(TextSet { dec: self, left })
+                visitor.visit_seq(TextSet {
+                    dec: self,
+                    left,
+                    first: true,
+                })
             }
             kind::UNIT_VARIANT | kind::NEWTYPE_VARIANT | kind::SEQ_VARIANT => {
                 let index = self.varint()?;
@@ -1175,5 +1384,208 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
         bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
         bytes byte_buf unit unit_struct seq tuple tuple_struct map struct
         identifier ignored_any
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::StrSet;
+
+    /// Format 4's items (a lone item has no flag table).
+    const FORMAT_4: Layout = Layout {
+        flag_table: false,
+        set_suffixes: true,
+    };
+
+    fn set_bytes(members: &[&str], layout: Layout) -> Vec<u8> {
+        encode(&StrSet::new(members), layout).unwrap()
+    }
+
+    fn decode_set(bytes: &[u8]) -> Result<StrSet, Error> {
+        item_from_slice(bytes, FORMAT_4)
+    }
+
+    #[test]
+    fn suffixes_start_at_punctuation_and_between_letters_and_digits() {
+        fn starts(m: &str) -> Vec<&str> {
+            suffix_starts(m).map(|i| &m[i..]).collect()
+        }
+        assert_eq!(
+            starts("user42@x.io"),
+            ["42@x.io", "@x.io", "x.io", ".io", "io"]
+        );
+        assert_eq!(
+            starts("v1.10.2-rc1"),
+            [
+                "1.10.2-rc1",
+                ".10.2-rc1",
+                "10.2-rc1",
+                ".2-rc1",
+                "2-rc1",
+                "-rc1",
+                "rc1",
+                "1"
+            ]
+        );
+        assert_eq!(starts("é-ü"), ["-ü", "ü"]);
+        assert!(starts("DE").is_empty());
+    }
+
+    /// The set of the format-4 worked example in docs/snapshot-format.md.
+    #[test]
+    fn a_set_sharing_a_domain_names_it_once() {
+        let bytes = set_bytes(
+            &["ana@shop.example", "bo@corp.example", "cy@shop.example"],
+            FORMAT_4,
+        );
+        let expected: &[u8] = &[
+            0x01, 0x0d, // string table: 1 text of 13 bytes
+            b'@', b's', b'h', b'o', b'p', b'.', b'e', b'x', b'a', b'm', b'p', b'l', b'e', 0x0e,
+            0x03, // text set, 3 members
+            0x01, 0x00, // dictionary: 1 suffix, text 0
+            0x00, 0x01, 0x03, b'a', b'n', b'a', // "ana" + suffix 1
+            0x00, 0x00, 0x0f, // 15 new bytes, no suffix
+            b'b', b'o', b'@', b'c', b'o', b'r', b'p', b'.', b'e', b'x', b'a', b'm', b'p', b'l',
+            b'e', 0x00, 0x01, 0x02, b'c', b'y', // "cy" + suffix 1
+        ];
+        assert_eq!(bytes, expected);
+        let read = decode_set(&bytes).unwrap();
+        assert_eq!(
+            read.iter().collect::<Vec<_>>(),
+            ["ana@shop.example", "bo@corp.example", "cy@shop.example"]
+        );
+    }
+
+    #[test]
+    fn sets_round_trip_in_every_layout() {
+        let sets: [&[&str]; 7] = [
+            &[],
+            &[""],
+            &["", "a", "ab"],
+            &["AT", "CH", "DE", "FR"],
+            &[
+                "1.2.0",
+                "1.2.1",
+                "1.10.0",
+                "2.0.0-beta",
+                "2.0.0-rc1",
+                "3.0.0-beta",
+            ],
+            &[
+                "user1@gmail.com",
+                "user10@gmail.com",
+                "user2@proton.me",
+                "x@proton.me",
+            ],
+            &["é@ü.example", "ö@ü.example", "über-ü", "ü-ü"],
+        ];
+        for members in sets {
+            let set = StrSet::new(members);
+            for layout in [Layout::FORMAT_2, FORMAT_4] {
+                let read: StrSet = item_from_slice(&encode(&set, layout).unwrap(), layout).unwrap();
+                assert_eq!(read, set, "{layout:?}: {members:?}");
+            }
+        }
+    }
+
+    /// Without suffixes worth sharing a format-4 set is format 3's plus
+    /// one byte (an empty dictionary), and its members carry no suffix.
+    #[test]
+    fn a_dictionary_that_does_not_pay_is_left_empty() {
+        let countries = ["AT", "CH", "DE", "FR"];
+        let v3 = set_bytes(&countries, Layout::FORMAT_2);
+        let v4 = set_bytes(&countries, FORMAT_4);
+        assert_eq!(v4.len(), v3.len() + 1);
+        assert_eq!(&v4[..3], [0x00, 0x0e, 0x04]);
+        assert_eq!(v4[3], 0x00, "empty dictionary");
+        assert_eq!(v4[4..], v3[3..]);
+        assert_eq!(v3[0], 0x00, "no text in the string table");
+    }
+
+    fn message(bytes: &[u8]) -> String {
+        decode_set(bytes).unwrap_err().to_string()
+    }
+
+    /// A string table of "@x" and "b", then a text set of `items`.
+    fn with_set(items: &[u8]) -> Vec<u8> {
+        let mut bytes = vec![0x02, 0x02, 0x01, b'@', b'x', b'b', 0x0e];
+        bytes.extend_from_slice(items);
+        bytes
+    }
+
+    #[test]
+    fn malformed_format_4_sets_are_refused_with_their_place() {
+        // Well formed: "a@x", "b" (text 1 as a suffix is fine too: "cb").
+        let good = with_set(&[
+            0x03, 0x02, 0x00, 0x01, 0x00, 0x01, 0x01, b'a', 0x00, 0x00, 0x01, b'b', 0x00, 0x02,
+            0x01, b'c',
+        ]);
+        assert_eq!(
+            decode_set(&good).unwrap().iter().collect::<Vec<_>>(),
+            ["a@x", "b", "cb"]
+        );
+        for (items, expected) in [
+            // The dictionary names text 7 of a table of 2.
+            (
+                &[0x01, 0x01, 0x07, 0x00, 0x01, 0x01, b'a'][..],
+                "text 7 is not in the string table (at byte 9)",
+            ),
+            // Member 1 ends with suffix 2 of a dictionary of 1.
+            (
+                &[0x01, 0x01, 0x00, 0x00, 0x02, 0x01, b'a'],
+                "ends with suffix 2 of a dictionary of 1 (at byte 10)",
+            ),
+            // The second member shares 4 bytes of a 3-byte predecessor
+            // (then 4 bytes, so the length itself fits the data).
+            (
+                &[
+                    0x02, 0x01, 0x00, 0x00, 0x01, 0x01, b'a', 0x04, 0x00, 0x00, 0, 0,
+                ],
+                "shares more than its predecessor has (at byte 14)",
+            ),
+            // A rest longer than the data.
+            (
+                &[0x01, 0x01, 0x00, 0x00, 0x01, 0x09, b'a'],
+                "length 9 is larger than the data (at byte 12)",
+            ),
+            // A count of members larger than the data.
+            (
+                &[0x40, 0x00],
+                "length 64 is larger than the data (at byte 7)",
+            ),
+            // A member that is not UTF-8 (a lone continuation byte).
+            (
+                &[0x01, 0x00, 0x00, 0x01, 0x80],
+                "a text set member is not UTF-8 (at byte 9)",
+            ),
+            // "b" then "a@x": out of order.
+            (
+                &[
+                    0x02, 0x01, 0x00, 0x00, 0x00, 0x01, b'b', 0x00, 0x01, 0x01, b'a',
+                ],
+                "does not come after the one before it in byte order (at byte 14)",
+            ),
+            // "a@x" twice: a duplicate.
+            (
+                &[0x02, 0x01, 0x00, 0x00, 0x01, 0x01, b'a', 0x01, 0x01, 0x00],
+                "does not come after the one before it in byte order (at byte 14)",
+            ),
+        ] {
+            let m = message(&with_set(items));
+            assert!(m.contains(expected), "{m} / {expected}");
+        }
+    }
+
+    /// Formats 2 and 3 read what they always read: an unsorted set is
+    /// sorted on decode, not refused.
+    #[test]
+    fn format_2_and_3_sets_keep_reading_unsorted_members() {
+        let bytes = with_set(&[0x02, 0x00, 0x01, b'b', 0x00, 0x01, b'a']);
+        let read: StrSet = item_from_slice(&bytes, Layout::FORMAT_2).unwrap();
+        assert_eq!(read.iter().collect::<Vec<_>>(), ["a", "b"]);
+        // Format 4 reads a dictionary count first (`00`), then a member
+        // sharing 1 byte with 98 new ones.
+        assert!(message(&bytes).contains("length 98 is larger than the data (at byte 10)"));
     }
 }

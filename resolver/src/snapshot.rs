@@ -3,7 +3,7 @@
 //! `docs/snapshot-format.md`.
 //!
 //! Envelope (a CBOR map with text keys, so any CBOR tool can read it):
-//! `format` ("vane-snapshot"), `format_version` (1, 2 or 3), `tenant`, `version`
+//! `format` ("vane-snapshot"), `format_version` (1, 2, 3 or 4), `tenant`, `version`
 //! (u64, strictly increasing per tenant), `created_at` (Unix seconds),
 //! `builder` (builder name and version), `bucketing` (see
 //! [`crate::bucket::BUCKETING_VERSION`]), `digest` (32 bytes), `body` (bytes:
@@ -19,6 +19,7 @@ use crate::bucket::BUCKETING_VERSION;
 use crate::bulk_body::LazyBulkPieces;
 use crate::context::Context;
 use crate::flag_store::FlagStore;
+use crate::format2::Layout;
 use crate::key_index::KeyIndex;
 use crate::limits::TenantName;
 use crate::model::{check_unique_spaces, Body, Client, ExposureLog, Flag};
@@ -27,12 +28,13 @@ use crate::space::BucketSpace;
 
 /// The `format` string every snapshot carries.
 pub const FORMAT: &str = "vane-snapshot";
-/// The body format version written by default: 3 (format 2's encoding,
-/// [`crate::format2`], with a flag table).
-pub const FORMAT_VERSION: u32 = 3;
+/// The body format version written by default: 4 (format 2's encoding,
+/// [`crate::format2`], with a flag table and text sets that share their
+/// members' common suffixes).
+pub const FORMAT_VERSION: u32 = 4;
 /// The body format versions this resolver reads: the current one and every
 /// one before (docs/snapshot-format.md, "Compatibility").
-pub const READ_FORMAT_VERSIONS: [u32; 3] = [1, 2, 3];
+pub const READ_FORMAT_VERSIONS: [u32; 4] = [1, 2, 3, 4];
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Envelope {
@@ -323,7 +325,7 @@ impl SnapshotBytes {
         })
     }
 
-    /// The envelope's `format_version`: the body encoding (1, 2 or 3).
+    /// The envelope's `format_version`: the body encoding (1, 2, 3 or 4).
     pub fn format_version(&self) -> u32 {
         self.env.format_version
     }
@@ -364,11 +366,11 @@ impl SnapshotBytes {
                 let flags = FlagStore::decoded(std::mem::take(&mut body.flags));
                 (flags, body)
             }
-            _ => {
-                let indexed = env.format_version == 3;
-                let (table, at, rest) = crate::format2::open_body(&env.body, indexed)
+            v => {
+                let layout = Layout::of(v).ok_or(SnapshotError::FormatVersion(v))?;
+                let (table, at, rest) = crate::format2::open_body(&env.body, layout)
                     .map_err(|e| SnapshotError::Body(e.to_string()))?;
-                (FlagStore::lazy(env.body, table, at), rest)
+                (FlagStore::lazy(env.body, table, at, layout), rest)
             }
         };
         let index = KeyIndex::new((0..flags.len()).map(|i| flags.key(i)));
@@ -529,7 +531,8 @@ impl Snapshot {
     }
 
     /// Encodes a body into snapshot bytes with body format `format_version`
-    /// (1: CBOR; 2: [`crate::format2`]; 3: format 2 with a flag table).
+    /// (1: CBOR; 2: [`crate::format2`]; 3: format 2 with a flag table; 4:
+    /// format 3 with suffix-sharing text sets).
     ///
     /// Errors: [`SnapshotError::FormatVersion`] for another version,
     /// [`SnapshotError::Encode`].
@@ -543,10 +546,11 @@ impl Snapshot {
     ) -> Result<Vec<u8>, SnapshotError> {
         let body_bytes = match format_version {
             1 => cbor(body)?,
-            2 => crate::format2::to_vec(body).map_err(|e| SnapshotError::Encode(e.to_string()))?,
-            3 => crate::format2::to_vec_indexed(body)
-                .map_err(|e| SnapshotError::Encode(e.to_string()))?,
-            v => return Err(SnapshotError::FormatVersion(v)),
+            v => {
+                let layout = Layout::of(v).ok_or(SnapshotError::FormatVersion(v))?;
+                crate::format2::body_to_vec(body, layout)
+                    .map_err(|e| SnapshotError::Encode(e.to_string()))?
+            }
         };
         let env = Envelope {
             format: FORMAT.to_owned(),
@@ -588,6 +592,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::expr::typed::Set;
+    use crate::expr::{Expr, Test};
     use crate::model::{Rule, Serve, Split, Targeting, Variant};
     use crate::result::ErrorCode;
 
@@ -708,22 +714,71 @@ mod tests {
         );
     }
 
-    /// `bytes` with its format-3 flag table changed by `edit` (the
-    /// table's bytes: count, then each flag's length), digest recomputed.
-    fn with_flag_table(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    /// `bytes` with its body changed by `edit`, digest recomputed.
+    fn with_body(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
         let mut env = decode_envelope(bytes).unwrap();
-        assert_eq!(env.format_version, 3);
-        let (_, at) = crate::format2::StrTable::read(&env.body).unwrap();
-        let flags = usize::from(env.body[at]);
-        let mut table = env.body[at..at + 1 + flags].to_vec();
-        edit(&mut table);
-        env.body.splice(at..at + 1 + flags, table);
+        edit(&mut env.body);
         env.digest = sha256(&env.body).to_vec();
         env.to_bytes().unwrap()
     }
 
+    /// `bytes` with its flag table (format 3 or 4) changed by `edit` (the
+    /// table's bytes: count, then each flag's length), digest recomputed.
+    fn with_flag_table(bytes: &[u8], edit: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+        let format_version = decode_envelope(bytes).unwrap().format_version;
+        assert!(Layout::of(format_version).is_some_and(|l| l.flag_table));
+        with_body(bytes, |body| {
+            let (_, at) = crate::format2::StrTable::read(body).unwrap();
+            let flags = usize::from(body[at]);
+            let mut table = body[at..at + 1 + flags].to_vec();
+            edit(&mut table);
+            body.splice(at..at + 1 + flags, table);
+        })
+    }
+
+    /// A format-4 set whose members come out of order is refused by the
+    /// full decode with the flag and the byte, and opened it makes that
+    /// flag a `PARSE_ERROR` while the others serve.
     #[test]
-    fn every_format_opens_to_the_same_flags_and_format_3_finds_them_by_its_table() {
+    fn a_malformed_format_4_set_is_a_located_body_error() {
+        let mut a = flag("a", [0, 1]);
+        let set = Set::strings(
+            ["x", "y", "z"]
+                .map(|m| format!("{m}@mail.example"))
+                .to_vec(),
+        );
+        if let Targeting::Rules(rules) = &mut a.targeting {
+            rules[0].when = Some(Expr::Test(vec!["email".into()], Test::In(set)));
+        }
+        let good = bytes(vec![a, flag("b", [1, 0])]);
+        assert!(Snapshot::from_bytes(&good).is_ok());
+        let mut at = 0;
+        let bad = with_body(&good, |body| {
+            // The last member: shares 0, suffix 1 ("@mail.example"), "z".
+            at = body.windows(4).position(|w| w == [0, 1, 1, b'z']).unwrap();
+            body[at + 3] = b'a';
+        });
+        let err = Snapshot::from_bytes(&bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            format!(
+                "snapshot body is malformed: flag 'a': a text set member does not come after \
+                 the one before it in byte order (at byte {at})"
+            )
+        );
+        let opened = Snapshot::open(&bad).unwrap();
+        let ctx = Context::from_value(json!({"targetingKey": "u1"}), 0).unwrap();
+        let answer = opened.evaluate("a", &ctx);
+        assert_eq!(answer.error_code, Some(ErrorCode::ParseError));
+        assert!(answer
+            .error_details
+            .unwrap()
+            .ends_with(&format!("(at byte {at})")));
+        assert_eq!(opened.evaluate("b", &ctx).error_code, None);
+    }
+
+    #[test]
+    fn every_format_opens_to_the_same_flags_and_the_flag_table_finds_them() {
         let flags = vec![flag("a", [0, 1]), flag("bb", [1, 0]), flag("c", [0, 1])];
         let body = Snapshot::from_bytes(&bytes(flags)).unwrap().to_body();
         let ctx = Context::from_value(json!({"targetingKey": "u1"}), 0).unwrap();
@@ -731,18 +786,18 @@ mod tests {
             let s = Snapshot::open(bytes).unwrap();
             ["a", "bb", "c", "zz"].map(|k| s.evaluate(k, &ctx).to_json())
         };
-        let v3 = Snapshot::encode("t", 1, 0, "test", &body).unwrap();
-        assert_eq!(decode_envelope(&v3).unwrap().format_version, 3);
-        for v in [1, 2] {
+        let current = Snapshot::encode("t", 1, 0, "test", &body).unwrap();
+        assert_eq!(decode_envelope(&current).unwrap().format_version, 4);
+        for v in [1, 2, 3] {
             let old = Snapshot::encode_format(v, "t", 1, 0, "test", &body).unwrap();
-            assert_eq!(answers(&old), answers(&v3), "format {v}");
+            assert_eq!(answers(&old), answers(&current), "format {v}");
             assert_eq!(
                 Snapshot::from_bytes(&old).unwrap().to_body(),
-                Snapshot::from_bytes(&v3).unwrap().to_body()
+                Snapshot::from_bytes(&current).unwrap().to_body()
             );
         }
         // Opening decodes no flag; the table sends `bb` to its own bytes.
-        let opened = Snapshot::open(&v3).unwrap();
+        let opened = Snapshot::open(&current).unwrap();
         assert_eq!(decoded(&opened), 0);
         assert_eq!(opened.flag("bb").map(|f| f.key.as_str()), Some("bb"));
         assert_eq!(decoded(&opened), 1);

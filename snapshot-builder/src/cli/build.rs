@@ -38,10 +38,10 @@ pub struct BuildArgs {
     /// Treat every warning as an error: nothing is written when there is any.
     #[arg(long)]
     strict: bool,
-    /// Body format to write: 3 (the default), or 2 or 1 for workers that
-    /// read only those (docs/snapshot-format.md, "Compatibility").
+    /// Body format to write: 4 (the default), or 3, 2 or 1 for workers
+    /// that read only those (docs/snapshot-format.md, "Compatibility").
     #[arg(long, default_value_t = vane_resolver::snapshot::FORMAT_VERSION,
-          value_parser = clap::value_parser!(u32).range(1..=3))]
+          value_parser = clap::value_parser!(u32).range(1..=4))]
     format_version: u32,
     /// Sign the snapshot with this Ed25519 private key (PKCS#8 PEM, as
     /// `vane keygen` writes it).

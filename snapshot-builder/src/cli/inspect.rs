@@ -18,7 +18,7 @@ pub struct InspectArgs {
 
 /// Runs `vane inspect`: prints `{tenant, version, digest, created_at,
 /// flag_count, byte_size, format_version, bucketing_version, builder,
-/// signer, exposures}` (`format_version`: the body encoding, 1, 2 or 3);
+/// signer, exposures}` (`format_version`: the body encoding, 1, 2, 3 or 4);
 /// `signer` is the Ed25519 public key (hex) of a valid signature, `null`
 /// when unsigned; `exposures` is `{enabled, attributes: {flag: [path]}}`,
 /// the tenant's exposure-log settings (`docs/exposures.md`).

@@ -61,7 +61,7 @@ fn settings_survive_both_body_formats() {
             paths: vec![vec!["country".into()], vec!["app".into(), "version".into()]],
         }],
     };
-    for format_version in [1, 2, 3] {
+    for format_version in vane_resolver::snapshot::READ_FORMAT_VERSIONS {
         let body = body_in(RULES, format_version);
         assert_eq!(body.exposure_log, expected, "format {format_version}");
         assert_eq!(
@@ -79,7 +79,7 @@ fn a_tenant_that_says_nothing_logs_everything_without_attributes() {
         "    exposures:\n      attributes: [country, app.version]\n",
         "",
     );
-    for format_version in [1, 2, 3] {
+    for format_version in vane_resolver::snapshot::READ_FORMAT_VERSIONS {
         assert_eq!(
             body_in(&without, format_version).exposure_log,
             ExposureLog::default()

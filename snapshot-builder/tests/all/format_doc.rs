@@ -1,5 +1,5 @@
-//! `docs/snapshot-format.md` is normative: its worked example must be exactly
-//! what the builder writes for the example source it shows.
+//! `docs/snapshot-format.md` is normative: its worked examples must be
+//! exactly what the builder writes for the example sources they show.
 
 use std::path::Path;
 
@@ -17,15 +17,15 @@ fn block_after<'d>(doc: &'d str, marker: &str) -> &'d str {
     &rest[body_start..body_start + close]
 }
 
-/// Builds the doc's example source in body format `format_version` and
-/// checks it against the bytes after `bytes_marker` and the digest line
-/// after them.
-fn check_example(format_version: u32, bytes_marker: &str, digest_label: &str) {
+/// Builds the doc's example source (the block after `source_marker`) in
+/// body format `format_version` and checks it against the bytes after
+/// `bytes_marker` and the digest line after them.
+fn check_example(source_marker: &str, format_version: u32, bytes_marker: &str, digest_label: &str) {
     let doc = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/snapshot-format.md"),
     )
     .unwrap();
-    let source = block_after(&doc, "<!-- worked-example-source -->");
+    let source = block_after(&doc, source_marker);
     let hex: String = block_after(&doc, bytes_marker)
         .lines()
         .map(|l| l.split('#').next().unwrap().replace(' ', ""))
@@ -54,17 +54,40 @@ fn check_example(format_version: u32, bytes_marker: &str, digest_label: &str) {
     assert!(doc.contains(&format!("{digest_label}: `{}`", built.snapshot.info.digest)));
 }
 
+/// The marker of the source of the examples of formats 1 to 3.
+const SOURCE: &str = "<!-- worked-example-source -->";
+
 #[test]
 fn worked_example_bytes_are_what_the_builder_writes() {
-    check_example(1, "<!-- worked-example-bytes -->", "Digest");
+    check_example(SOURCE, 1, "<!-- worked-example-bytes -->", "Digest");
 }
 
 #[test]
 fn format_2_worked_example_bytes_are_what_the_builder_writes() {
-    check_example(2, "<!-- worked-example-bytes-2 -->", "Format 2 digest");
+    check_example(
+        SOURCE,
+        2,
+        "<!-- worked-example-bytes-2 -->",
+        "Format 2 digest",
+    );
 }
 
 #[test]
 fn format_3_worked_example_bytes_are_what_the_builder_writes() {
-    check_example(3, "<!-- worked-example-bytes-3 -->", "Format 3 digest");
+    check_example(
+        SOURCE,
+        3,
+        "<!-- worked-example-bytes-3 -->",
+        "Format 3 digest",
+    );
+}
+
+#[test]
+fn format_4_worked_example_bytes_are_what_the_builder_writes() {
+    check_example(
+        "<!-- worked-example-source-4 -->",
+        4,
+        "<!-- worked-example-bytes-4 -->",
+        "Format 4 digest",
+    );
 }

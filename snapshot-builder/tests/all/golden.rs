@@ -152,6 +152,11 @@ fn shop_example_matches_the_golden_format_3_snapshot() {
     matches_golden(3, "shop.v3.cbor", "shop.v3.sha256");
 }
 
+#[test]
+fn shop_example_matches_the_golden_format_4_snapshot() {
+    matches_golden(4, "shop.v4.cbor", "shop.v4.sha256");
+}
+
 /// The snapshot of `tests/golden/exposures.yaml` (exposure settings: the
 /// optional sixth body item), in every format.
 #[test]
@@ -160,6 +165,7 @@ fn exposure_settings_match_their_golden_snapshots() {
         (1, "exposures.cbor", "exposures.sha256"),
         (2, "exposures.v2.cbor", "exposures.v2.sha256"),
         (3, "exposures.v3.cbor", "exposures.v3.sha256"),
+        (4, "exposures.v4.cbor", "exposures.v4.sha256"),
     ] {
         let built = golden_source("tests/golden/exposures.yaml", "quiet", format_version);
         assert!(!built.snapshot.exposure_log().enabled);
@@ -167,7 +173,7 @@ fn exposure_settings_match_their_golden_snapshots() {
     }
 }
 
-/// Every golden file (formats 1, 2 and 3, signed) still decodes, to the IR
+/// Every golden file (formats 1 to 4, signed) still decodes, to the IR
 /// the builder makes today: a reader regression cannot land.
 #[test]
 fn every_golden_file_decodes_to_the_current_ir() {
@@ -204,7 +210,7 @@ fn every_golden_file_decodes_to_the_current_ir() {
     versions.sort();
     assert_eq!(
         versions,
-        [1, 1, 1, 2, 2, 3, 3],
+        [1, 1, 1, 2, 2, 3, 3, 4, 4],
         "golden files of every format"
     );
 }

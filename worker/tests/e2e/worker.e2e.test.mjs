@@ -320,9 +320,17 @@ before(() => {
       built[`${tenant}@${n}`] = build(rules, join(DIR, `${tenant}-${n}.cbor`), ['--version', String(n)]);
     }
   }
-  for (const n of [1, 2, 3]) {
+  for (const n of [1, 2, 3, 4]) {
     const rules = join(DIR, `${FORMAT1}-${n}.yaml`);
-    writeFileSync(rules, tenantRules(FORMAT1, FORMAT1_KEY, n));
+    // A flag with a string set, whose coding formats 2-4 differ in.
+    writeFileSync(rules, `${tenantRules(FORMAT1, FORMAT1_KEY, n)}  staff:
+    type: boolean
+    variants: {on: true, off: false}
+    default: off
+    rules:
+      - when: {email: {in: [ana@shop.example, bo@corp.example, cy@shop.example]}}
+        serve: on
+`);
     built[`${FORMAT1}@${n}`] = build(rules, join(DIR, `${FORMAT1}-${n}.cbor`),
       ['--version', String(n), '--format-version', String(n)]);
   }
@@ -780,9 +788,10 @@ test('KV returning a corrupt snapshot or pointer: the last good snapshot keeps s
   await servesVersion(3);
 });
 
-test('format-1 and format-2 snapshots in KV keep serving, and a format-3 publish replaces them', async () => {
-  const contexts = [{ targetingKey: 'f1-a' }, { targetingKey: 'f1-b', country: 'DE' }];
-  for (const n of [1, 2, 3]) {
+test('format-1, -2 and -3 snapshots in KV keep serving, and a format-4 publish replaces them', async () => {
+  const contexts = [{ targetingKey: 'f1-a' }, { targetingKey: 'f1-b', country: 'DE' },
+    { targetingKey: 'f1-c', email: 'cy@shop.example' }];
+  for (const n of [1, 2, 3, 4]) {
     const snap = built[`${FORMAT1}@${n}`];
     assert.equal(readFileSync(snap)[0x25], n, `${snap} has body format ${n}`);
     assert.equal(publish(snap).status, 0);
@@ -791,8 +800,11 @@ test('format-1 and format-2 snapshots in KV keep serving, and a format-3 publish
       assert.equal(all.status, 200, all.text);
       assert.deepEqual(all.json, evalCli(snap, context), `format ${n} bulk ${JSON.stringify(context)}`);
       assert.equal(all.headers.get('x-vane-snapshot'), snapshotHeader(inspect(snap)));
-      const one = await single('banner', context, FORMAT1_KEY);
-      assert.deepEqual(one.json, evalCli(snap, context, 'banner'));
+      for (const flag of ['banner', 'staff']) {
+        const one = await single(flag, context, FORMAT1_KEY);
+        assert.deepEqual(one.json, evalCli(snap, context, flag));
+        if (flag === 'staff') assert.equal(one.json.value, context.email === 'cy@shop.example');
+      }
     }
   }
 });
