@@ -646,14 +646,25 @@ fn suffix_starts(member: &str) -> impl Iterator<Item = usize> + '_ {
         .map(|((i, before), _)| i + before.len_utf8())
 }
 
+/// Most entries a format-4 set's suffix dictionary gets from the encoder,
+/// so a member's suffix item is one byte.
+const MAX_SUFFIXES: usize = 127;
+
 /// The encoder's choice of a format-4 set's suffix dictionary (any choice
-/// decodes; this one is deterministic): each member takes the longest of
-/// its suffixes starting at a [`suffix_starts`] place, at least 2 bytes
-/// long, that another member of the set also ends with; a suffix only one
-/// member took is dropped, and so is the whole dictionary unless it saves
-/// more bytes than it costs (one byte a member, about three per entry).
-/// Returns the dictionary in byte order and, per member, its entry + 1
-/// (0: none); an empty dictionary when it does not pay.
+/// decodes; this one is deterministic). A member's candidates are its
+/// suffixes of at least 2 bytes that start at a [`suffix_starts`] place;
+/// a candidate's gain for a member is the bytes it removes from what front
+/// coding alone writes of it (a suffix overlapping the prefix the member
+/// shares with the one before removes less). Greedily, while the dictionary
+/// has room: the candidate whose entry would add the most, summed over the
+/// members, beyond what each member's best entry so far removes, less its
+/// cost (its text in the string table and about three bytes of
+/// references), becomes an entry, and the members it does better for take
+/// it (so `@shop.example` can follow `.example`); ties go to the smaller
+/// text. Entries no member ends up taking are dropped, and the whole
+/// dictionary unless what it removes exceeds its cost plus the suffix item
+/// (a byte) of every member. Returns the dictionary in byte order and, per
+/// member, its entry + 1 (0: none); an empty dictionary when none pays.
 fn shared_suffixes(members: &[String]) -> (Vec<&str>, Vec<usize>) {
     use std::collections::HashMap;
     fn candidates(m: &str) -> impl Iterator<Item = &str> {
@@ -661,44 +672,78 @@ fn shared_suffixes(members: &[String]) -> (Vec<&str>, Vec<usize>) {
             .filter_map(move |i| m.get(i..))
             .filter(|s| s.len() >= 2)
     }
-    let mut ending: HashMap<&str, usize> = HashMap::new();
+    let cost = |s: &str| s.len() + 3;
+    // What `suffix` removes of `member`, which shares `shared` bytes with
+    // the member before: front coding alone writes the bytes after those.
+    fn gain(member: &str, shared: usize, suffix: &str) -> usize {
+        let own = member.len() - suffix.len();
+        (member.len() - shared) - own.saturating_sub(shared)
+    }
+    /// A member, the bytes it shares with the one before, its entry so
+    /// far and what that removes.
+    struct Slot<'m> {
+        member: &'m str,
+        shared: usize,
+        taken: Option<&'m str>,
+        gain: usize,
+    }
+    let mut slots: Vec<Slot> = Vec::with_capacity(members.len());
+    let mut previous = "";
     for m in members {
-        for s in candidates(m) {
-            *ending.entry(s).or_default() += 1;
+        let shared = previous
+            .bytes()
+            .zip(m.bytes())
+            .take_while(|(a, b)| a == b)
+            .count();
+        slots.push(Slot {
+            member: m,
+            shared,
+            taken: None,
+            gain: 0,
+        });
+        previous = m;
+    }
+    let mut entries: Vec<&str> = Vec::new();
+    while entries.len() < MAX_SUFFIXES {
+        let mut value: HashMap<&str, usize> = HashMap::new();
+        for slot in &slots {
+            for s in candidates(slot.member) {
+                let more = gain(slot.member, slot.shared, s).saturating_sub(slot.gain);
+                *value.entry(s).or_default() += more;
+            }
         }
+        let best = value
+            .into_iter()
+            .filter(|&(s, v)| v > cost(s))
+            .max_by(|(a, v), (b, w)| (v - cost(a)).cmp(&(w - cost(b))).then(b.cmp(a)));
+        let Some((best, _)) = best else { break };
+        for slot in &mut slots {
+            if !candidates(slot.member).any(|s| s == best) {
+                continue;
+            }
+            let g = gain(slot.member, slot.shared, best);
+            if g > slot.gain {
+                slot.taken = Some(best);
+                slot.gain = g;
+            }
+        }
+        entries.push(best);
     }
-    // Candidates come longest first, so the first shared one is the longest.
-    let picks: Vec<Option<&str>> = members
-        .iter()
-        .map(|m| candidates(m).find(|s| ending.get(s).is_some_and(|&n| n >= 2)))
-        .collect();
-    let mut taken: HashMap<&str, usize> = HashMap::new();
-    for s in picks.iter().flatten() {
-        *taken.entry(s).or_default() += 1;
-    }
-    let mut suffixes: Vec<&str> = taken
-        .iter()
-        .filter(|&(_, &n)| n >= 2)
-        .map(|(&s, _)| s)
-        .collect();
-    suffixes.sort_unstable();
-    let saved: usize = picks
-        .iter()
-        .flatten()
-        .filter(|s| suffixes.binary_search(s).is_ok())
-        .map(|s| s.len())
-        .sum();
-    if saved <= members.len() + 3 * suffixes.len() {
+    entries.retain(|&e| slots.iter().any(|slot| slot.taken == Some(e)));
+    let costs: usize = entries.iter().map(|s| cost(s)).sum();
+    if slots.iter().map(|slot| slot.gain).sum::<usize>() <= costs + members.len() {
         return (Vec::new(), Vec::new());
     }
-    let ends = picks
+    entries.sort_unstable();
+    let ends = slots
         .iter()
-        .map(|p| {
-            p.and_then(|s| suffixes.binary_search(&s).ok())
+        .map(|slot| {
+            slot.taken
+                .and_then(|s| entries.binary_search(&s).ok())
                 .map_or(0, |i| i + 1)
         })
         .collect();
-    (suffixes, ends)
+    (entries, ends)
 }
 
 /// Decodes a format-2 body: exactly one item after the string table.
@@ -912,7 +957,9 @@ impl<'de> Decoder<'de> {
     /// Returns it as text.
     fn text_set_member(&mut self, first: bool) -> Result<&str, Error> {
         let at = self.pos;
-        let shared = self.len()?;
+        // Bounded by the member before, not by the bytes left (a member
+        // near the end of the body may share more than remains of it).
+        let shared = self.varint()?;
         let suffix = match self.suffixes.is_empty() {
             true => None,
             false => match self.varint()? {
@@ -931,11 +978,14 @@ impl<'de> Decoder<'de> {
             },
         };
         let rest = self.len()?;
-        if shared > self.member.len() {
+        let Some(shared) = usize::try_from(shared)
+            .ok()
+            .filter(|&n| n <= self.member.len())
+        else {
             return Err(Error(format!(
                 "a text set member shares more than its predecessor has (at byte {at})"
             )));
-        }
+        };
         let tail = self.take(rest)?;
         let member = &mut self.member;
         let before = member.get(shared..).unwrap_or_default();
@@ -1435,26 +1485,49 @@ mod tests {
     /// The set of the format-4 worked example in docs/snapshot-format.md.
     #[test]
     fn a_set_sharing_a_domain_names_it_once() {
-        let bytes = set_bytes(
-            &["ana@shop.example", "bo@corp.example", "cy@shop.example"],
-            FORMAT_4,
-        );
-        let expected: &[u8] = &[
-            0x01, 0x0d, // string table: 1 text of 13 bytes
-            b'@', b's', b'h', b'o', b'p', b'.', b'e', b'x', b'a', b'm', b'p', b'l', b'e', 0x0e,
-            0x03, // text set, 3 members
-            0x01, 0x00, // dictionary: 1 suffix, text 0
-            0x00, 0x01, 0x03, b'a', b'n', b'a', // "ana" + suffix 1
-            0x00, 0x00, 0x0f, // 15 new bytes, no suffix
-            b'b', b'o', b'@', b'c', b'o', b'r', b'p', b'.', b'e', b'x', b'a', b'm', b'p', b'l',
-            b'e', 0x00, 0x01, 0x02, b'c', b'y', // "cy" + suffix 1
+        let members = [
+            "ana@shop.example",
+            "bo@corp.example",
+            "cy@shop.example",
+            "di@shop.example",
         ];
+        let bytes = set_bytes(&members, FORMAT_4);
+        let mut expected = vec![0x01, 0x0d]; // string table: 1 text of 13 bytes
+        expected.extend_from_slice(b"@shop.example");
+        expected.extend_from_slice(&[0x0e, 0x04, 0x01, 0x00]); // 4 members; dictionary: text 0
+        expected.extend_from_slice(b"\x00\x01\x03ana"); // shares 0, suffix 1, "ana"
+        expected.extend_from_slice(b"\x00\x00\x0fbo@corp.example"); // no suffix
+        expected.extend_from_slice(b"\x00\x01\x02cy\x00\x01\x02di");
         assert_eq!(bytes, expected);
-        let read = decode_set(&bytes).unwrap();
         assert_eq!(
-            read.iter().collect::<Vec<_>>(),
-            ["ana@shop.example", "bo@corp.example", "cy@shop.example"]
+            decode_set(&bytes).unwrap().iter().collect::<Vec<_>>(),
+            members
         );
+        // `.example`, shared by all four, would remove 32 bytes at a cost
+        // of 11; `@shop.example` removes 39 at 16 and wins.
+        let owned = members.map(String::from);
+        let (entries, ends) = shared_suffixes(&owned);
+        assert_eq!((entries, ends), (vec!["@shop.example"], vec![1, 0, 1, 1]));
+    }
+
+    /// A suffix gains only what front coding does not already share:
+    /// versions `1.0.0`, `1.0.0-beta.1`, `1.0.0-rc.1`, `1.1.0`, ... take
+    /// `-beta.1`, `rc.1` (after `1.0.0-beta.1`, front coding has the `-`)
+    /// and `.0`, not the longer `.0.0-beta.1`, which three members share
+    /// but which costs its text and removes no more.
+    #[test]
+    fn the_dictionary_counts_what_front_coding_already_shares() {
+        let versions: Vec<String> = (1..4)
+            .flat_map(|a| (0..3).map(move |b| format!("{a}.{b}.0")))
+            .flat_map(|v| ["", "-beta.1", "-rc.1"].map(|s| format!("{v}{s}")))
+            .collect();
+        let set = StrSet::new(&versions);
+        let members: Vec<String> = set.iter().map(String::from).collect();
+        let (entries, _) = shared_suffixes(&members);
+        assert_eq!(entries, ["-beta.1", ".0", "rc.1"]);
+        let v4 = encode(&set, FORMAT_4).unwrap();
+        assert!(v4.len() < encode(&set, Layout::FORMAT_2).unwrap().len());
+        assert_eq!(item_from_slice::<StrSet>(&v4, FORMAT_4).unwrap(), set);
     }
 
     #[test]
@@ -1536,8 +1609,7 @@ mod tests {
                 &[0x01, 0x01, 0x00, 0x00, 0x02, 0x01, b'a'],
                 "ends with suffix 2 of a dictionary of 1 (at byte 10)",
             ),
-            // The second member shares 4 bytes of a 3-byte predecessor
-            // (then 4 bytes, so the length itself fits the data).
+            // The second member shares 4 bytes of a 3-byte predecessor.
             (
                 &[
                     0x02, 0x01, 0x00, 0x00, 0x01, 0x01, b'a', 0x04, 0x00, 0x00, 0, 0,
@@ -1584,6 +1656,13 @@ mod tests {
         let bytes = with_set(&[0x02, 0x00, 0x01, b'b', 0x00, 0x01, b'a']);
         let read: StrSet = item_from_slice(&bytes, Layout::FORMAT_2).unwrap();
         assert_eq!(read.iter().collect::<Vec<_>>(), ["a", "b"]);
+        // The last item of the data, its last member sharing 5 bytes with
+        // 2 bytes left: bounded by the member before, not the data.
+        let end = with_set(&[
+            0x02, 0x00, 0x05, b'a', b'b', b'c', b'd', b'e', 0x05, 0x01, b'f',
+        ]);
+        let read: StrSet = item_from_slice(&end, Layout::FORMAT_2).unwrap();
+        assert_eq!(read.iter().collect::<Vec<_>>(), ["abcde", "abcdef"]);
         // Format 4 reads a dictionary count first (`00`), then a member
         // sharing 1 byte with 98 new ones.
         assert!(message(&bytes).contains("length 98 is larger than the data (at byte 10)"));
