@@ -194,34 +194,10 @@ impl Context {
 /// decimal index. `None` when any segment is missing.
 pub fn lookup<'v, S: AsRef<str>>(value: &'v Value, path: &[S]) -> Option<&'v Value> {
     path.iter().try_fold(value, |v, seg| match v {
-        Value::Object(m) => member(m, seg.as_ref()),
+        Value::Object(m) => m.get(seg.as_ref()),
         Value::Array(a) => seg.as_ref().parse::<usize>().ok().and_then(|i| a.get(i)),
         _ => None,
     })
-}
-
-/// Objects of at most this many members are scanned by [`member`]; larger
-/// ones are searched by the map.
-const SCAN_MEMBERS: usize = 16;
-
-/// The member `name` of an object. A small object (a context's top level,
-/// typically) is scanned comparing each key's length and first byte inline
-/// and only a key that agrees on both in full: one string comparison for
-/// the name instead of the map's search, which calls libc `memcmp` for
-/// every key that sorts before it (a third of a typed test's time on a
-/// nine-member context, `docs/benchmarks.md`). It does not rely on the
-/// map's key order.
-pub(crate) fn member<'v>(object: &'v Map<String, Value>, name: &str) -> Option<&'v Value> {
-    if object.len() > SCAN_MEMBERS {
-        return object.get(name);
-    }
-    let first = name.as_bytes().first();
-    object
-        .iter()
-        .find(|(key, _)| {
-            key.len() == name.len() && key.as_bytes().first() == first && key.as_str() == name
-        })
-        .map(|(_, value)| value)
 }
 
 /// JSON type name of a value, for messages.
@@ -323,49 +299,5 @@ mod tests {
         let c = Context::from_json(r#"{"user":{"tags":["a","b"]}}"#, 0).unwrap();
         assert_eq!(c.lookup(&["user", "tags", "1"]), Some(&Value::from("b")));
         assert_eq!(c.lookup(&["user", "nope"]), None);
-    }
-
-    #[test]
-    fn member_finds_what_the_map_finds_below_and_above_the_scan_limit() {
-        let names = [
-            "",
-            "a",
-            "b",
-            "ab",
-            "age",
-            "appVersion",
-            "email",
-            "emails",
-            "e",
-            "plan",
-            "platform",
-            "targetingKey",
-            "é",
-            "ée",
-            "x1",
-            "x2",
-            "x3",
-            "x4",
-            "x5",
-            "x6",
-            "x7",
-            "x8",
-            "x9",
-        ];
-        for len in [0, 1, 2, 9, SCAN_MEMBERS, SCAN_MEMBERS + 1, names.len()] {
-            let object: Map<String, Value> = names
-                .iter()
-                .take(len)
-                .enumerate()
-                .map(|(i, n)| ((*n).to_owned(), Value::from(i)))
-                .collect();
-            for name in names.iter().copied().chain(["emai", "emailx", "zzz", "A"]) {
-                assert_eq!(
-                    member(&object, name),
-                    object.get(name),
-                    "{len} members, {name:?}"
-                );
-            }
-        }
     }
 }

@@ -355,7 +355,7 @@ fn walk<'v, S: AsRef<str>>(root: &'v Value, path: &[S]) -> Option<&'v Value> {
 
 fn step<'v>(v: &'v Value, seg: &str) -> Option<&'v Value> {
     match v {
-        Value::Object(m) => context::member(m, seg),
+        Value::Object(m) => m.get(seg),
         Value::Array(items) => array_index(seg).and_then(|i| items.get(i)),
         _ => None,
     }
