@@ -990,11 +990,7 @@ impl<'de> Decoder<'de> {
         let member = &mut self.member;
         let before = member.get(shared..).unwrap_or_default();
         let suffix = suffix.unwrap_or_default().as_bytes();
-        // The two share `shared` bytes, so the order is that of what follows.
-        if self.layout.set_suffixes
-            && !first
-            && tail.iter().chain(suffix).cmp(before.iter()) != std::cmp::Ordering::Greater
-        {
+        if self.layout.set_suffixes && !first && !follows(tail, suffix, before) {
             return Err(Error(format!(
                 "a text set member does not come after the one before it in byte order (at byte {at})"
             )));
@@ -1190,6 +1186,19 @@ impl<'de> Decoder<'de> {
             "expected {what}, found kind 0x{k:02x} (at byte {})",
             self.pos.saturating_sub(1)
         ))
+    }
+}
+
+/// Whether `tail` then `suffix` comes after `before` in byte order: a
+/// member and the one before it once the bytes they share are set aside.
+fn follows(tail: &[u8], suffix: &[u8], before: &[u8]) -> bool {
+    let n = tail.len().min(before.len());
+    match tail.get(..n).cmp(&before.get(..n)) {
+        std::cmp::Ordering::Equal => match before.get(tail.len()..) {
+            Some(rest) if !rest.is_empty() => suffix > rest,
+            _ => tail.len() > before.len() || !suffix.is_empty(),
+        },
+        order => order == std::cmp::Ordering::Greater,
     }
 }
 
@@ -1585,6 +1594,23 @@ mod tests {
         let mut bytes = vec![0x02, 0x02, 0x01, b'@', b'x', b'b', 0x0e];
         bytes.extend_from_slice(items);
         bytes
+    }
+
+    #[test]
+    fn follows_is_byte_order_of_the_assembled_members() {
+        let words = ["", "a", "ab", "abc", "b", "ba", "bb", "\u{e9}"];
+        for before in words {
+            for member in words {
+                for cut in 0..=member.len() {
+                    let (tail, suffix) = member.as_bytes().split_at(cut);
+                    assert_eq!(
+                        follows(tail, suffix, before.as_bytes()),
+                        member > before,
+                        "{member:?} after {before:?}, cut at {cut}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
