@@ -20,6 +20,12 @@
 //! Outcome = reply + log line + effects (waitUntil: counters to the tenant's object)
 //! ```
 //!
+//! Two entries reach the OFREP pipeline: `worker/entry.mjs` (the module
+//! `wrangler.toml` names) calls `runtime`'s synchronous `ofrepCached` for a
+//! request whose body it could read, which runs
+//! [`pipeline::ofrep::serve_ofrep_cached`] (the same pipeline, answered only
+//! from the isolate's cache); anything else goes to the workers-rs `fetch`.
+//!
 //! - [`route`]: method + path → an OFREP or admin route, or an [`error::ApiError`].
 //! - [`error`]: every Vane error: status, `errorCode` and message in one place.
 //! - [`request`]: the runtime-independent request and the bounded body read.
