@@ -900,6 +900,25 @@ pub(crate) fn open_body(
     Ok((table, flags, body))
 }
 
+/// Decodes a whole body of format `format_version` (2, 3 or 4) with every
+/// flag, without an envelope: the body decoding of
+/// [`crate::Snapshot::from_bytes`] (not the checks across items, such as a
+/// split's variant index), for fuzzing the body decoder directly (a fuzzer
+/// rarely makes a body whose sha256 matches an envelope's digest).
+///
+/// Errors: the first decoding [`Error`], located by byte; an `Error` for
+/// another format version.
+pub fn body_from_slice(bytes: &[u8], format_version: u32) -> Result<Body, Error> {
+    let layout = Layout::of(format_version)
+        .ok_or_else(|| Error(format!("body format {format_version} is not 2, 3 or 4")))?;
+    let (table, at, mut body) = open_body(bytes, layout)?;
+    body.flags = at
+        .iter()
+        .map(|&at| decode_flag(bytes, &table, at, layout))
+        .collect::<Result<_, _>>()?;
+    Ok(body)
+}
+
 /// Decodes the flag at `at` of a body of `layout` opened with [`open_body`].
 pub(crate) fn decode_flag(
     bytes: &[u8],
@@ -1594,6 +1613,29 @@ mod tests {
         let mut bytes = vec![0x02, 0x02, 0x01, b'@', b'x', b'b', 0x0e];
         bytes.extend_from_slice(items);
         bytes
+    }
+
+    #[test]
+    fn a_whole_body_decodes_in_its_format_only() {
+        let set = StrSet::new(["a@x.example", "b@x.example", "c@x.example"]);
+        let body = Body {
+            flags: vec![],
+            clients: vec![],
+            cors_origins: set.iter().map(String::from).collect(),
+            metadata: Default::default(),
+            spaces: vec![],
+            exposure_log: Default::default(),
+        };
+        for v in [2, 3, 4] {
+            let bytes = body_to_vec(&body, Layout::of(v).unwrap()).unwrap();
+            assert_eq!(body_from_slice(&bytes, v).unwrap(), body, "format {v}");
+        }
+        let v2 = body_to_vec(&body, Layout::FORMAT_2).unwrap();
+        assert!(body_from_slice(&v2, 3).is_err(), "no flag table");
+        assert_eq!(
+            body_from_slice(&v2, 5).unwrap_err().to_string(),
+            "body format 5 is not 2, 3 or 4"
+        );
     }
 
     #[test]
