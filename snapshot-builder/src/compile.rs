@@ -193,7 +193,7 @@ pub fn build(
 fn no_clients(file: &str, format: Format) -> Diagnostic {
     let hint = match format {
         Format::Flagd => {
-            "flagd files name none: pass --access FILE (docs/rules.md, \"Access files\")"
+            "flagd files name none: pass --access FILE (docs/rules.md, \"Access files for flagd sources\")"
         }
         Format::Vane => {
             "add `clients:` with the sha256 of each client key (docs/rules.md, \"Clients\")"

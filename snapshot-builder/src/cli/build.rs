@@ -15,7 +15,8 @@ use super::source::{build_rules, print_diagnostics, read_rules, ConfidenceArgs, 
 /// Arguments of `vane build`.
 #[derive(Debug, clap::Args)]
 pub struct BuildArgs {
-    /// Rule file: Vane YAML (.yaml/.yml) or flagd JSON (.json).
+    /// Rule file: Vane YAML (.yaml/.yml), flagd JSON (.json), or a Confidence
+    /// resolver state (with `--format confidence`).
     rules: PathBuf,
     /// Where to write the snapshot (written atomically: temp file + rename).
     #[arg(short, long)]

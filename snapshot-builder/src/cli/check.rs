@@ -12,7 +12,8 @@ use super::source::{build_rules, print_diagnostics, read_rules, ConfidenceArgs, 
 /// Arguments of `vane check`.
 #[derive(Debug, clap::Args)]
 pub struct CheckArgs {
-    /// Rule file: Vane YAML or flagd JSON.
+    /// Rule file: Vane YAML, flagd JSON, or a Confidence resolver state (with
+    /// `--format confidence`).
     rules: PathBuf,
     /// Vane YAML file with `clients:` and `cors_origins:` for a flagd source.
     #[arg(long)]

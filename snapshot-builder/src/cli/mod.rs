@@ -29,7 +29,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Compile rules (Vane YAML or flagd JSON) into a CBOR snapshot.
+    /// Compile rules (Vane YAML, flagd JSON or a Confidence state) into a CBOR snapshot.
     Build(build::BuildArgs),
     /// Validate rules and print every diagnostic; exit 1 when there are errors.
     Check(check::CheckArgs),

@@ -12,7 +12,7 @@
 
 use std::rc::Rc;
 
-use vane_resolver::Snapshot;
+use vane_resolver::{Snapshot, SnapshotInfo};
 
 use super::apply;
 use super::token::TokenKey;
@@ -47,8 +47,8 @@ pub struct ConfidenceEdge<'a, S> {
 pub struct Served {
     /// The answer (CORS headers still to add).
     pub reply: Reply,
-    /// Version of the snapshot that answered.
-    pub snapshot_version: Option<u64>,
+    /// The snapshot that answered.
+    pub snapshot: Option<SnapshotInfo>,
     /// The tenant, once the client secret named it.
     pub tenant: Option<String>,
     /// The tenant's CORS origins, once known.
@@ -66,7 +66,7 @@ impl Served {
     pub fn replying(reply: Reply) -> Served {
         Served {
             reply,
-            snapshot_version: None,
+            snapshot: None,
             tenant: None,
             cors_origins: None,
             events: Vec::new(),
@@ -182,7 +182,7 @@ pub async fn serve_apply<S: SnapshotSource>(
         Err(reply) => return served.answer(reply),
     };
     served.tenant = Some(tenant.clone());
-    served.snapshot_version = Some(snapshot.info.version);
+    served.snapshot = Some(snapshot.info.clone());
     served.cors_origins = Some(snapshot.cors_origins().to_vec());
     match apply::apply(key, &tenant, &request, received_ms) {
         Err(reply) => {
@@ -241,7 +241,7 @@ pub async fn serve_resolve<S: SnapshotSource, T: StickyStore>(
             Err(reply) => return served.answer(reply),
         };
     served.tenant = Some(tenant.clone());
-    served.snapshot_version = Some(snapshot.info.version);
+    served.snapshot = Some(snapshot.info.clone());
     served.cors_origins = Some(snapshot.cors_origins().to_vec());
     let reads = snapshot.confidence_sticky_reads(&client, &request);
     let materializations = if reads.is_empty() {

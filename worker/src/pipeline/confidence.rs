@@ -64,7 +64,9 @@ pub async fn serve_confidence<S: SnapshotSource, T: StickyStore, B: BodyStream>(
         cors.tenant_known(origins);
     }
     log.tenant = served.tenant.clone();
-    log.snapshot_version = served.snapshot_version;
+    if let Some(info) = &served.snapshot {
+        log.answered_by(info);
+    }
     log.warnings.extend(served.warnings);
     let reply = cors.finish(served.reply);
     let mut outcome = Outcome::new(reply, log, request_id);

@@ -86,6 +86,13 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
+    /// Records the snapshot that answered: its version and its
+    /// `X-Vane-Snapshot` tag.
+    pub fn answered_by(&mut self, info: &vane_resolver::SnapshotInfo) {
+        self.snapshot_version = Some(info.version);
+        self.snapshot_tag = Some(crate::ofrep::snapshot_header(info));
+    }
+
     /// The structured log line: one JSON object, its members in
     /// alphabetical order.
     pub fn to_json(&self, request_id: &str) -> String {

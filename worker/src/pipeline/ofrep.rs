@@ -19,7 +19,7 @@ use crate::error::ApiError;
 use crate::exposure::ofrep::RequestFacts;
 use crate::limits::MAX_REQUEST_BYTES;
 use crate::metrics::Metrics;
-use crate::ofrep::{evaluate_all, evaluate_one, snapshot_header, Evaluated};
+use crate::ofrep::{evaluate_all, evaluate_one, Evaluated};
 use crate::pipeline::{BodyStream, Clock, Effect, Outcome, RequestHead, RequestLog};
 use crate::request::read_body;
 use crate::route::OfrepRoute;
@@ -225,8 +225,7 @@ async fn evaluate<S: SnapshotSource, B: BodyStream>(
     if !auth::tenant_admits(snapshot.clients(), &digest) {
         return Err(ApiError::InvalidClientKey);
     }
-    log.snapshot_version = Some(snapshot.info.version);
-    log.snapshot_tag = Some(snapshot_header(&snapshot.info));
+    log.answered_by(&snapshot.info);
     log.timings.load_ms = edge.clock.now_ms() - started;
     cors.tenant_known(snapshot.cors_origins());
     let bytes = read_body(head, body, MAX_REQUEST_BYTES, |m| {

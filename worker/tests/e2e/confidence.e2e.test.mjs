@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process';
 import { createDecipheriv, createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { env, URL_BASE, TOKEN, VANE, DIR, ROOT } from './env.mjs';
+import { env, URL_BASE, TOKEN, VANE, DIR, ROOT, logEnd, logLine } from './env.mjs';
 
 const RESOLVE_TOKEN_KEY = env('VANE_RESOLVE_TOKEN_KEY');
 const CONF = join(ROOT, 'conformance/confidence');
@@ -223,8 +223,13 @@ test('the real state builds from both files to one digest and serves through fla
     '--account', 'confidence-demo-june', '-o', join(DIR, 'real-json.cbor')]);
   assert.equal(JSON.parse(vane(['inspect', join(DIR, 'real-json.cbor')])).digest, json.digest);
 
+  const mark = logEnd();
   const res = await resolve({ clientSecret: REAL_SECRET, evaluationContext: VISITOR, flags: [], apply: false });
   assert.equal(res.status, 200, JSON.stringify(res.body));
+  // The log line names the snapshot that answered, as OFREP's does.
+  const line = await logLine(mark, res.headers.get('x-request-id'));
+  assert.deepEqual([line.route, line.snapshotVersion, line.snapshot],
+    ['confidence.resolve', pb.version, `${pb.version}/${pb.digest.slice(0, 12)}`]);
   const flag = res.body.resolvedFlags.find((f) => f.flag === 'flags/tutorial-feature');
   assert.equal(flag.variant, 'flags/tutorial-feature/variants/exciting-welcome');
   assert.equal(flag.reason, 'RESOLVE_REASON_MATCH');

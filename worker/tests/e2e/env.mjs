@@ -4,6 +4,7 @@
 // variable the same way (it fails with a pointer to scripts/e2e.sh).
 
 import { createHash } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 
 export const env = (name) => {
   const v = process.env[name];
@@ -21,3 +22,21 @@ export const ROOT = new URL('../../../', import.meta.url).pathname;
 
 /** sha256 of a text or bytes, hex. */
 export const sha256 = (text) => createHash('sha256').update(text).digest('hex');
+
+/** Where the wrangler dev log ends now: pass it to `logLine`. */
+export const logEnd = () => statSync(WRANGLER_LOG).size;
+
+/**
+ * The worker's log line of a request (by its X-Request-Id), parsed, from
+ * the log written after `from`; waits up to 10 s for it.
+ */
+export async function logLine(from, requestId) {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const text = readFileSync(WRANGLER_LOG).subarray(from).toString('utf8').replace(/\x1b\[[0-9;]*m/g, '');
+    const line = text.split('\n').find((l) => l.includes(`"requestId":"${requestId}"`));
+    if (line) return JSON.parse(line.slice(line.indexOf('{')));
+    if (Date.now() > deadline) throw new Error(`no log line for request ${requestId}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

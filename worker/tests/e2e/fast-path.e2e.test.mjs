@@ -15,9 +15,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { URL_BASE, TOKEN, VANE, DIR, WRANGLER_LOG, sha256 } from './env.mjs';
+import { URL_BASE, TOKEN, VANE, DIR, sha256, logEnd, logLine } from './env.mjs';
 import { summaryWhen } from './exposure-log.mjs';
 
 const TENANT = 'fast-e2e';
@@ -82,19 +82,6 @@ function send({ method = 'POST', path, key = KEY, headers = {}, body, chunked = 
       req.end(bytes);
     }
   });
-}
-
-// The worker's log line of a request (by its X-Request-Id), parsed.
-const logEnd = () => statSync(WRANGLER_LOG).size;
-async function logLine(from, requestId) {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const text = readFileSync(WRANGLER_LOG).subarray(from).toString('utf8').replace(/\x1b\[[0-9;]*m/g, '');
-    const line = text.split('\n').find((l) => l.includes(`"requestId":"${requestId}"`));
-    if (line) return JSON.parse(line.slice(line.indexOf('{')));
-    if (Date.now() > deadline) assert.fail(`no log line for request ${requestId}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 // Durations are the clock's (wrangler dev's runs in real time, so a lookup
