@@ -201,10 +201,9 @@ pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, Api
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     match segments.as_slice() {
         ["tenants", tenant, ofrep @ ..] if ofrep.first() == Some(&"ofrep") => {
-            let scope = tenant_name(tenant)?;
-            ofrep_route(method, path, ofrep, Some(scope)).map(Route::Ofrep)
+            ofrep_route(method, path, ofrep, || tenant_name(tenant).map(Some)).map(Route::Ofrep)
         }
-        ["ofrep", ..] => ofrep_route(method, path, &segments, None).map(Route::Ofrep),
+        ["ofrep", ..] => ofrep_route(method, path, &segments, || Ok(None)).map(Route::Ofrep),
         ["v1", ..] => confidence_route(method, path).map(Route::Confidence),
         ["admin", "v1", "tenants", tenant, rest @ ..] => {
             let tenant = tenant_name(tenant)?;
@@ -291,17 +290,31 @@ fn confidence_route(method: &str, path: &str) -> Result<ConfidenceRoute, ApiErro
     }
 }
 
-/// Routes the OFREP part of a path (`segments` start at `ofrep`).
+/// Routes the OFREP part of a path (`segments` start at `ofrep`); `scope`
+/// reads the tenant of a `/tenants/{tenant}` prefix.
+///
+/// A preflight of an evaluation path is answered before the tenant and the
+/// flag key are checked: the browser then sends the actual request, whose
+/// error (with its CORS headers) the page can read, instead of failing the
+/// preflight and hiding why.
 fn ofrep_route(
     method: &str,
     path: &str,
     segments: &[&str],
-    scope: Option<String>,
+    scope: impl FnOnce() -> Result<Option<String>, ApiError>,
 ) -> Result<OfrepRoute, ApiError> {
+    let evaluates = match segments {
+        ["ofrep", "v1", "evaluate", "flags"] => true,
+        ["ofrep", "v1", "evaluate", "flags", rest @ ..] => rest.iter().any(|s| !s.is_empty()),
+        _ => false,
+    };
+    if method == "OPTIONS" && evaluates {
+        return Ok(OfrepRoute::Preflight);
+    }
+    let scope = scope()?;
     match segments {
         ["ofrep", "v1", "evaluate", "flags"] => match method {
             "POST" => Ok(OfrepRoute::EvaluateAll { scope }),
-            "OPTIONS" => Ok(OfrepRoute::Preflight),
             _ => Err(wrong_method(method, path, "POST, OPTIONS")),
         },
         ["ofrep", "v1", "evaluate", "flags", rest @ ..] if rest.iter().any(|s| !s.is_empty()) => {
@@ -311,7 +324,6 @@ fn ofrep_route(
             }
             match method {
                 "POST" => Ok(OfrepRoute::EvaluateFlag { key, scope }),
-                "OPTIONS" => Ok(OfrepRoute::Preflight),
                 _ => Err(wrong_method(method, path, "POST, OPTIONS")),
             }
         }
@@ -537,6 +549,39 @@ mod tests {
             route("OPTIONS", "/ofrep/v1/evaluate/flags", None),
             ofrep(OfrepRoute::Preflight)
         );
+    }
+
+    #[test]
+    fn preflights_are_answered_where_the_actual_request_is_refused() {
+        let long = format!(
+            "/ofrep/v1/evaluate/flags/{}",
+            "k".repeat(MAX_FLAG_KEY_BYTES + 1)
+        );
+        for path in [
+            long.as_str(),
+            "/ofrep/v1/evaluate/flags/%ff",
+            "/tenants/BAD/ofrep/v1/evaluate/flags",
+            "/tenants/BAD/ofrep/v1/evaluate/flags/x",
+        ] {
+            assert_eq!(
+                route("OPTIONS", path, None),
+                ofrep(OfrepRoute::Preflight),
+                "{path}"
+            );
+            assert!(route("POST", path, None).is_err(), "{path}");
+        }
+        // Paths that are no evaluation path stay unknown.
+        for path in [
+            "/ofrep/v1/evaluate/flags/",
+            "/ofrep/v1/other",
+            "/tenants/shop/ofrep/v2/x",
+        ] {
+            assert_eq!(
+                route("OPTIONS", path, None),
+                Err(not_found("OPTIONS", path)),
+                "{path}"
+            );
+        }
     }
 
     #[test]

@@ -70,7 +70,7 @@ pub fn run(a: DiffArgs) -> anyhow::Result<ExitCode> {
         None => unit_sample(a.units, at),
     };
     let diffs = diff(&old, &new, &sample);
-    print!("{}", report(&diffs));
+    super::print_out(&report(&diffs))?;
     Ok(if reshuffles(&diffs) && !a.allow_reshuffle {
         ExitCode::from(1)
     } else {

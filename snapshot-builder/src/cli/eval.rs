@@ -55,6 +55,6 @@ pub fn run(a: EvalArgs) -> anyhow::Result<ExitCode> {
         Some(key) => serde_json::to_string(&snapshot.evaluate(key, &context))?,
         None => serde_json::to_string(&snapshot.evaluate_bulk(&context))?,
     };
-    println!("{out}");
+    super::print_out(&format!("{out}\n"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -47,6 +47,6 @@ pub fn run(a: InspectArgs) -> anyhow::Result<ExitCode> {
                 .collect::<serde_json::Map<_, _>>(),
         },
     });
-    println!("{}", serde_json::to_string_pretty(&out)?);
+    super::print_out(&format!("{}\n", serde_json::to_string_pretty(&out)?))?;
     Ok(ExitCode::SUCCESS)
 }

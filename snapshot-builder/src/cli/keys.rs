@@ -37,7 +37,7 @@ pub fn keygen(a: KeygenArgs) -> anyhow::Result<ExitCode> {
         .open(&a.file)
         .and_then(|mut f| f.write_all(pem.as_bytes()).and_then(|()| f.sync_all()))
         .with_context(|| format!("cannot write {}", a.file.display()))?;
-    println!("{}", public_key(&key));
+    super::print_out(&format!("{}\n", public_key(&key)))?;
     eprintln!(
         "wrote the private key to {}; its public key is above",
         a.file.display()

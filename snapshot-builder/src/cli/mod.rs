@@ -71,6 +71,19 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Writes `text` to stdout. A reader that closed the pipe early
+/// (`vane inspect S | head -3`) is not an error: it had what it wanted, so
+/// the command ends as if the whole text was written (where `println!`
+/// would panic).
+fn print_out(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        written => written,
+    }
+}
+
 /// `n` and the noun, plural unless `n` is 1: `counted(1, "error")` is
 /// `"1 error"`, `counted(2, "flag")` is `"2 flags"`.
 fn counted(n: usize, noun: &str) -> String {

@@ -260,8 +260,8 @@ pub(super) fn answer_with(
     let json: Option<Value> = serde_json::from_str(&text).ok();
     if (200..300).contains(&status) {
         match json {
-            Some(v) => println!("{}", show(&v)),
-            None => println!("{text}"),
+            Some(v) => super::print_out(&format!("{}\n", show(&v)))?,
+            None => super::print_out(&format!("{text}\n"))?,
         }
         return Ok(ExitCode::SUCCESS);
     }

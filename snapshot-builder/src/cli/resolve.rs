@@ -68,6 +68,6 @@ pub fn run(a: ResolveArgs) -> anyhow::Result<ExitCode> {
         Ok(r) => r,
         Err(e) => bail!("invalid evaluationContext: {e}"),
     };
-    println!("{}", resolution.body_text("", ""));
+    super::print_out(&format!("{}\n", resolution.body_text("", "")))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -625,3 +625,34 @@ fn eval_explain_prints_the_layer_bar_and_the_unit_bucket() {
         >> 32;
     assert_eq!(bucket, 572_265);
 }
+
+#[test]
+fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
+    // `vane inspect S | head -3` once `head` has exited: the write fails with
+    // EPIPE, which must end the command quietly, not in a panic.
+    let (reader, writer) = std::io::pipe().expect("a pipe");
+    drop(reader);
+    for args in [
+        vec!["inspect", "snapshot-builder/tests/golden/shop.v4.cbor"],
+        vec![
+            "eval",
+            "snapshot-builder/tests/golden/shop.v4.cbor",
+            "--context",
+            "{}",
+        ],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_vane"))
+            .args(&args)
+            .current_dir(repo())
+            .stdout(writer.try_clone().expect("the pipe's write end"))
+            .output()
+            .expect("vane runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success(),
+            "vane {args:?}: {:?}, stderr: {stderr}",
+            out.status
+        );
+        assert_eq!(stderr, "", "vane {args:?}");
+    }
+}
