@@ -30,6 +30,7 @@
 
 use std::fmt;
 
+use crate::limits::{set_too_expanded, MAX_SET_BYTES_PER_ENCODED_BYTE};
 use crate::model::{Body, Flag};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::ser::{self, Serialize};
@@ -600,6 +601,7 @@ impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
         };
         let indexes: Vec<u32> = suffixes.iter().map(|s| self.enc.intern(s)).collect();
         let data = &mut self.enc.data;
+        let start = data.len();
         data.push(kind::TEXT_SET);
         put_varint(data, members.len() as u64);
         if self.enc.layout.set_suffixes {
@@ -625,6 +627,16 @@ impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
             put_varint(data, (own.len() - shared) as u64);
             data.extend_from_slice(own.get(shared..).unwrap_or_default());
             previous = m;
+        }
+        let decoded: usize = members.iter().map(String::len).sum();
+        let encoded = data.len() - start;
+        if decoded > MAX_SET_BYTES_PER_ENCODED_BYTE.saturating_mul(encoded) {
+            return Err(Error(set_too_expanded(
+                members.first().map_or("", |m| m),
+                members.len(),
+                decoded,
+                encoded,
+            )));
         }
         Ok(())
     }
@@ -942,6 +954,10 @@ struct Decoder<'de> {
     member: Vec<u8>,
     /// The suffix dictionary of the format-4 text set being read.
     suffixes: Vec<&'de str>,
+    /// Where the text set being read starts (its kind byte).
+    set_start: usize,
+    /// The bytes of its members read so far.
+    set_bytes: usize,
 }
 
 impl<'de> Decoder<'de> {
@@ -953,12 +969,17 @@ impl<'de> Decoder<'de> {
             layout,
             member: Vec::new(),
             suffixes: Vec::new(),
+            set_start: 0,
+            set_bytes: 0,
         }
     }
 
-    /// Reads a text set's head: returns its member count, and in format 4
-    /// reads its suffix dictionary into `suffixes`.
+    /// Reads a text set's head, its kind byte just read: returns its
+    /// member count, and in format 4 reads its suffix dictionary into
+    /// `suffixes`.
     fn text_set_head(&mut self) -> Result<usize, Error> {
+        self.set_start = self.pos.saturating_sub(1);
+        self.set_bytes = 0;
         let members = self.len()?;
         self.suffixes.clear();
         if self.layout.set_suffixes {
@@ -972,8 +993,9 @@ impl<'de> Decoder<'de> {
 
     /// Reads the next member of a text set into `member`, which holds the
     /// one before: front-coded, and in format 4 with a suffix from the
-    /// dictionary, checked to come after the one before in byte order.
-    /// Returns it as text.
+    /// dictionary, checked to come after the one before in byte order and
+    /// to keep the set within [`MAX_SET_BYTES_PER_ENCODED_BYTE`] before it
+    /// is built. Returns it as text.
     fn text_set_member(&mut self, first: bool) -> Result<&str, Error> {
         let at = self.pos;
         // Bounded by the member before, not by the bytes left (a member
@@ -1006,9 +1028,21 @@ impl<'de> Decoder<'de> {
             )));
         };
         let tail = self.take(rest)?;
+        let suffix = suffix.unwrap_or_default().as_bytes();
+        // `shared` is at most the member before, which passed this check.
+        self.set_bytes = self
+            .set_bytes
+            .saturating_add(shared + tail.len() + suffix.len());
+        let encoded = self.pos - self.set_start;
+        if self.set_bytes > MAX_SET_BYTES_PER_ENCODED_BYTE.saturating_mul(encoded) {
+            return Err(Error(format!(
+                "a text set decodes to {} bytes of members from {encoded} by its member at byte \
+                 {at}; at most {MAX_SET_BYTES_PER_ENCODED_BYTE} bytes per encoded byte are accepted",
+                self.set_bytes
+            )));
+        }
         let member = &mut self.member;
         let before = member.get(shared..).unwrap_or_default();
-        let suffix = suffix.unwrap_or_default().as_bytes();
         if self.layout.set_suffixes && !first && !follows(tail, suffix, before) {
             return Err(Error(format!(
                 "a text set member does not come after the one before it in byte order (at byte {at})"
@@ -1715,6 +1749,121 @@ mod tests {
             let m = message(&with_set(items));
             assert!(m.contains(expected), "{m} / {expected}");
         }
+    }
+
+    /// The decoder's refusal of a set over the bound (the tail of its
+    /// message, which starts with the set's size).
+    const TOO_EXPANDED: &str = "at most 32 bytes per encoded byte are accepted";
+
+    /// A breaker's bomb: each member shares all of the one before and
+    /// adds a 1,000-byte dictionary suffix, so 2,490 bytes would decode to
+    /// 45 MB. Refused at its first member, before the member is built.
+    #[test]
+    fn a_small_format_4_set_does_not_decode_to_a_huge_one() {
+        let suffix = vec![b'a'; 1000];
+        let mut bytes = vec![0x01];
+        put_varint(&mut bytes, suffix.len() as u64);
+        bytes.extend_from_slice(&suffix);
+        bytes.push(0x0e);
+        let n = 300u64;
+        put_varint(&mut bytes, n);
+        bytes.extend_from_slice(&[0x01, 0x00]); // dictionary: text 0
+        bytes.extend_from_slice(&[0x00, 0x01, 0x00]); // shares 0, suffix 1, no rest
+        for j in 1..n {
+            put_varint(&mut bytes, j * 1000); // shares all of the member before
+            bytes.extend_from_slice(&[0x01, 0x00]); // then suffix 1 again
+        }
+        let decoded = decode_set(&bytes).map(|s| s.iter().map(str::len).sum::<usize>());
+        assert_eq!(
+            decoded.unwrap_err().to_string(),
+            "a text set decodes to 1000 bytes of members from 8 by its member at byte 1008; at \
+             most 32 bytes per encoded byte are accepted"
+        );
+    }
+
+    /// The same bomb in formats 2 and 3 (no dictionary): a first member
+    /// of 200 bytes, then each member shares all of the one before and
+    /// adds one byte, about 4 bytes per member added to every later one.
+    #[test]
+    fn a_small_format_3_set_does_not_decode_to_a_huge_one() {
+        let mut bytes = vec![0x00, 0x0e];
+        let n = 3000u64;
+        put_varint(&mut bytes, n);
+        bytes.extend_from_slice(&[0x00, 0x81, 0x01]); // shares 0, 129 bytes
+        bytes.extend_from_slice(&[b'a'; 129]);
+        for j in 1..n {
+            put_varint(&mut bytes, 128 + j); // shares all of the member before
+            bytes.extend_from_slice(&[0x01, b'a']); // then one byte
+        }
+        let m = item_from_slice::<StrSet>(&bytes, Layout::FORMAT_2)
+            .unwrap_err()
+            .to_string();
+        assert!(m.contains(TOO_EXPANDED), "{m}");
+        assert!(m.starts_with("a text set decodes to "), "{m}");
+    }
+
+    /// A lone member that is all dictionary suffix: the set is 7 bytes
+    /// (`0e 01 01 00 00 01 00`), so its member may be 7 × 32 = 224 bytes
+    /// and not one more.
+    #[test]
+    fn a_set_just_within_the_bound_decodes() {
+        let set = |len: usize| {
+            let mut bytes = vec![0x01];
+            put_varint(&mut bytes, len as u64);
+            bytes.extend(std::iter::repeat_n(b'z', len));
+            bytes.extend_from_slice(&[0x0e, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00]);
+            decode_set(&bytes)
+        };
+        let within = set(7 * MAX_SET_BYTES_PER_ENCODED_BYTE).unwrap();
+        assert_eq!(within.iter().map(str::len).collect::<Vec<_>>(), [224]);
+        let over = set(7 * MAX_SET_BYTES_PER_ENCODED_BYTE + 1).unwrap_err();
+        assert!(over.to_string().contains(TOO_EXPANDED), "{over}");
+    }
+
+    /// Asset URLs sharing a long prefix and an extension: front coding
+    /// makes them 8.4 bytes of members per encoded byte, with the
+    /// dictionary (`.png`) 14.5, far above the 0.7-4.1 of the examples'
+    /// and the bench tenant's sets, and they decode in every layout.
+    #[test]
+    fn a_real_set_sharing_long_prefixes_decodes() {
+        let urls: Vec<String> = (0..2000)
+            .map(|i| format!("https://cdn.shop.example/assets/products/2026/item-{i:05}.png"))
+            .collect();
+        let set = StrSet::new(&urls);
+        let decoded: usize = urls.iter().map(String::len).sum();
+        for layout in [Layout::FORMAT_2, FORMAT_4] {
+            let bytes = encode(&set, layout).unwrap();
+            let ratio = decoded / bytes.len();
+            assert!(
+                (8..MAX_SET_BYTES_PER_ENCODED_BYTE).contains(&ratio),
+                "{layout:?}: {ratio}"
+            );
+            assert_eq!(item_from_slice::<StrSet>(&bytes, layout).unwrap(), set);
+        }
+    }
+
+    /// The encoder refuses to write what the decoder would refuse:
+    /// 1,001-byte members differing in their last byte.
+    #[test]
+    fn the_encoder_refuses_a_set_over_the_bound() {
+        let long: Vec<String> = (0..100)
+            .map(|i| format!("{}{i:03}", "a".repeat(998)))
+            .collect();
+        let e = encode(&StrSet::new(&long), FORMAT_4).unwrap_err();
+        let encoded = e.to_string();
+        let first = "a".repeat(32);
+        assert!(
+            encoded.starts_with(&format!(
+                "the string set of 100 members starting {first:?}… is 100100 bytes of members"
+            )),
+            "{encoded}"
+        );
+        assert!(encoded.ends_with("at most 32 bytes of members per encoded byte"));
+        // What the encoder writes, the decoder reads: a handful of the
+        // same members is within the bound.
+        let few = StrSet::new(&long[..8]);
+        let bytes = encode(&few, FORMAT_4).unwrap();
+        assert_eq!(decode_set(&bytes).unwrap(), few);
     }
 
     /// Formats 2 and 3 read what they always read: an unsorted set is

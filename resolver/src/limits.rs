@@ -16,6 +16,23 @@ pub const MAX_FLAG_KEY_BYTES: usize = 256;
 /// Workers KV value limit (Cloudflare, "Workers KV limits").
 pub const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
 
+/// Most bytes of members a literal string set (`StrSet`) of a snapshot may
+/// decode to per byte that encodes it in body formats 2-4
+/// (`docs/snapshot-format.md`, "Text sets"): counted member by member from
+/// the set's kind byte to the end of the member, before the member is
+/// built, so a set cannot grow faster than its own bytes. Front coding lets
+/// a member share all of the one before it and a format-4 member end with a
+/// dictionary text, so without a bound a few bytes per member add a whole
+/// member to every following one (n² growth: a 4 KB body decoding to
+/// 180 MB). Real sets decode to 1-6 bytes per byte (measured on the
+/// examples and the generated 10,000-flag bench tenant); 32 leaves room for
+/// long members sharing nearly all their bytes (about 100-byte members
+/// differing in their last byte) while bounding a snapshot's set members at
+/// 32 times its body. No floor: a floor would be granted again to every
+/// set, each referring to the same string-table text. The builder refuses
+/// to write a set over it ([`set_too_expanded`]).
+pub const MAX_SET_BYTES_PER_ENCODED_BYTE: usize = 32;
+
 /// Longest tenant name, in bytes.
 pub const MAX_TENANT_BYTES: usize = 64;
 
@@ -31,6 +48,19 @@ pub fn snapshot_too_large(len: usize) -> String {
     format!(
         "the snapshot is {len} bytes; the edge accepts at most {MAX_SNAPSHOT_BYTES} \
          (25 MiB, the Workers KV value limit)"
+    )
+}
+
+/// Why a string set of `members` members, the first `first` (shown up to
+/// 32 characters), decoding to `decoded` bytes from `encoded` is over
+/// [`MAX_SET_BYTES_PER_ENCODED_BYTE`].
+pub fn set_too_expanded(first: &str, members: usize, decoded: usize, encoded: usize) -> String {
+    let shown: String = first.chars().take(32).collect();
+    let more = if shown.len() < first.len() { "…" } else { "" };
+    format!(
+        "the string set of {members} members starting {shown:?}{more} is {decoded} bytes of members \
+         front-coded in {encoded}; snapshots carry at most {MAX_SET_BYTES_PER_ENCODED_BYTE} bytes \
+         of members per encoded byte"
     )
 }
 
@@ -128,6 +158,15 @@ mod tests {
 
     #[test]
     fn messages_name_the_size_and_the_limit() {
+        assert_eq!(
+            set_too_expanded(&"é".repeat(40), 100, 8000, 200),
+            format!(
+                "the string set of 100 members starting {:?}… is 8000 bytes of members \
+                 front-coded in 200; snapshots carry at most 32 bytes of members per encoded byte",
+                "é".repeat(32)
+            )
+        );
+        assert!(set_too_expanded("ab", 2, 99, 3).contains(" starting \"ab\" is 99 "));
         assert_eq!(
             flag_key_too_long(257),
             "flag key is 257 bytes long; the edge evaluates keys of at most 256 bytes"

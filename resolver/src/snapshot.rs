@@ -739,18 +739,24 @@ mod tests {
     /// A format-4 set whose members come out of order is refused by the
     /// full decode with the flag and the byte, and opened it makes that
     /// flag a `PARSE_ERROR` while the others serve.
-    #[test]
-    fn a_malformed_format_4_set_is_a_located_body_error() {
-        let mut a = flag("a", [0, 1]);
+    /// A flag whose rule tests `email` against `x@`, `y@` and
+    /// `z@mail.example`.
+    fn flag_with_emails(key: &str) -> Flag {
+        let mut f = flag(key, [0, 1]);
         let set = Set::strings(
             ["x", "y", "z"]
                 .map(|m| format!("{m}@mail.example"))
                 .to_vec(),
         );
-        if let Targeting::Rules(rules) = &mut a.targeting {
+        if let Targeting::Rules(rules) = &mut f.targeting {
             rules[0].when = Some(Expr::Test(vec!["email".into()], Test::In(set)));
         }
-        let good = bytes(vec![a, flag("b", [1, 0])]);
+        f
+    }
+
+    #[test]
+    fn a_malformed_format_4_set_is_a_located_body_error() {
+        let good = bytes(vec![flag_with_emails("a"), flag("b", [1, 0])]);
         assert!(Snapshot::from_bytes(&good).is_ok());
         let mut at = 0;
         let bad = with_body(&good, |body| {
@@ -775,6 +781,39 @@ mod tests {
             .unwrap()
             .ends_with(&format!("(at byte {at})")));
         assert_eq!(opened.evaluate("b", &ctx).error_code, None);
+    }
+
+    /// A set whose members would grow as the square of its bytes (each
+    /// shares all of the one before and adds a byte) is refused whole, at
+    /// publish as on open, before it is built.
+    #[test]
+    fn a_text_set_bomb_is_a_body_error() {
+        let body = Snapshot::from_bytes(&bytes(vec![flag_with_emails("a")]))
+            .unwrap()
+            .to_body();
+        let good = Snapshot::encode_format(2, "t", 1, 0, "test", &body).unwrap();
+        let bad = with_body(&good, |body| {
+            let head = [0x0e, 0x03, 0x00, 0x0e, b'x'];
+            let at = body.windows(5).position(|w| w == head).unwrap();
+            let mut bomb = vec![0x0e, 0x98, 0x17, 0x00, 0x81, 0x01]; // 3,000 members
+            bomb.extend_from_slice(&[b'a'; 129]);
+            for shared in 129u32..129 + 2999 {
+                bomb.extend_from_slice(&[0x80 | (shared & 0x7f) as u8, (shared >> 7) as u8]);
+                bomb.extend_from_slice(&[0x01, b'a']);
+            }
+            body.splice(at..at + 2 + 3 * 16, bomb);
+        });
+        for err in [
+            Snapshot::from_bytes(&bad).unwrap_err(),
+            Snapshot::open(&bad).unwrap_err(),
+        ] {
+            let err = err.to_string();
+            assert!(err.starts_with("snapshot body is malformed: "), "{err}");
+            assert!(
+                err.ends_with("at most 32 bytes per encoded byte are accepted"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
