@@ -9,7 +9,8 @@
 //! `,"metadata":{…}}`); and the flag-set metadata. An answer then evaluates
 //! every flag and copies three pieces per flag, the middle one its
 //! reason's (a constant), writing only the error code and details of a
-//! failure. The bytes
+//! failure. A result whose metadata is not the flag's own (a holdout's,
+//! which adds `holdout`) is written whole with serde_json. The bytes
 //! are exactly `serde_json::to_vec(&snapshot.evaluate_bulk(context))` (the
 //! tests compare them).
 
@@ -173,6 +174,12 @@ impl BulkPieces {
         out: &mut Vec<u8>,
     ) {
         let r = resolve(flag, buckets, &mut ());
+        // A holdout's answer carries its own metadata (the flag's plus
+        // `holdout`), which no piece holds: write the whole result.
+        if r.metadata.is_some_and(|m| !std::ptr::eq(m, &flag.metadata)) {
+            json(out, &r);
+            return;
+        }
         if let Some(code) = r.error_code {
             out.extend_from_slice(self.get(pieces.head));
             out.extend_from_slice(b"\"errorCode\":\"");
@@ -227,7 +234,7 @@ mod tests {
     use serde_json::{json, Map, Value};
 
     use crate::expr::Expr;
-    use crate::model::{Body, Flag, Rule, Serve, Split, Targeting, Variant};
+    use crate::model::{Body, Flag, Holdout, Rule, Serve, Split, Targeting, Variant};
     use crate::{Context, Snapshot};
 
     fn map(v: Value) -> Map<String, Value> {
@@ -265,6 +272,16 @@ mod tests {
             active_from: None,
             active_until: None,
         }]);
+        let held_out = Targeting::Rules(vec![Rule {
+            when: None,
+            serve: Serve::Holdout(Holdout {
+                name: "h".into(),
+                variant: None,
+                metadata: map(json!({"holdout": "h", "team": "web"})),
+            }),
+            active_from: None,
+            active_until: None,
+        }]);
         let mut flags = vec![
             flag("a\"b\\c\n", Targeting::Static, Some(0)),
             flag("disabled", Targeting::Static, Some(1)),
@@ -280,6 +297,7 @@ mod tests {
             ),
             flag("no-default", Targeting::Static, None),
             flag("split", split, Some(1)),
+            flag("held-out", held_out, Some(0)),
         ];
         flags[1].disabled = true;
         flags[4].metadata = map(json!({"team": "web", "n": 3, "ok": true}));

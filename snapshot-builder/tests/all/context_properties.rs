@@ -158,3 +158,28 @@ fn contexts_deeper_than_the_limit_are_refused_not_evaluated() {
         Err(vane_resolver::ContextError::Json(_))
     ));
 }
+
+/// Every entry of the bulk body is the single-flag answer for the same
+/// context, metadata included, over many units of the shop example; some of
+/// them held out of `reviews-first`'s experiment (metadata `holdout`).
+#[test]
+fn bulk_entries_equal_single_flag_answers_for_held_out_units_too() {
+    let shop = &snapshots()[0];
+    let mut held_out = 0;
+    for unit in (0..2000)
+        .map(|i| format!("unit-{i}"))
+        .chain(["h-14", "h-77", "h-91"].map(String::from))
+    {
+        let context = Context::from_json(&format!(r#"{{"targetingKey":"{unit}"}}"#), 0).unwrap();
+        let bulk: Value = serde_json::from_slice(&shop.bulk_json(&context)).unwrap();
+        let entries = bulk["flags"].as_array().unwrap();
+        assert_eq!(entries.len(), shop.flag_count());
+        for (entry, flag) in entries.iter().zip(shop.flags()) {
+            let single = shop.evaluate(&flag.key, &context).to_json();
+            assert_eq!(entry, &single, "{unit}, flag {}", flag.key);
+            held_out += usize::from(entry["metadata"].get("holdout").is_some());
+        }
+    }
+    // unit-104, h-14, h-77 and h-91 among them (docs/rules.md, "Holdouts").
+    assert!(held_out >= 4, "only {held_out} held-out answers");
+}

@@ -397,19 +397,33 @@ test('single and bulk answers equal `vane eval` on the same snapshot and context
 test('layers and holdouts: the shop layer\'s experiments and holdout answer as `vane eval`', async () => {
   const ex = keyed().find((e) => e.tenant === 'shop');
   const snap = built.shop;
-  // u10 is in reviews-first, u12 in sticky-buy-button, u59 held out of the
-  // layer (holdout product-page-holdout), u1 in no experiment; {} has no unit.
+  // u10 is in reviews-first, u12 in sticky-buy-button, u59, unit-104 and
+  // h-14 held out of the layer (holdout product-page-holdout), u1 in no
+  // experiment; {} has no unit. The bulk body, sent with a declared length
+  // (the fast path) and chunked (the workers-rs path), equals `vane eval`'s
+  // bulk output, held-out units' metadata `holdout` included.
   const seen = new Set();
-  for (const targetingKey of ['u10', 'u12', 'u59', 'u1', undefined]) {
+  for (const targetingKey of ['u10', 'u12', 'u59', 'unit-104', 'h-14', 'u1', undefined]) {
     const context = targetingKey ? { targetingKey } : {};
+    const expected = evalCli(snap, context);
+    const all = await bulk(context, ex.client_key);
+    assert.equal(all.status, 200);
+    assert.deepEqual(all.json, expected, `bulk ${JSON.stringify(context)}`);
+    const chunked = await oneShot('POST', '/ofrep/v1/evaluate/flags', {
+      key: ex.client_key, body: [Buffer.from(JSON.stringify({ context }))],
+    });
+    assert.equal(chunked.status, 200, chunked.text);
+    assert.deepEqual(chunked.json, expected, `chunked bulk ${JSON.stringify(context)}`);
     for (const flag of ['reviews-first', 'sticky-buy-button']) {
       const one = await single(flag, context, ex.client_key);
       assert.equal(one.status, 200);
       assert.deepEqual(one.json, evalCli(snap, context, flag), `${flag} ${JSON.stringify(context)}`);
+      assert.deepEqual(all.json.flags.find((f) => f.key === flag), one.json, `bulk entry ${flag} ${JSON.stringify(context)}`);
       seen.add(`${targetingKey}/${flag}/${one.json.reason}/${one.json.metadata?.holdout ?? ''}`);
     }
   }
   for (const s of ['u10/reviews-first/SPLIT/', 'u12/sticky-buy-button/SPLIT/', 'u59/reviews-first/DEFAULT/product-page-holdout',
+    'unit-104/reviews-first/DEFAULT/product-page-holdout', 'h-14/reviews-first/DEFAULT/product-page-holdout',
     'u1/reviews-first/DEFAULT/', 'undefined/sticky-buy-button/DEFAULT/']) {
     assert.ok(seen.has(s), `${s} in ${[...seen].join(' ')}`);
   }
