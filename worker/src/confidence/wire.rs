@@ -28,6 +28,9 @@ pub mod code {
     pub const NOT_FOUND: u16 = 5;
     /// `UNIMPLEMENTED`: HTTP 405 (a method the path does not serve).
     pub const UNIMPLEMENTED: u16 = 12;
+    /// `RESOURCE_EXHAUSTED`: sent with HTTP 413 for a body over the limit
+    /// (gRPC's code for a message larger than the server accepts).
+    pub const RESOURCE_EXHAUSTED: u16 = 8;
 }
 
 /// An error answer as Confidence's HTTP gateway writes one (a
@@ -43,6 +46,18 @@ pub fn error(status: u16, code: u16, message: impl Into<String>) -> Reply {
 /// A 400 `INVALID_ARGUMENT` answer.
 pub fn invalid(message: impl Into<String>) -> Reply {
     error(400, code::INVALID_ARGUMENT, message)
+}
+
+/// A request body the Confidence routes could not read (the errors of
+/// [`crate::request::read_body`]) as a `google.rpc.Status`: 413
+/// `RESOURCE_EXHAUSTED` over the limit, 400 `INVALID_ARGUMENT` for a body
+/// that could not be read to its end (as any other error, for want of a
+/// better code).
+pub fn body_error(e: &ApiError) -> Reply {
+    match e {
+        ApiError::PayloadTooLarge { .. } => error(413, code::RESOURCE_EXHAUSTED, e.details()),
+        _ => error(e.status(), code::INVALID_ARGUMENT, e.details()),
+    }
 }
 
 /// A routing refusal of a path under `/v1/` as Confidence's gateway

@@ -6,7 +6,7 @@
 
 use crate::confidence::serve::{serve_apply, serve_resolve, ConfidenceEdge, Served};
 use crate::confidence::sticky::{read_units, replace_units, Materializations, StickyStore};
-use crate::confidence::telemetry_upload;
+use crate::confidence::{telemetry_upload, wire};
 use crate::cors::RequestCors;
 use crate::error::ApiError;
 use crate::limits::MAX_CONFIDENCE_REQUEST_BYTES;
@@ -20,8 +20,9 @@ use crate::store::SnapshotSource;
 /// `random` is 40 random bytes (a resolve's token nonce and resolve id).
 ///
 /// Statuses: 204 preflight; 200 telemetry; those of
-/// [`serve_resolve`] and [`serve_apply`]; 413 `PAYLOAD_TOO_LARGE`
-/// (declared or read) and 400 `UNREADABLE_BODY`, as Vane errors.
+/// [`serve_resolve`] and [`serve_apply`]; 413 `RESOURCE_EXHAUSTED`
+/// (declared or read) and 400 `INVALID_ARGUMENT` (unreadable body), as
+/// `google.rpc.Status` bodies ([`wire::body_error`]).
 #[allow(clippy::too_many_arguments)] // the pipeline's inputs, each once
 pub async fn serve_confidence<S: SnapshotSource, T: StickyStore, B: BodyStream>(
     edge: &ConfidenceEdge<'_, S>,
@@ -51,7 +52,7 @@ pub async fn serve_confidence<S: SnapshotSource, T: StickyStore, B: BodyStream>(
             {
                 Err(e) => {
                     log.error_code = Some(e.code().as_str().to_owned());
-                    Served::replying(e.reply())
+                    Served::replying(wire::body_error(&e))
                 }
                 Ok(bytes) if route == ConfidenceRoute::Apply => {
                     serve_apply(edge, &bytes, now_ms).await
@@ -133,5 +134,86 @@ pub async fn serve_materializations<T: StickyStore>(
     match answer {
         Ok(reply) => Outcome::new(reply, log, request_id),
         Err(e) => Outcome::error(&e, log, request_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::Cache;
+    use crate::confidence::sticky::Write;
+    use crate::confidence::token::TokenKey;
+    use crate::testutil::{block_on, Chunks, MemoryStore};
+    use serde_json::json;
+
+    /// A sticky store a refused body never reaches.
+    struct Unreached;
+
+    impl StickyStore for Unreached {
+        async fn read(&self, _: &str, _: &[String]) -> Result<Materializations, String> {
+            Err("a refused body reads no sticky assignment".into())
+        }
+        async fn write(&self, _: &str, _: &[Write]) -> Result<(), String> {
+            Err("a refused body writes no sticky assignment".into())
+        }
+        async fn replace(&self, _: &str, _: &Materializations) -> Result<(), String> {
+            Err("a refused body replaces no sticky assignment".into())
+        }
+    }
+
+    fn serve(route: ConfidenceRoute, content_length: Option<&str>, mut body: Chunks) -> Outcome {
+        let (store, cache) = (MemoryStore::default(), Cache::new());
+        let key = TokenKey::from_secret("dev-resolve-token-key-not-secret");
+        let edge = ConfidenceEdge {
+            store: &store,
+            cache: &cache,
+            token_key: &key,
+            ttl_ms: 0,
+        };
+        let head = RequestHead {
+            method: "POST".into(),
+            path: "/v1/flags:resolve".into(),
+            headers: content_length
+                .map(|n| ("content-length".to_owned(), n.to_owned()))
+                .into_iter()
+                .collect(),
+            ..RequestHead::default()
+        };
+        block_on(serve_confidence(
+            &edge, &Unreached, route, &head, &mut body, 0, &[0; 40], "req",
+        ))
+    }
+
+    #[test]
+    fn bodies_over_the_limit_or_unreadable_are_google_rpc_statuses() {
+        let limit = MAX_CONFIDENCE_REQUEST_BYTES;
+        let too_large = json!({"code": 8,
+            "message": format!("request body is larger than {limit} bytes"), "details": []});
+        for route in [ConfidenceRoute::Resolve, ConfidenceRoute::Apply] {
+            let cases = [
+                // Declared over the limit: refused before a byte is read.
+                (Some("1100000"), Chunks::sized(&[]), 413, &too_large),
+                // Chunked: refused once the bytes read pass the limit.
+                (
+                    None,
+                    Chunks::sized(&[limit / 2, limit / 2, 1]),
+                    413,
+                    &too_large,
+                ),
+                (
+                    None,
+                    Chunks::failing_after(&[10], "connection reset"),
+                    400,
+                    &json!({"code": 3, "details": [],
+                        "message": "the request body could not be read to its end; send it again"}),
+                ),
+            ];
+            for (declared, body, status, expected) in cases {
+                let o = serve(route, declared, body);
+                assert_eq!(o.reply.status, status, "{route:?} {declared:?}");
+                assert_eq!(&o.reply.body_json(), expected, "{route:?} {declared:?}");
+                assert!(o.effects.is_empty());
+            }
+        }
     }
 }
