@@ -398,12 +398,12 @@ test('layers and holdouts: the shop layer\'s experiments and holdout answer as `
   const ex = keyed().find((e) => e.tenant === 'shop');
   const snap = built.shop;
   // u10 is in reviews-first, u12 in sticky-buy-button, u59, unit-104 and
-  // h-14 held out of the layer (holdout product-page-holdout), u1 in no
-  // experiment; {} has no unit. The bulk body, sent with a declared length
+  // h-14 held out of reviews-first, h-91 of sticky-buy-button (holdout
+  // product-page-holdout), u1 in no experiment; {} has no unit. The bulk body, sent with a declared length
   // (the fast path) and chunked (the workers-rs path), equals `vane eval`'s
   // bulk output, held-out units' metadata `holdout` included.
   const seen = new Set();
-  for (const targetingKey of ['u10', 'u12', 'u59', 'unit-104', 'h-14', 'u1', undefined]) {
+  for (const targetingKey of ['u10', 'u12', 'u59', 'unit-104', 'h-14', 'h-91', 'u1', undefined]) {
     const context = targetingKey ? { targetingKey } : {};
     const expected = evalCli(snap, context);
     const all = await bulk(context, ex.client_key);
@@ -424,6 +424,7 @@ test('layers and holdouts: the shop layer\'s experiments and holdout answer as `
   }
   for (const s of ['u10/reviews-first/SPLIT/', 'u12/sticky-buy-button/SPLIT/', 'u59/reviews-first/DEFAULT/product-page-holdout',
     'unit-104/reviews-first/DEFAULT/product-page-holdout', 'h-14/reviews-first/DEFAULT/product-page-holdout',
+    'h-91/sticky-buy-button/DEFAULT/product-page-holdout',
     'u1/reviews-first/DEFAULT/', 'undefined/sticky-buy-button/DEFAULT/']) {
     assert.ok(seen.has(s), `${s} in ${[...seen].join(' ')}`);
   }
