@@ -17,7 +17,7 @@ use std::sync::OnceLock;
 
 use serde_json::Map;
 
-use crate::format2::{decode_flag, FlagAt, Layout, StrTable};
+use crate::format2::{add_copied_text, decode_flag, FlagAt, Layout, StrTable};
 use crate::model::{Flag, Targeting};
 use crate::space::BucketSpace;
 
@@ -96,7 +96,10 @@ impl FlagStore {
     /// Flag `i`, decoded (and checked against `spaces`) the first time.
     pub(crate) fn get(&self, i: usize, spaces: &[BucketSpace]) -> Option<&Flag> {
         let cell = self.cells.get(i)?;
-        Some(cell.get_or_init(|| self.decode(i, spaces).unwrap_or_else(|e| self.broken(i, e))))
+        Some(cell.get_or_init(|| {
+            self.decode(i, spaces)
+                .map_or_else(|e| self.broken(i, e), |(flag, _)| flag)
+        }))
     }
 
     /// Every flag, in key order, each decoded the first time.
@@ -105,16 +108,22 @@ impl FlagStore {
         spaces: &'s [BucketSpace],
     ) -> impl ExactSizeIterator<Item = &'s Flag> + 's {
         self.cells.iter().enumerate().map(move |(i, cell)| {
-            cell.get_or_init(|| self.decode(i, spaces).unwrap_or_else(|e| self.broken(i, e)))
+            cell.get_or_init(|| {
+                self.decode(i, spaces)
+                    .map_or_else(|e| self.broken(i, e), |(flag, _)| flag)
+            })
         })
     }
 
     /// Decodes and checks every flag not decoded yet, then lets the body
     /// go. Errors: the first flag that does not decode or check.
     pub(crate) fn decode_all(&mut self, spaces: &[BucketSpace]) -> Result<(), String> {
+        let mut copied = 0;
         for (i, cell) in self.cells.iter().enumerate() {
             if cell.get().is_none() {
-                let flag = self.decode(i, spaces)?;
+                let (flag, n) = self.decode(i, spaces)?;
+                add_copied_text(&mut copied, n)
+                    .map_err(|e| format!("flag '{}': {e}", self.key(i)))?;
                 // Unset a moment ago, and nothing else holds the store.
                 let _ = cell.set(flag);
             }
@@ -123,14 +132,15 @@ impl FlagStore {
         Ok(())
     }
 
-    /// Decodes and checks flag `i` from the source.
-    fn decode(&self, i: usize, spaces: &[BucketSpace]) -> Result<Flag, String> {
+    /// Decodes and checks flag `i` from the source; returns it and the
+    /// bytes of text it copied out of the string table.
+    fn decode(&self, i: usize, spaces: &[BucketSpace]) -> Result<(Flag, usize), String> {
         let s = self.source.as_ref().ok_or("the flag is not in the body")?;
         let at = *s.at.get(i).ok_or("the flag is not in the body")?;
-        let flag = decode_flag(&s.body, &s.table, at, s.layout)
+        let (flag, copied) = decode_flag(&s.body, &s.table, at, s.layout)
             .map_err(|e| format!("flag '{}': {e}", self.key(i)))?;
         flag.check(spaces)?;
-        Ok(flag)
+        Ok((flag, copied))
     }
 
     /// The stand-in for flag `i` when it does not decode: every evaluation

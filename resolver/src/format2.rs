@@ -30,7 +30,10 @@
 
 use std::fmt;
 
-use crate::limits::{set_too_expanded, MAX_SET_BYTES_PER_ENCODED_BYTE};
+use crate::limits::{
+    set_too_expanded, text_copies_too_large, MAX_FLAG_TEXT_BYTES, MAX_SET_BYTES_PER_ENCODED_BYTE,
+    MAX_SNAPSHOT_TEXT_BYTES,
+};
 use crate::model::{Body, Flag};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::ser::{self, Serialize};
@@ -159,8 +162,19 @@ fn encode<T: Serialize + ?Sized>(value: &T, layout: Layout) -> Result<Vec<u8>, E
         order: Vec::new(),
         flag_lengths: Vec::new(),
         layout,
+        text_bytes: 0,
+        flag_text_bytes: 0,
     };
     value.serialize(&mut enc)?;
+    let rest = enc.text_bytes - enc.flag_text_bytes;
+    if rest > MAX_FLAG_TEXT_BYTES {
+        return Err(Error(text_copies_too_large(
+            "the items after the flags",
+            rest,
+            MAX_FLAG_TEXT_BYTES,
+            "flag",
+        )));
+    }
     let mut out = Vec::with_capacity(enc.data.len() + 16 * enc.order.len());
     put_varint(&mut out, enc.order.len() as u64);
     for t in &enc.order {
@@ -187,6 +201,11 @@ struct Encoder {
     /// flag table).
     flag_lengths: Vec<u64>,
     layout: Layout,
+    /// The bytes of the text items written so far, what the decoder
+    /// copies out of the string table.
+    text_bytes: usize,
+    /// Those of them inside flags.
+    flag_text_bytes: usize,
 }
 
 impl Encoder {
@@ -201,6 +220,7 @@ impl Encoder {
     }
 
     fn text(&mut self, s: &str) {
+        self.text_bytes += s.len();
         let i = self.intern(s);
         self.data.push(kind::TEXT);
         put_varint(&mut self.data, u64::from(i));
@@ -326,8 +346,22 @@ impl ser::Serializer for &mut Encoder {
         }
         if name == FLAG_ITEM_NAME {
             let start = self.data.len();
+            let texts = self.text_bytes;
             v.serialize(&mut *self)?;
             self.flag_lengths.push((self.data.len() - start) as u64);
+            // What the decoder refuses (`MAX_FLAG_TEXT_BYTES`,
+            // `MAX_SNAPSHOT_TEXT_BYTES`).
+            let copied = self.text_bytes - texts;
+            if copied > MAX_FLAG_TEXT_BYTES {
+                let what = format!("flag {}", self.flag_lengths.len() - 1);
+                return Err(Error(text_copies_too_large(
+                    &what,
+                    copied,
+                    MAX_FLAG_TEXT_BYTES,
+                    "flag",
+                )));
+            }
+            add_copied_text(&mut self.flag_text_bytes, copied).map_err(Error)?;
             return Ok(());
         }
         v.serialize(self)
@@ -924,24 +958,44 @@ pub fn body_from_slice(bytes: &[u8], format_version: u32) -> Result<Body, Error>
     let layout = Layout::of(format_version)
         .ok_or_else(|| Error(format!("body format {format_version} is not 2, 3 or 4")))?;
     let (table, at, mut body) = open_body(bytes, layout)?;
-    body.flags = at
-        .iter()
-        .map(|&at| decode_flag(bytes, &table, at, layout))
-        .collect::<Result<_, _>>()?;
+    let mut copied = 0;
+    for (i, &at) in at.iter().enumerate() {
+        let (flag, n) = decode_flag(bytes, &table, at, layout)?;
+        add_copied_text(&mut copied, n).map_err(|e| Error(format!("flag {i}: {e}")))?;
+        body.flags.push(flag);
+    }
     Ok(body)
 }
 
-/// Decodes the flag at `at` of a body of `layout` opened with [`open_body`].
+/// Decodes the flag at `at` of a body of `layout` opened with [`open_body`];
+/// returns it and the bytes of text it copied out of the string table
+/// (at most [`MAX_FLAG_TEXT_BYTES`]).
 pub(crate) fn decode_flag(
     bytes: &[u8],
     table: &StrTable,
     at: FlagAt,
     layout: Layout,
-) -> Result<Flag, Error> {
+) -> Result<(Flag, usize), Error> {
     let mut d = Decoder::new(bytes, at.start as usize, Some(table), layout);
     let flag = de::Deserialize::deserialize(&mut d)?;
     d.finish(at.end as usize)?;
-    Ok(flag)
+    Ok((flag, d.text_bytes))
+}
+
+/// Adds `copied` bytes of text, decoded by a flag, to `total`, the bytes
+/// the flags before it copied, refusing a snapshot over
+/// [`MAX_SNAPSHOT_TEXT_BYTES`] at that flag.
+pub(crate) fn add_copied_text(total: &mut usize, copied: usize) -> Result<(), String> {
+    *total = total.saturating_add(copied);
+    if *total > MAX_SNAPSHOT_TEXT_BYTES {
+        return Err(text_copies_too_large(
+            "the flags up to this one",
+            *total,
+            MAX_SNAPSHOT_TEXT_BYTES,
+            "snapshot",
+        ));
+    }
+    Ok(())
 }
 
 struct Decoder<'de> {
@@ -958,6 +1012,9 @@ struct Decoder<'de> {
     set_start: usize,
     /// The bytes of its members read so far.
     set_bytes: usize,
+    /// The bytes of text items copied out of the string table so far,
+    /// at most [`MAX_FLAG_TEXT_BYTES`].
+    text_bytes: usize,
 }
 
 impl<'de> Decoder<'de> {
@@ -971,6 +1028,7 @@ impl<'de> Decoder<'de> {
             suffixes: Vec::new(),
             set_start: 0,
             set_bytes: 0,
+            text_bytes: 0,
         }
     }
 
@@ -1234,6 +1292,22 @@ impl<'de> Decoder<'de> {
         })
     }
 
+    /// Reads a text item that decodes to its own copy, counting its bytes
+    /// against [`MAX_FLAG_TEXT_BYTES`] before it is copied.
+    fn copied_text(&mut self) -> Result<&'de str, Error> {
+        let at = self.pos;
+        let text = self.text()?;
+        self.text_bytes = self.text_bytes.saturating_add(text.len());
+        if self.text_bytes > MAX_FLAG_TEXT_BYTES {
+            return Err(Error(format!(
+                "text items decode to {} bytes copied from the string table by the text at \
+                 byte {at}; at most {MAX_FLAG_TEXT_BYTES} per flag are accepted",
+                self.text_bytes
+            )));
+        }
+        Ok(text)
+    }
+
     fn unexpected(&self, k: u8, what: &str) -> Error {
         Error(format!(
             "expected {what}, found kind 0x{k:02x} (at byte {})",
@@ -1401,7 +1475,7 @@ impl<'de> de::Deserializer<'de> for &mut Decoder<'de> {
                 a.copy_from_slice(b);
                 visitor.visit_f64(f64::from_le_bytes(a))
             }
-            kind::TEXT => visitor.visit_borrowed_str(self.text()?),
+            kind::TEXT => visitor.visit_borrowed_str(self.copied_text()?),
             kind::BYTES => {
                 let n = self.len()?;
                 visitor.visit_borrowed_bytes(self.take(n)?)
@@ -1864,6 +1938,67 @@ mod tests {
         let few = StrSet::new(&long[..8]);
         let bytes = encode(&few, FORMAT_4).unwrap();
         assert_eq!(decode_set(&bytes).unwrap(), few);
+    }
+
+    /// A 1 MiB text named 4 times decodes to exactly `MAX_FLAG_TEXT_BYTES`;
+    /// named a 5th time it is refused at that text item, before its copy.
+    #[test]
+    fn text_items_decode_to_at_most_the_flag_budget() {
+        let names = |n: u64| {
+            let mut bytes = vec![0x01];
+            put_varint(&mut bytes, 1 << 20);
+            bytes.extend(std::iter::repeat_n(b'x', 1 << 20));
+            bytes.push(kind::SEQ);
+            put_varint(&mut bytes, n);
+            for _ in 0..n {
+                bytes.extend_from_slice(&[kind::TEXT, 0x00]);
+            }
+            item_from_slice::<Vec<String>>(&bytes, FORMAT_4)
+        };
+        let within = names(4).unwrap();
+        assert_eq!(
+            within.iter().map(String::len).sum::<usize>(),
+            MAX_FLAG_TEXT_BYTES
+        );
+        // String table: count, a 3-byte length, the text; then the array
+        // head and four 2-byte items: the 5th text's index is at 4 + 2^20 + 2 + 8 + 1.
+        assert_eq!(
+            names(5).unwrap_err().to_string(),
+            format!(
+                "text items decode to 5242880 bytes copied from the string table by the text \
+                 at byte {}; at most 4194304 per flag are accepted",
+                (1 << 20) + 15
+            )
+        );
+    }
+
+    /// The encoder refuses a flag the decoder would refuse: 5 metadata
+    /// entries naming one 1 MiB text.
+    #[test]
+    fn the_encoder_refuses_a_flag_over_the_text_budget() {
+        let text = serde_json::json!("x".repeat(1 << 20));
+        let flag = |n: usize| Flag {
+            key: "a".into(),
+            variants: Vec::new(),
+            default_variant: None,
+            disabled: false,
+            targeting: crate::model::Targeting::Invalid(String::new()),
+            metadata: (0..n).map(|i| (i.to_string(), text.clone())).collect(),
+        };
+        let body = |n| Body {
+            flags: vec![flag(n)],
+            clients: vec![],
+            cors_origins: vec![],
+            metadata: serde_json::Map::new(),
+            spaces: vec![],
+            exposure_log: Default::default(),
+        };
+        assert!(body_to_vec(&body(3), FORMAT_4).is_ok());
+        assert_eq!(
+            body_to_vec(&body(5), FORMAT_4).unwrap_err().to_string(),
+            "flag 0 would decode to 5242886 bytes of text copied from the string table; \
+             snapshots carry at most 4194304 (4 MiB) per flag"
+        );
     }
 
     /// Formats 2 and 3 read what they always read: an unsorted set is

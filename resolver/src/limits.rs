@@ -33,6 +33,33 @@ pub const MAX_SNAPSHOT_BYTES: usize = 25 * 1024 * 1024;
 /// to write a set over it ([`set_too_expanded`]).
 pub const MAX_SET_BYTES_PER_ENCODED_BYTE: usize = 32;
 
+/// Most bytes of text one flag of a snapshot may copy out of its body's
+/// string table when it is decoded (`docs/snapshot-format.md`, "Body,
+/// format 2"): every text item (`06 i`: a variant value, a metadata entry, a
+/// literal text) names a string-table text in about two bytes and decodes
+/// to its own copy, so without a bound one 100 KB text named 1,000 times
+/// makes a 102 KB body decode to 100 MB. Counted text item by text item
+/// before the text is copied, for each flag as it is decoded (on first use
+/// after [`crate::Snapshot::open`], every flag in
+/// [`crate::Snapshot::from_bytes`]) and once for the items after the flags
+/// (clients, CORS origins, metadata, bucket spaces, exposure-log settings)
+/// together. 4 MiB: the largest flag of the generated 10,000-flag bench
+/// tenant holds 20 KB of text, the examples' 426 bytes; a flag may still
+/// repeat a long text (a 40 KB JSON variant value in 100 metadata entries).
+/// The builder refuses to write a flag over it ([`text_copies_too_large`]).
+pub const MAX_FLAG_TEXT_BYTES: usize = 4 * 1024 * 1024;
+
+/// Most bytes of text all flags of a snapshot together may copy out of its
+/// body's string table when the snapshot is decoded whole
+/// ([`crate::Snapshot::from_bytes`], what the edge does on publish),
+/// counted as for [`MAX_FLAG_TEXT_BYTES`]. 64 MiB: the generated
+/// 10,000-flag bench tenant's flags hold 4.2 MB of text in all; a snapshot
+/// at [`MAX_SNAPSHOT_BYTES`] naming each text once copies at most 25 MiB,
+/// so this leaves 39 MiB for texts several flags share, while a 25 MiB
+/// body could otherwise decode to terabytes. The builder refuses to write
+/// a snapshot over it ([`text_copies_too_large`]).
+pub const MAX_SNAPSHOT_TEXT_BYTES: usize = 64 * 1024 * 1024;
+
 /// Longest tenant name, in bytes.
 pub const MAX_TENANT_BYTES: usize = 64;
 
@@ -61,6 +88,17 @@ pub fn set_too_expanded(first: &str, members: usize, decoded: usize, encoded: us
         "the string set of {members} members starting {shown:?}{more} is {decoded} bytes of members \
          front-coded in {encoded}; snapshots carry at most {MAX_SET_BYTES_PER_ENCODED_BYTE} bytes \
          of members per encoded byte"
+    )
+}
+
+/// Why `what` (a flag, or the flags of a snapshot) copying `copied` bytes
+/// of text out of the string table is over `max` bytes `per` flag or
+/// snapshot ([`MAX_FLAG_TEXT_BYTES`], [`MAX_SNAPSHOT_TEXT_BYTES`]).
+pub fn text_copies_too_large(what: &str, copied: usize, max: usize, per: &str) -> String {
+    format!(
+        "{what} would decode to {copied} bytes of text copied from the string table; \
+         snapshots carry at most {max} ({} MiB) per {per}",
+        max >> 20
     )
 }
 
@@ -158,6 +196,11 @@ mod tests {
 
     #[test]
     fn messages_name_the_size_and_the_limit() {
+        assert_eq!(
+            text_copies_too_large("flag 3", 5_000_000, MAX_FLAG_TEXT_BYTES, "flag"),
+            "flag 3 would decode to 5000000 bytes of text copied from the string table; \
+             snapshots carry at most 4194304 (4 MiB) per flag"
+        );
         assert_eq!(
             set_too_expanded(&"é".repeat(40), 100, 8000, 200),
             format!(

@@ -772,14 +772,18 @@ mod tests {
                  the one before it in byte order (at byte {at})"
             )
         );
-        let opened = Snapshot::open(&bad).unwrap();
+        only_a_is_a_parse_error(&bad, &format!("(at byte {at})"));
+    }
+
+    /// Opening `bad` succeeds; its flag `a` evaluates to `PARSE_ERROR`
+    /// with details ending in `tail`, its flag `b` as usual.
+    fn only_a_is_a_parse_error(bad: &[u8], tail: &str) {
+        let opened = Snapshot::open(bad).unwrap();
         let ctx = Context::from_value(json!({"targetingKey": "u1"}), 0).unwrap();
         let answer = opened.evaluate("a", &ctx);
         assert_eq!(answer.error_code, Some(ErrorCode::ParseError));
-        assert!(answer
-            .error_details
-            .unwrap()
-            .ends_with(&format!("(at byte {at})")));
+        let details = answer.error_details.unwrap();
+        assert!(details.ends_with(tail), "{details}");
         assert_eq!(opened.evaluate("b", &ctx).error_code, None);
     }
 
@@ -814,6 +818,107 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// Flag `key` whose metadata names `long` under keys `l00`.. (`n` of
+    /// them) and the text `short` under keys `s00`.. (`m` of them).
+    fn flag_naming(key: &str, long: &str, n: usize, m: usize) -> Flag {
+        let mut f = flag(key, [0, 1]);
+        for i in 0..n {
+            f.metadata.insert(format!("l{i:02}"), json!(long));
+        }
+        for i in 0..m {
+            f.metadata.insert(format!("s{i:02}"), json!("short"));
+        }
+        f
+    }
+
+    /// `bytes` with every metadata entry `s..` naming `short` made to name
+    /// `long` instead (`06 key 06 short` becomes `06 key 06 long`), as a
+    /// breaker would: the body grows by nothing. Returns it and how many
+    /// entries changed.
+    fn naming_long(bytes: &[u8], long: &str) -> (Vec<u8>, usize) {
+        let mut changed = 0;
+        let bomb = with_body(bytes, |body| {
+            let (table, _) = crate::format2::StrTable::read(body).unwrap();
+            let texts: Vec<&str> = (0..).map_while(|i| table.get(i)).collect();
+            let index = |t: &str| texts.iter().position(|&x| x == t).unwrap() as u8;
+            let (l, short) = (index(long), index("short"));
+            assert!(texts.len() < 128, "one-byte text indexes");
+            let keys: Vec<u8> = (0..texts.len())
+                .filter(|&i| texts[i].len() == 3 && texts[i].starts_with('s'))
+                .map(|i| i as u8)
+                .collect();
+            let mut patched = body.clone();
+            for k in keys {
+                for (at, w) in body.windows(4).enumerate() {
+                    if w == [0x06, k, 0x06, short] {
+                        patched[at + 3] = l;
+                        changed += 1;
+                    }
+                }
+            }
+            *body = patched;
+        });
+        (bomb, changed)
+    }
+
+    /// One 200,000-byte text named 20 times by a flag decodes (4 MB, within
+    /// `MAX_FLAG_TEXT_BYTES`); named 41 times by the same bytes it would be
+    /// 8.2 MB: refused by `from_bytes` at the text over the budget, and on
+    /// `open` that flag alone is `PARSE_ERROR`.
+    #[test]
+    fn a_text_named_too_often_in_a_flag_is_a_body_error() {
+        let long = "x".repeat(200_000);
+        let good = bytes(vec![flag_naming("a", &long, 20, 21), flag("b", [1, 0])]);
+        let whole = Snapshot::from_bytes(&good).unwrap();
+        assert_eq!(whole.flag("a").unwrap().metadata.len(), 41);
+        let (bad, changed) = naming_long(&good, &long);
+        assert_eq!((changed, bad.len()), (21, good.len()));
+        let err = Snapshot::from_bytes(&bad).unwrap_err().to_string();
+        assert!(
+            err.starts_with("snapshot body is malformed: flag 'a': text items decode to 4200"),
+            "{err}"
+        );
+        assert!(
+            err.ends_with("; at most 4194304 per flag are accepted"),
+            "{err}"
+        );
+        only_a_is_a_parse_error(&bad, "at most 4194304 per flag are accepted");
+    }
+
+    /// 16 flags naming one 4,000,000-byte text decode whole (64 MB, within
+    /// `MAX_SNAPSHOT_TEXT_BYTES`); a 17th naming it too is refused by
+    /// `from_bytes` at that flag, while each flag alone is within its own
+    /// budget, so `open` answers it; the builder refuses to write the 17.
+    #[test]
+    fn texts_named_too_often_across_flags_are_a_body_error() {
+        let long = "x".repeat(4_000_000);
+        let mut flags: Vec<Flag> = (0..16)
+            .map(|i| flag_naming(&format!("f{i:02}"), &long, 1, 0))
+            .collect();
+        flags.push(flag_naming("f16", &long, 0, 1));
+        let good = bytes(flags.clone());
+        assert_eq!(Snapshot::from_bytes(&good).unwrap().flag_count(), 17);
+        let (bad, changed) = naming_long(&good, &long);
+        assert_eq!(changed, 1);
+        let err = Snapshot::from_bytes(&bad).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "snapshot body is malformed: flag 'f16': the flags up to this one would decode to \
+             68000221 bytes of text copied from the string table; snapshots carry at most \
+             67108864 (64 MiB) per snapshot"
+        );
+        let opened = Snapshot::open(&bad).unwrap();
+        let ctx = Context::from_value(json!({"targetingKey": "u1"}), 0).unwrap();
+        assert_eq!(opened.evaluate("f16", &ctx).error_code, None);
+        flags[16] = flag_naming("f16", &long, 1, 0);
+        let body = Snapshot::from_bytes(&good).unwrap().to_body();
+        let body = Body { flags, ..body };
+        let err = Snapshot::encode("t", 1, 0, "test", &body)
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with("(64 MiB) per snapshot"), "{err}");
     }
 
     #[test]

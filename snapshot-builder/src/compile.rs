@@ -282,10 +282,17 @@ mod tests {
 
     #[test]
     fn a_snapshot_the_edge_would_refuse_is_an_error() {
-        let huge = "x".repeat(MAX_SNAPSHOT_BYTES);
-        let text = format!(
-            r#"{{"flags": {{"big": {{"state": "ENABLED", "variants": {{"a": "{huge}"}}, "defaultVariant": "a"}}}}}}"#
-        );
+        // 26 flags of 1 MiB each: within the text each flag may copy
+        // (`MAX_FLAG_TEXT_BYTES`), over the snapshot size.
+        let huge = "x".repeat(1 << 20);
+        let flags: Vec<String> = (0..26)
+            .map(|i| {
+                format!(
+                    r#""big{i}": {{"state": "ENABLED", "variants": {{"a": "{i}{huge}"}}, "defaultVariant": "a"}}"#
+                )
+            })
+            .collect();
+        let text = format!(r#"{{"flags": {{{}}}}}"#, flags.join(","));
         let options = BuildOptions {
             tenant: Some("t".to_owned()),
             version: 1,
