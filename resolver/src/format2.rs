@@ -145,18 +145,26 @@ fn put_varint(out: &mut Vec<u8>, mut n: u64) {
 
 /// Encodes `value` as a format-2 body: the string table, then the item.
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, Error> {
-    encode(value, Layout::FORMAT_2)
+    encode(value, Layout::FORMAT_2, &[])
 }
 
 /// Encodes `body` in body format `layout`: the string table, for formats 3
 /// and 4 the flag table (the number of flags, then each flag's length in
 /// bytes), then the item (text sets with suffix dictionaries in format 4).
 pub(crate) fn body_to_vec(body: &Body, layout: Layout) -> Result<Vec<u8>, Error> {
-    encode(body, layout)
+    let keys: Vec<&str> = body.flags.iter().map(|f| f.key.as_str()).collect();
+    encode(body, layout, &keys)
 }
 
-fn encode<T: Serialize + ?Sized>(value: &T, layout: Layout) -> Result<Vec<u8>, Error> {
+/// Encodes `value`; `flag_keys` are the keys of its flag items in order,
+/// to name a flag the encoder refuses (empty: named by position).
+fn encode<T: Serialize + ?Sized>(
+    value: &T,
+    layout: Layout,
+    flag_keys: &[&str],
+) -> Result<Vec<u8>, Error> {
     let mut enc = Encoder {
+        flag_keys,
         data: Vec::new(),
         texts: std::collections::HashMap::new(),
         order: Vec::new(),
@@ -193,7 +201,9 @@ fn encode<T: Serialize + ?Sized>(value: &T, layout: Layout) -> Result<Vec<u8>, E
     Ok(out)
 }
 
-struct Encoder {
+struct Encoder<'k> {
+    /// The keys of the flag items, in order, for messages.
+    flag_keys: &'k [&'k str],
     data: Vec<u8>,
     texts: std::collections::HashMap<String, u32>,
     order: Vec<String>,
@@ -208,7 +218,7 @@ struct Encoder {
     flag_text_bytes: usize,
 }
 
-impl Encoder {
+impl Encoder<'_> {
     /// The index of `s` in the string table, adding it when new.
     fn intern(&mut self, s: &str) -> u32 {
         let next = self.order.len() as u32;
@@ -238,12 +248,12 @@ impl Encoder {
 
 /// Front-codes a sorted set of texts: `TEXT_SET count (shared rest-len rest)*`,
 /// in format 4 with a suffix dictionary (`docs/snapshot-format.md`).
-struct TextSetEncoder<'e> {
-    enc: &'e mut Encoder,
+struct TextSetEncoder<'e, 'k> {
+    enc: &'e mut Encoder<'k>,
     members: Vec<String>,
 }
 
-impl ser::Serializer for &mut Encoder {
+impl ser::Serializer for &mut Encoder<'_> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Self;
@@ -353,7 +363,11 @@ impl ser::Serializer for &mut Encoder {
             // `MAX_SNAPSHOT_TEXT_BYTES`).
             let copied = self.text_bytes - texts;
             if copied > MAX_FLAG_TEXT_BYTES {
-                let what = format!("flag {}", self.flag_lengths.len() - 1);
+                let n = self.flag_lengths.len() - 1;
+                let what = match self.flag_keys.get(n) {
+                    Some(key) => format!("flag '{key}'"),
+                    None => format!("flag {n}"),
+                };
                 return Err(Error(text_copies_too_large(
                     &what,
                     copied,
@@ -424,7 +438,7 @@ impl ser::Serializer for &mut Encoder {
 
 macro_rules! compound {
     ($($t:ident :: $m:ident),*) => {$(
-        impl ser::$t for &mut Encoder {
+        impl ser::$t for &mut Encoder<'_> {
             type Ok = ();
             type Error = Error;
             fn $m<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
@@ -443,7 +457,7 @@ compound!(
     SerializeTupleVariant::serialize_field
 );
 
-impl ser::SerializeMap for &mut Encoder {
+impl ser::SerializeMap for &mut Encoder<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, k: &T) -> Result<(), Error> {
@@ -457,7 +471,7 @@ impl ser::SerializeMap for &mut Encoder {
     }
 }
 
-impl ser::SerializeStruct for &mut Encoder {
+impl ser::SerializeStruct for &mut Encoder<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -472,7 +486,7 @@ impl ser::SerializeStruct for &mut Encoder {
     }
 }
 
-impl ser::SerializeStructVariant for &mut Encoder {
+impl ser::SerializeStructVariant for &mut Encoder<'_> {
     type Ok = ();
     type Error = Error;
     fn serialize_field<T: Serialize + ?Sized>(
@@ -492,7 +506,7 @@ fn not_a_text_set() -> Error {
     Error("a text set holds texts only".into())
 }
 
-impl ser::Serializer for &mut TextSetEncoder<'_> {
+impl ser::Serializer for &mut TextSetEncoder<'_, '_> {
     type Ok = ();
     type Error = Error;
     type SerializeSeq = Self;
@@ -616,7 +630,7 @@ impl ser::Serializer for &mut TextSetEncoder<'_> {
     }
 }
 
-impl ser::SerializeSeq for &mut TextSetEncoder<'_> {
+impl ser::SerializeSeq for &mut TextSetEncoder<'_, '_> {
     type Ok = ();
     type Error = Error;
     fn serialize_element<T: Serialize + ?Sized>(&mut self, v: &T) -> Result<(), Error> {
@@ -1585,7 +1599,7 @@ mod tests {
     };
 
     fn set_bytes(members: &[&str], layout: Layout) -> Vec<u8> {
-        encode(&StrSet::new(members), layout).unwrap()
+        encode(&StrSet::new(members), layout, &[]).unwrap()
     }
 
     fn decode_set(bytes: &[u8]) -> Result<StrSet, Error> {
@@ -1661,8 +1675,8 @@ mod tests {
         let members: Vec<String> = set.iter().map(String::from).collect();
         let (entries, _) = shared_suffixes(&members);
         assert_eq!(entries, ["-beta.1", ".0", "rc.1"]);
-        let v4 = encode(&set, FORMAT_4).unwrap();
-        assert!(v4.len() < encode(&set, Layout::FORMAT_2).unwrap().len());
+        let v4 = encode(&set, FORMAT_4, &[]).unwrap();
+        assert!(v4.len() < encode(&set, Layout::FORMAT_2, &[]).unwrap().len());
         assert_eq!(item_from_slice::<StrSet>(&v4, FORMAT_4).unwrap(), set);
     }
 
@@ -1692,7 +1706,8 @@ mod tests {
         for members in sets {
             let set = StrSet::new(members);
             for layout in [Layout::FORMAT_2, FORMAT_4] {
-                let read: StrSet = item_from_slice(&encode(&set, layout).unwrap(), layout).unwrap();
+                let read: StrSet =
+                    item_from_slice(&encode(&set, layout, &[]).unwrap(), layout).unwrap();
                 assert_eq!(read, set, "{layout:?}: {members:?}");
             }
         }
@@ -1906,7 +1921,7 @@ mod tests {
         let set = StrSet::new(&urls);
         let decoded: usize = urls.iter().map(String::len).sum();
         for layout in [Layout::FORMAT_2, FORMAT_4] {
-            let bytes = encode(&set, layout).unwrap();
+            let bytes = encode(&set, layout, &[]).unwrap();
             let ratio = decoded / bytes.len();
             assert!(
                 (8..MAX_SET_BYTES_PER_ENCODED_BYTE).contains(&ratio),
@@ -1923,7 +1938,7 @@ mod tests {
         let long: Vec<String> = (0..100)
             .map(|i| format!("{}{i:03}", "a".repeat(998)))
             .collect();
-        let e = encode(&StrSet::new(&long), FORMAT_4).unwrap_err();
+        let e = encode(&StrSet::new(&long), FORMAT_4, &[]).unwrap_err();
         let encoded = e.to_string();
         let first = "a".repeat(32);
         assert!(
@@ -1936,7 +1951,7 @@ mod tests {
         // What the encoder writes, the decoder reads: a handful of the
         // same members is within the bound.
         let few = StrSet::new(&long[..8]);
-        let bytes = encode(&few, FORMAT_4).unwrap();
+        let bytes = encode(&few, FORMAT_4, &[]).unwrap();
         assert_eq!(decode_set(&bytes).unwrap(), few);
     }
 
@@ -1996,7 +2011,7 @@ mod tests {
         assert!(body_to_vec(&body(3), FORMAT_4).is_ok());
         assert_eq!(
             body_to_vec(&body(5), FORMAT_4).unwrap_err().to_string(),
-            "flag 0 would decode to 5242886 bytes of text copied from the string table; \
+            "flag 'a' would decode to 5242886 bytes of text copied from the string table; \
              snapshots carry at most 4194304 (4 MiB) per flag"
         );
     }

@@ -313,4 +313,33 @@ mod tests {
             "{message}"
         );
     }
+
+    #[test]
+    fn a_flag_over_the_text_budget_is_named_by_its_key() {
+        // Five variants with one 1 MiB value: one text in the string
+        // table, copied five times by the decoder, over the 4 MiB a flag
+        // may copy (`MAX_FLAG_TEXT_BYTES`).
+        let huge = "x".repeat(1 << 20);
+        let variants: Vec<String> = (0..5).map(|i| format!(r#""v{i}": "{huge}""#)).collect();
+        let text = format!(
+            r#"{{"flags": {{"small": {{"state": "ENABLED", "variants": {{"a": 1}}, "defaultVariant": "a"}},
+               "heavy": {{"state": "ENABLED", "variants": {{{}}}, "defaultVariant": "v0"}}}}}}"#,
+            variants.join(",")
+        );
+        let options = BuildOptions {
+            tenant: Some("t".to_owned()),
+            version: 1,
+            created_at: 0,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
+        };
+        let errors = build("heavy.json", &text, Format::Flagd, &options).unwrap_err();
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].message.contains(
+                "flag 'heavy' would decode to 5242895 bytes of text copied from the string table"
+            ),
+            "{}",
+            errors[0].message
+        );
+    }
 }
