@@ -280,6 +280,17 @@ pub fn encode(
 mod tests {
     use super::*;
 
+    /// Builds flagd `text` for tenant `t` in the current format.
+    fn build_flagd(file: &str, text: &str) -> Result<Built, Vec<Diagnostic>> {
+        let options = BuildOptions {
+            tenant: Some("t".to_owned()),
+            version: 1,
+            created_at: 0,
+            format_version: vane_resolver::snapshot::FORMAT_VERSION,
+        };
+        build(file, text, Format::Flagd, &options)
+    }
+
     #[test]
     fn a_snapshot_the_edge_would_refuse_is_an_error() {
         // 26 flags of 1 MiB each: within the text each flag may copy
@@ -293,13 +304,7 @@ mod tests {
             })
             .collect();
         let text = format!(r#"{{"flags": {{{}}}}}"#, flags.join(","));
-        let options = BuildOptions {
-            tenant: Some("t".to_owned()),
-            version: 1,
-            created_at: 0,
-            format_version: vane_resolver::snapshot::FORMAT_VERSION,
-        };
-        let errors = build("big.json", &text, Format::Flagd, &options).unwrap_err();
+        let errors = build_flagd("big.json", &text).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
         let message = &errors[0].message;
         let size: usize = message
@@ -326,13 +331,7 @@ mod tests {
                "heavy": {{"state": "ENABLED", "variants": {{{}}}, "defaultVariant": "v0"}}}}}}"#,
             variants.join(",")
         );
-        let options = BuildOptions {
-            tenant: Some("t".to_owned()),
-            version: 1,
-            created_at: 0,
-            format_version: vane_resolver::snapshot::FORMAT_VERSION,
-        };
-        let errors = build("heavy.json", &text, Format::Flagd, &options).unwrap_err();
+        let errors = build_flagd("heavy.json", &text).unwrap_err();
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(
             errors[0].message.contains(
