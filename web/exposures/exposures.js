@@ -33,8 +33,13 @@ function experimentBlock(e) {
     : "Sample ratio check: not enough data";
   block.append(el("p", { class: "verdict" }, verdict));
 
-  const rowHeight = 30, labelWidth = 140, barWidth = 520, width = labelWidth + barWidth + 200;
-  const svg = el("svg:svg", { width, height: rowHeight * e.variants.length + 6, role: "img",
+  // Room for the longest variant name (about 7.5 px a character at 12 px)
+  // and for the figures after the bar; the viewBox scales the chart down
+  // to a narrow window instead of clipping it.
+  const longest = Math.max(...e.variants.map((v) => v.variant.length), 0);
+  const rowHeight = 30, labelWidth = Math.max(140, Math.ceil(longest * 7.5) + 12), barWidth = 520;
+  const width = labelWidth + barWidth + 320, height = rowHeight * e.variants.length + 6;
+  const svg = el("svg:svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img",
     "aria-label": `observed and expected shares of ${e.flag}` });
   e.variants.forEach((v, i) => {
     const y = i * rowHeight + 3;

@@ -97,6 +97,15 @@ test("the exposures page draws observed against expected shares and the SRM verd
       assert.ok(Math.abs(v.tick - (140 + v.expected * 520)) < 0.01, `${e.flag}/${v.variant} tick`);
     }
   }
+  // Every label fits inside its chart: the variant name before the bar,
+  // the figures after it (they were clipped at the chart's edge once).
+  const overflow = await page.$$eval("article.experiment svg", (svgs) => svgs.flatMap((svg) => {
+    const width = svg.width.baseVal.value;
+    return [...svg.querySelectorAll("text")]
+      .map((t) => ({ text: t.textContent, right: t.getBBox().x + t.getBBox().width, width }))
+      .filter((t) => t.right > t.width);
+  }));
+  assert.deepEqual(overflow, []);
   const checkout = drawn.find((d) => d.flag === "checkout-flow");
   assert.equal(checkout.srm, "ok");
   assert.match(checkout.verdict, /^No sample ratio mismatch: χ² = [0-9.]+, df 1, p = /);
