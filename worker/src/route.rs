@@ -198,7 +198,7 @@ impl AdminRoute {
 /// [`ApiError::InvalidPath`], [`ApiError::InvalidTenant`],
 /// [`ApiError::InvalidDigest`].
 pub fn route(method: &str, path: &str, query: Option<&str>) -> Result<Route, ApiError> {
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
     match segments.as_slice() {
         ["tenants", tenant, ofrep @ ..] if ofrep.first() == Some(&"ofrep") => {
             ofrep_route(method, path, ofrep, || tenant_name(tenant).map(Some)).map(Route::Ofrep)
@@ -441,6 +441,23 @@ fn decode(s: &str, what: &'static str) -> Result<String, ApiError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_one_leading_slash_is_part_of_a_path() {
+        assert!(route("POST", "/ofrep/v1/evaluate/flags", None).is_ok());
+        for path in [
+            "//ofrep/v1/evaluate/flags",
+            "///tenants/shop/ofrep/v1/evaluate/flags",
+            "//admin/v1/tenants/shop/snapshot",
+        ] {
+            let e = route("POST", path, None).unwrap_err();
+            assert_eq!(
+                (e.status(), e.code().as_str()),
+                (404, "NOT_FOUND"),
+                "{path}"
+            );
+        }
+    }
 
     #[test]
     fn exposure_routes_parse_their_query() {
