@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use vane_resolver::explain::{BucketStep, RuleOutcome, Serves};
+use vane_resolver::explain::{BucketStep, Read, RuleOutcome, Serves, TargetingKind};
 use vane_resolver::Explanation;
 
 /// Width of a layer's bar in characters.
@@ -11,7 +11,8 @@ const BAR: usize = 50;
 
 /// The explanation as lines of text: the result, then every rule with its
 /// outcome, the attributes it read, its bucket tests (a bar per layer or
-/// holdout, `^` at the unit's bucket) and the split placement.
+/// holdout, `^` at the unit's bucket) and the split placement; for flagd
+/// targeting that stays JsonLogic, what it evaluated to and what it read.
 pub fn text(e: &Explanation<'_>) -> String {
     let mut out = String::new();
     let r = &e.result;
@@ -45,13 +46,7 @@ pub fn text(e: &Explanation<'_>) -> String {
             ),
         };
         let _ = writeln!(out, "  rule {}: {outcome}; {serves}", rule.index);
-        for read in &rule.reads {
-            let value = read
-                .value
-                .as_ref()
-                .map_or("missing".to_owned(), |v| v.to_string());
-            let _ = writeln!(out, "    reads {} = {value}", read.path);
-        }
+        reads(&mut out, &rule.reads);
         for step in &rule.buckets {
             bucket(&mut out, step);
         }
@@ -77,7 +72,27 @@ pub fn text(e: &Explanation<'_>) -> String {
             }
         }
     }
+    if e.targeting == Some(TargetingKind::JsonLogic) {
+        match &e.targeting_result {
+            Some(v) => {
+                let _ = writeln!(out, "  flagd JsonLogic targeting: evaluated to {v}");
+            }
+            None => out.push_str("  flagd JsonLogic targeting: not evaluated\n"),
+        }
+        reads(&mut out, &e.reads);
+    }
     out
+}
+
+/// The attributes read, one `reads PATH = VALUE` line each.
+fn reads(out: &mut String, reads: &[Read]) {
+    for read in reads {
+        let value = read
+            .value
+            .as_ref()
+            .map_or("missing".to_owned(), |v| v.to_string());
+        let _ = writeln!(out, "    reads {} = {value}", read.path);
+    }
 }
 
 /// One bucket test: the space, the unit and bucket, and the space as a bar.

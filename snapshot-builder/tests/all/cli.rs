@@ -627,6 +627,39 @@ fn eval_explain_prints_the_layer_bar_and_the_unit_bucket() {
 }
 
 #[test]
+fn eval_explain_prints_what_flagd_json_logic_evaluated_to_and_read() {
+    // player-v2's `fractional` buckets a `cat` the builder does not lower,
+    // so its targeting stays JsonLogic.
+    let out = vane(
+        &[
+            "eval",
+            "examples/media.flagd.json",
+            "--flag",
+            "player-v2",
+            "--explain",
+            "--context",
+            r#"{"targetingKey":"u","email":"ana@corp.example","platform":"ios"}"#,
+        ],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        text,
+        "player-v2: variant off reason DEFAULT\n\
+         \x20 flagd JsonLogic targeting: evaluated to null\n\
+         \x20   reads email = \"ana@corp.example\"\n\
+         \x20   reads platform = \"ios\"\n\
+         \x20   reads appVersion = missing\n\
+         \x20   reads targetingKey = \"u\"\n\n"
+    );
+}
+
+#[test]
 fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
     // `vane inspect S | head -3` once `head` has exited: the write fails with
     // EPIPE, which must end the command quietly, not in a panic.
