@@ -588,17 +588,17 @@ fn keygen_writes_an_owner_only_key_and_build_sign_names_its_public_key() {
     assert!(!out_path.exists());
 }
 
-#[test]
-fn eval_explain_prints_the_layer_bar_and_the_unit_bucket() {
+/// `vane eval INPUT --flag FLAG --explain --context CONTEXT`'s output; it must succeed.
+fn explain(input: &str, flag: &str, context: &str) -> String {
     let out = vane(
         &[
             "eval",
-            "examples/shop.yaml",
+            input,
             "--flag",
-            "sticky-buy-button",
+            flag,
             "--explain",
             "--context",
-            r#"{"targetingKey":"u5"}"#,
+            context,
         ],
         &[],
     );
@@ -607,7 +607,16 @@ fn eval_explain_prints_the_layer_bar_and_the_unit_bucket() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let text = String::from_utf8(out.stdout).unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn eval_explain_prints_the_layer_bar_and_the_unit_bucket() {
+    let text = explain(
+        "examples/shop.yaml",
+        "sticky-buy-button",
+        r#"{"targetingKey":"u5"}"#,
+    );
     // Bucket of "product-page-2026|u5" among 1,000,000 (MurmurHash3 x86_32).
     for line in [
         "sticky-buy-button: variant control reason SPLIT",
@@ -630,24 +639,11 @@ fn eval_explain_prints_the_layer_bar_and_the_unit_bucket() {
 fn eval_explain_prints_what_flagd_json_logic_evaluated_to_and_read() {
     // player-v2's `fractional` buckets a `cat` the builder does not lower,
     // so its targeting stays JsonLogic.
-    let out = vane(
-        &[
-            "eval",
-            "examples/media.flagd.json",
-            "--flag",
-            "player-v2",
-            "--explain",
-            "--context",
-            r#"{"targetingKey":"u","email":"ana@corp.example","platform":"ios"}"#,
-        ],
-        &[],
+    let text = explain(
+        "examples/media.flagd.json",
+        "player-v2",
+        r#"{"targetingKey":"u","email":"ana@corp.example","platform":"ios"}"#,
     );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         text,
         "player-v2: variant off reason DEFAULT\n\
