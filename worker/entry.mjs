@@ -20,40 +20,64 @@ export * from "./index.js";
 const BODY_LIMIT = Vane.prototype.ofrepBodyLimit();
 const NO_BODY = new Uint8Array(0);
 
+// The two synchronous exports, called directly rather than through the
+// instance worker-build's default export constructs per request: that one
+// is a Proxy over a new WorkerEntrypoint whose every method read makes
+// another Proxy (about 20 us of a single-flag answer's CPU on workerd,
+// docs/benchmarks.md "HTTP per core"). Neither export reads `this`. What
+// that Proxy adds is its recovery from a trapped (panicked) instance, kept
+// here: a WebAssembly.RuntimeError marks the module for reinitialisation in
+// worker-build's own state (as its Proxy does), and the request goes to the
+// workers-rs `fetch`, whose construction reinitialises the module first.
+const ofrepCached = Vane.prototype.ofrepCached;
+const ofrepAfter = Vane.prototype.ofrepAfter;
+const INIT_STATE = globalThis.__worker_init_state;
+if (typeof ofrepCached !== "function" || typeof ofrepAfter !== "function" || typeof INIT_STATE !== "object") {
+  throw new Error("entry.mjs: index.js lacks ofrepCached, ofrepAfter or worker-build's __worker_init_state");
+}
+
 export default {
   async fetch(request, env, ctx) {
-    // The entrypoint worker-build generates (its panic recovery included).
-    const vane = new Vane(ctx, env);
     const method = request.method;
-    if (method !== "POST" && method !== "OPTIONS") return vane.fetch(request);
+    if (method !== "POST" && method !== "OPTIONS") return new Vane(ctx, env).fetch(request);
     const headers = request.headers;
     const length = headers.get("content-length");
     let body = NO_BODY;
     if (request.body !== null) {
-      if (length === null || !(Number(length) <= BODY_LIMIT)) return vane.fetch(request);
+      if (length === null || !(Number(length) <= BODY_LIMIT)) return new Vane(ctx, env).fetch(request);
       body = new Uint8Array(await request.arrayBuffer());
     }
-    const answer = vane.ofrepCached(
-      env,
-      method,
-      request.url,
-      headers.get("authorization"),
-      headers.get("x-api-key"),
-      headers.get("origin"),
-      headers.get("user-agent"),
-      headers.get("if-none-match"),
-      length,
-      body,
-    );
+    let answer;
+    try {
+      answer = ofrepCached(
+        env,
+        method,
+        request.url,
+        headers.get("authorization"),
+        headers.get("x-api-key"),
+        headers.get("origin"),
+        headers.get("user-agent"),
+        headers.get("if-none-match"),
+        length,
+        body,
+      );
+    } catch (e) {
+      // A trap: the workers-rs entry, reinitialised, answers instead.
+      if (!(e instanceof WebAssembly.RuntimeError)) throw e;
+      INIT_STATE.criticalError = true;
+    }
     if (answer === undefined) {
       // The body was read: the asynchronous path gets the same bytes.
+      const vane = new Vane(ctx, env);
       return vane.fetch(body === NO_BODY ? request : new Request(request, { body }));
     }
-    if (answer[1]) ctx.waitUntil(vane.ofrepAfter(env));
-    const out = new Headers();
-    const pairs = answer[3].split("\n");
-    for (let i = 0; i < pairs.length; i += 2) out.set(pairs[i], pairs[i + 1]);
-    return new Response(answer[2], { status: answer[0], headers: out });
+    if (answer[1]) ctx.waitUntil(ofrepAfter(env));
+    // Header pairs for the Response to take in one conversion (cheaper on
+    // workerd than a Headers object filled by one call per header).
+    const text = answer[3].split("\n");
+    const pairs = [];
+    for (let i = 0; i < text.length; i += 2) pairs.push([text[i], text[i + 1]]);
+    return new Response(answer[2], { status: answer[0], headers: pairs });
   },
 
   queue(batch, env, ctx) {
