@@ -184,9 +184,13 @@ pub fn unit_of(context: &Context, path: Option<&[String]>) -> Result<String, Uni
             None => &[],
         },
     };
-    let mut value = context.root();
     let default = [TARGETING_KEY.to_owned()];
-    for segment in if path.is_empty() { &default[..] } else { path } {
+    let (first, rest) = match path.split_first() {
+        Some(split) => split,
+        None => (&default[0], &[][..]),
+    };
+    let mut value = context.member(first).ok_or(UnitProblem::Missing)?;
+    for segment in rest {
         value = match value {
             Value::Object(m) => m.get(segment).ok_or(UnitProblem::Missing)?,
             _ => return Err(UnitProblem::Missing),

@@ -1,8 +1,10 @@
 //! The evaluation context: the JSON object a caller sends with each request.
 
 use std::borrow::Cow;
+use std::sync::OnceLock;
 
-use serde_json::{Map, Value};
+use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde_json::Value;
 
 use crate::expr::number_to_js_string;
 
@@ -50,64 +52,161 @@ pub enum UnitError {
 
 /// A validated evaluation context plus the evaluation time.
 ///
+/// The top-level members live in the context's own table, sorted by name
+/// length and then name bytes, one member per name: finding an attribute
+/// is a binary search over lengths and a comparison with the few names of
+/// that length (a `serde_json::Map` compares the name with every key that
+/// sorts before it). Nested values stay `serde_json` values.
+///
 /// The targeting key is `targetingKey`; `targeting_key` is accepted as an alias
 /// and copied to `targetingKey` so rules see one name.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Context {
-    root: Value,
+    members: Vec<(Box<str>, Value)>,
     now: i64,
-    /// A copy of the targeting key, read once: splits ask for it per flag,
-    /// and `targetingKey` sorts after most attribute names, so finding it
-    /// in the object costs a comparison with nearly every key.
+    /// A copy of the targeting key, read once: splits ask for it per flag.
     targeting_key: Option<String>,
+    /// The whole context as one JSON object, built on first use (the
+    /// JsonLogic `var ""`, explanations' whole-data reads, the bulk ETag).
+    object: OnceLock<Value>,
+}
+
+impl PartialEq for Context {
+    fn eq(&self, other: &Context) -> bool {
+        self.members == other.members
+            && self.now == other.now
+            && self.targeting_key == other.targeting_key
+    }
+}
+
+/// A context's top-level JSON value as read, before [`Context::from_raw`]
+/// checks it: an object's members in the order sent (duplicates
+/// included), or the JSON type of any other value. Deserialize it where a
+/// context sits inside a larger document (OFREP's `{"context": {...}}`), so
+/// the members go straight into the context's table without a
+/// `serde_json::Map` built first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawContext(Result<Vec<(Box<str>, Value)>, &'static str>);
+
+impl<'de> Deserialize<'de> for RawContext {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<RawContext, D::Error> {
+        deserializer.deserialize_any(RawVisitor)
+    }
+}
+
+struct RawVisitor;
+
+impl<'de> Visitor<'de> for RawVisitor {
+    type Value = RawContext;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawContext, A::Error> {
+        let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8).min(64));
+        while let Some(name) = map.next_key::<Box<str>>()? {
+            members.push((name, map.next_value::<Value>()?));
+        }
+        Ok(RawContext(Ok(members)))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawContext, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(RawContext(Err("array")))
+    }
+
+    fn visit_unit<E>(self) -> Result<RawContext, E> {
+        Ok(RawContext(Err("null")))
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<RawContext, E> {
+        Ok(RawContext(Err("boolean")))
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<RawContext, E> {
+        Ok(RawContext(Err("number")))
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<RawContext, E> {
+        Ok(RawContext(Err("number")))
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<RawContext, E> {
+        Ok(RawContext(Err("number")))
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<RawContext, E> {
+        Ok(RawContext(Err("string")))
+    }
+}
+
+impl RawContext {
+    /// The members of an already parsed JSON value (a `serde_json::Map`
+    /// holds one member per name already).
+    fn of_value(value: Value) -> RawContext {
+        RawContext(match value {
+            Value::Object(map) => Ok(map.into_iter().map(|(k, v)| (k.into(), v)).collect()),
+            other => Err(json_type(&other)),
+        })
+    }
 }
 
 impl Context {
     /// Parses a context from JSON text. `now` is the evaluation time in Unix
     /// seconds (used by `$flagd.timestamp`, time conditions and rule windows).
+    /// A name sent twice keeps its last value, as `serde_json` does.
     ///
     /// Errors: [`ContextError`] when the text is not JSON, not an object, too
     /// deep, or has a non-string targeting key.
     pub fn from_json(text: &str, now: i64) -> Result<Context, ContextError> {
-        let value: Value =
-            serde_json::from_str(text).map_err(|e| ContextError::Json(e.to_string()))?;
-        Context::from_value(value, now)
+        let raw = serde_json::from_str(text).map_err(|e| ContextError::Json(e.to_string()))?;
+        Context::from_raw(raw, now)
+    }
+
+    /// Parses a context from JSON bytes (a request body, no `&str` made
+    /// first); the same rules and errors as [`Context::from_json`], with
+    /// invalid UTF-8 a [`ContextError::Json`].
+    pub fn from_slice(bytes: &[u8], now: i64) -> Result<Context, ContextError> {
+        let raw = serde_json::from_slice(bytes).map_err(|e| ContextError::Json(e.to_string()))?;
+        Context::from_raw(raw, now)
     }
 
     /// Builds a context from an already parsed JSON value; same checks as
     /// [`Context::from_json`].
     pub fn from_value(value: Value, now: i64) -> Result<Context, ContextError> {
-        let Value::Object(mut map) = value else {
-            return Err(ContextError::NotAnObject(json_type(&value)));
-        };
-        if depth_exceeds(&map) {
-            return Err(ContextError::TooDeep);
-        }
+        Context::from_raw(RawContext::of_value(value), now)
+    }
+
+    /// Builds a context from its deserialized top-level value; same checks
+    /// as [`Context::from_json`] (a name sent twice keeps its last value).
+    pub fn from_raw(raw: RawContext, now: i64) -> Result<Context, ContextError> {
+        let mut context = Context::checked(raw, now)?;
         // A null targeting key means "none", as an absent one does.
-        for name in ["targetingKey", "targeting_key"] {
-            if map.get(name) == Some(&Value::Null) {
-                map.remove(name);
+        context
+            .members
+            .retain(|(k, v)| !(v.is_null() && matches!(&**k, "targetingKey" | "targeting_key")));
+        let key = match (
+            context.member("targetingKey"),
+            context.member("targeting_key"),
+        ) {
+            (Some(Value::String(k)), _) => Some((k.clone(), false)),
+            (None, Some(Value::String(k))) => Some((k.clone(), true)),
+            (Some(_), _) | (None, Some(_)) => return Err(ContextError::TargetingKeyNotString),
+            (None, None) => None,
+        };
+        if let Some((key, from_alias)) = key {
+            if from_alias {
+                // Absent (the match above), so its place is found.
+                let members = &mut context.members;
+                if let Err(i) = members.binary_search_by(|(k, _)| by_table_order(k, "targetingKey"))
+                {
+                    members.insert(i, ("targetingKey".into(), Value::String(key.clone())));
+                }
             }
+            context.targeting_key = Some(key);
         }
-        match (map.get("targetingKey"), map.get("targeting_key")) {
-            (Some(Value::String(_)), _) => {}
-            (Some(_), _) => return Err(ContextError::TargetingKeyNotString),
-            (None, Some(Value::String(k))) => {
-                let k = k.clone();
-                map.insert("targetingKey".to_owned(), Value::String(k));
-            }
-            (None, Some(_)) => return Err(ContextError::TargetingKeyNotString),
-            (None, None) => {}
-        }
-        let targeting_key = map
-            .get("targetingKey")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        Ok(Context {
-            root: Value::Object(map),
-            now,
-            targeting_key,
-        })
+        Ok(context)
     }
 
     /// A Confidence evaluation context: an object within the depth limit,
@@ -118,34 +217,80 @@ impl Context {
     ///
     /// Errors: not an object, or too deep.
     pub fn from_attributes(value: Value, now: i64) -> Result<Context, ContextError> {
-        let Value::Object(map) = value else {
-            return Err(ContextError::NotAnObject(json_type(&value)));
-        };
-        if depth_exceeds(&map) {
-            return Err(ContextError::TooDeep);
-        }
-        let mut context = Context {
-            root: Value::Object(map),
-            now,
-            targeting_key: None,
-        };
+        let mut context = Context::checked(RawContext::of_value(value), now)?;
         context.targeting_key =
             crate::assign::unit_of(&context, Some(&[crate::assign::TARGETING_KEY.to_owned()])).ok();
         Ok(context)
     }
 
+    /// The context of an object's members, in the table's order with the
+    /// last of each name kept, after the object and depth checks; no
+    /// targeting key yet.
+    fn checked(raw: RawContext, now: i64) -> Result<Context, ContextError> {
+        let mut members = raw.0.map_err(ContextError::NotAnObject)?;
+        if depth_exceeds(members.iter().map(|(_, v)| v)) {
+            return Err(ContextError::TooDeep);
+        }
+        // Stable, so the members of one name stay in the order sent; each
+        // run then collapses onto its first slot holding the last value.
+        members.sort_by(|(a, _), (b, _)| by_table_order(a, b));
+        members.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(&mut later.1, &mut kept.1);
+            }
+            same
+        });
+        Ok(Context {
+            members,
+            now,
+            targeting_key: None,
+            object: OnceLock::new(),
+        })
+    }
+
     /// An empty context (`{}`) at time `now` (Unix seconds).
     pub fn empty(now: i64) -> Context {
         Context {
-            root: Value::Object(Map::new()),
+            members: Vec::new(),
             now,
             targeting_key: None,
+            object: OnceLock::new(),
         }
     }
 
-    /// The whole context as a JSON object.
-    pub fn root(&self) -> &Value {
-        &self.root
+    /// The top-level member `name`, when the context has one.
+    #[inline]
+    pub fn member(&self, name: &str) -> Option<&Value> {
+        let len = name.len();
+        let first = self.members.partition_point(|(k, _)| k.len() < len);
+        self.members
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|(k, _)| k.len() == len)
+            .find(|(k, _)| k.as_bytes() == name.as_bytes())
+            .map(|(_, v)| v)
+    }
+
+    /// The top-level members, shortest name first (names of one length in
+    /// byte order).
+    pub fn members(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.members.iter().map(|(k, v)| (&**k, v))
+    }
+
+    /// The whole context as a JSON object, built on the first call and kept:
+    /// for readers of the whole data (`var ""`, a bulk ETag), not for
+    /// finding attributes ([`Context::member`], [`Context::lookup`]).
+    pub fn object(&self) -> &Value {
+        self.object.get_or_init(|| {
+            Value::Object(
+                self.members
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect(),
+            )
+        })
     }
 
     /// The targeting key, when the context has one.
@@ -184,10 +329,23 @@ impl Context {
     }
 
     /// Looks up a value by path segments (`["user", "plan"]`); array elements
-    /// are addressed by decimal index segments.
+    /// are addressed by decimal index segments. The empty path is the whole
+    /// context ([`Context::object`]).
+    #[inline]
     pub fn lookup<S: AsRef<str>>(&self, path: &[S]) -> Option<&Value> {
-        lookup(&self.root, path)
+        match path.split_first() {
+            None => Some(self.object()),
+            Some((name, rest)) => lookup(self.member(name.as_ref())?, rest),
+        }
     }
+}
+
+/// The member table's order: shorter names first, names of one length by
+/// their bytes.
+fn by_table_order(a: &str, b: &str) -> std::cmp::Ordering {
+    a.len()
+        .cmp(&b.len())
+        .then_with(|| a.as_bytes().cmp(b.as_bytes()))
 }
 
 /// Looks up `path` inside `value`: object members by name, array elements by
@@ -212,10 +370,11 @@ pub fn json_type(v: &Value) -> &'static str {
     }
 }
 
-/// True when objects/arrays under `root` (depth 1) nest deeper than the limit.
+/// True when the objects/arrays of a context's members (the context is
+/// depth 1) nest deeper than the limit.
 /// Iterative, so it cannot overflow the stack whatever the input.
-fn depth_exceeds(root: &Map<String, Value>) -> bool {
-    let mut stack: Vec<(&Value, usize)> = root.values().map(|v| (v, 2)).collect();
+fn depth_exceeds<'v>(members: impl Iterator<Item = &'v Value>) -> bool {
+    let mut stack: Vec<(&Value, usize)> = members.map(|v| (v, 2)).collect();
     while let Some((v, depth)) = stack.pop() {
         let children: Box<dyn Iterator<Item = &Value>> = match v {
             Value::Object(m) => Box::new(m.values()),
@@ -295,9 +454,143 @@ mod tests {
     }
 
     #[test]
+    fn members_are_found_by_name_and_sorted_by_length_then_bytes() {
+        let c = Context::from_json(
+            r#"{"region":"eu","age":34,"email":"a@b.example","plan":"pro","bb":1,"ba":2,"":0}"#,
+            0,
+        )
+        .unwrap();
+        let names: Vec<&str> = c.members().map(|(k, _)| k).collect();
+        assert_eq!(names, ["", "ba", "bb", "age", "plan", "email", "region"]);
+        assert_eq!(c.member("email"), Some(&Value::from("a@b.example")));
+        assert_eq!(c.member("age"), Some(&Value::from(34)));
+        assert_eq!(c.member("ba"), Some(&Value::from(2)));
+        assert_eq!(c.member(""), Some(&Value::from(0)));
+        for missing in ["emaik", "emails", "b", "Plan", "regions", "x"] {
+            assert_eq!(c.member(missing), None, "{missing}");
+        }
+        assert_eq!(Context::empty(0).member("email"), None);
+    }
+
+    #[test]
+    fn a_name_sent_twice_keeps_its_last_value_as_serde_json_does() {
+        let text = r#"{"plan":"free","a":1,"plan":"pro","a":{"b":2},"targetingKey":"u1","targetingKey":"u2"}"#;
+        let c = Context::from_json(text, 0).unwrap();
+        assert_eq!(c.member("plan"), Some(&Value::from("pro")));
+        assert_eq!(c.lookup(&["a", "b"]), Some(&Value::from(2)));
+        assert_eq!(c.targeting_key(), Some("u2"));
+        assert_eq!(c.members().count(), 3);
+        let via_value: Value = serde_json::from_str(text).unwrap();
+        assert_eq!(c.object(), &via_value);
+        assert_eq!(Context::from_value(via_value, 0).unwrap(), c);
+        // A later null targeting key is no targeting key; a later string
+        // after a null is the key.
+        let c = Context::from_json(r#"{"targetingKey":"u1","targetingKey":null}"#, 0).unwrap();
+        assert_eq!((c.targeting_key(), c.member("targetingKey")), (None, None));
+        let c = Context::from_json(r#"{"targetingKey":null,"targetingKey":"u3"}"#, 0).unwrap();
+        assert_eq!(c.targeting_key(), Some("u3"));
+    }
+
+    #[test]
+    fn bytes_parse_as_text_does_and_invalid_utf8_is_a_json_error() {
+        let text = r#"{"user":{"tags":["a","b"]},"targeting_key":"u1","n":1.5}"#;
+        assert_eq!(
+            Context::from_slice(text.as_bytes(), 9),
+            Context::from_json(text, 9)
+        );
+        assert!(matches!(
+            Context::from_slice(b"{\"a\":\"\xff\"}", 0),
+            Err(ContextError::Json(_))
+        ));
+        for (text, found) in [
+            (&b"\"text\""[..], "string"),
+            (b"[[1],{}]", "array"),
+            (b"true", "boolean"),
+            (b"-1.5", "number"),
+            (b" null ", "null"),
+        ] {
+            assert_eq!(
+                Context::from_slice(text, 0),
+                Err(ContextError::NotAnObject(found))
+            );
+        }
+        assert!(matches!(
+            Context::from_slice(b"{\"a\":1} x", 0),
+            Err(ContextError::Json(_))
+        ));
+    }
+
+    #[test]
+    fn a_raw_context_deserializes_inside_a_larger_body() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            context: RawContext,
+        }
+        let body: Body =
+            serde_json::from_slice(br#"{"context":{"targeting_key":"u1","plan":"pro"}}"#).unwrap();
+        let c = Context::from_raw(body.context, 3).unwrap();
+        assert_eq!((c.targeting_key(), c.now()), (Some("u1"), 3));
+        assert_eq!(
+            c.object(),
+            &serde_json::json!({"targeting_key":"u1","targetingKey":"u1","plan":"pro"})
+        );
+    }
+
+    #[test]
+    fn the_table_answers_as_the_serde_json_object_did() {
+        // Random objects (names from a small alphabet, so lengths and
+        // prefixes collide, duplicates included): every member and path
+        // is found as `lookup` in the parsed `Value` finds it.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _ in 0..300 {
+            let mut text = String::from("{");
+            let mut names = Vec::new();
+            for i in 0..next(12) {
+                let name: String = (0..next(4))
+                    .map(|_| ["a", "b", "é"][next(3) as usize])
+                    .collect();
+                let value = match next(4) {
+                    0 => format!("{}", next(100)),
+                    1 => format!("{{\"{name}\":[{},\"x\"]}}", next(9)),
+                    2 => "null".to_owned(),
+                    _ => format!("\"v{i}\""),
+                };
+                if i > 0 {
+                    text.push(',');
+                }
+                text.push_str(&format!("\"{name}\":{value}"));
+                names.push(name);
+            }
+            text.push('}');
+            let value: Value = serde_json::from_str(&text).unwrap();
+            let c = Context::from_attributes(value.clone(), 0).unwrap();
+            assert_eq!(c.object(), &value, "{text}");
+            names.extend(["ab".to_owned(), "bbbb".to_owned()]);
+            for name in &names {
+                assert_eq!(c.member(name), value.get(name), "{name} in {text}");
+                let path = [name.as_str(), name.as_str(), "0"];
+                assert_eq!(c.lookup(&path), lookup(&value, &path), "{path:?} in {text}");
+            }
+        }
+    }
+
+    #[test]
     fn lookup_walks_objects_and_arrays() {
         let c = Context::from_json(r#"{"user":{"tags":["a","b"]}}"#, 0).unwrap();
         assert_eq!(c.lookup(&["user", "tags", "1"]), Some(&Value::from("b")));
+        assert_eq!(c.lookup(&["user", "tags", "2"]), None);
         assert_eq!(c.lookup(&["user", "nope"]), None);
+        assert_eq!(c.lookup(&["nope"]), None);
+        let empty: [&str; 0] = [];
+        assert_eq!(
+            c.lookup(&empty),
+            Some(&serde_json::json!({"user":{"tags":["a","b"]}}))
+        );
     }
 }

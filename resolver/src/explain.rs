@@ -13,7 +13,7 @@
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::context::{lookup, Context};
+use crate::context::Context;
 use crate::exposure::{variant_name, Exposure};
 use crate::expr::{Expr, Op, Path};
 use crate::model::{Flag, Rule, Serve, Targeting};
@@ -515,7 +515,7 @@ fn reads(expr: Option<&Expr>, context: &Context) -> Vec<Read> {
         .into_iter()
         .map(|path| Read {
             path: path.join("."),
-            value: lookup(context.root(), path).cloned(),
+            value: context.lookup(path).cloned(),
         })
         .collect()
 }

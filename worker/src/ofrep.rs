@@ -188,7 +188,7 @@ pub fn evaluate_all(
             let answer = Reply::json_bytes(200, body);
             let etag = bulk_etag(
                 &snapshot.info.digest,
-                context.root(),
+                context.object(),
                 answer.body.as_deref().unwrap_or_default(),
             );
             let reply = match if_none_match_header {
@@ -268,7 +268,7 @@ mod tests {
     fn empty_or_missing_body_is_the_empty_context() {
         for body in [&b""[..], b"  \n", b"{}", b"{\"other\":1}"] {
             let c = parse_context(body, 7).unwrap();
-            assert_eq!(c.root(), &json!({}));
+            assert_eq!(c.object(), &json!({}));
             assert_eq!(c.now(), 7);
         }
         let c = parse_context(br#"{"context":{"targeting_key":"u1"}}"#, 0).unwrap();

@@ -41,10 +41,10 @@ use coerce::{compare, loose_eq, strict_eq, to_js_string};
 /// What an expression is evaluated against.
 #[derive(Debug, Clone, Copy)]
 pub struct Env<'a> {
-    /// The data `var` reads: the context object for a flag, the current
-    /// element inside `map`/`filter`/`all`/`none`/`some`, and
-    /// `{"current", "accumulator"}` inside `reduce`. Any JSON value.
-    pub root: &'a Value,
+    /// The data `var` reads: the context for a flag, the current element
+    /// inside `map`/`filter`/`all`/`none`/`some`, and
+    /// `{"current", "accumulator"}` inside `reduce`.
+    pub data: Data<'a>,
     /// Evaluation time in Unix seconds (`$flagd.timestamp`, typed time tests).
     pub now: i64,
     /// Key of the flag being evaluated (`$flagd.flagKey`, the default
@@ -60,6 +60,44 @@ pub struct Env<'a> {
     /// [`Env::recording_undecided`]); `None` = not recorded (the test is
     /// false).
     pub undecided: Option<&'a RefCell<Option<Undecided>>>,
+}
+
+/// What `var` reads: a request's context (its member table), or any JSON
+/// value (the element `map` and friends pass, a test's data).
+#[derive(Debug, Clone, Copy)]
+pub enum Data<'a> {
+    /// The evaluation context of the request.
+    Context(&'a Context),
+    /// A JSON value.
+    Value(&'a Value),
+}
+
+impl<'a> Data<'a> {
+    /// The whole data as one JSON value (`var ""`); a context's object is
+    /// built on first use.
+    fn whole(self) -> &'a Value {
+        match self {
+            Data::Context(c) => c.object(),
+            Data::Value(v) => v,
+        }
+    }
+
+    /// The first step of a `var` path: the context's member `name`, or a
+    /// value's member or element ([`step`]).
+    fn member(self, name: &str) -> Option<&'a Value> {
+        match self {
+            Data::Context(c) => c.member(name),
+            Data::Value(v) => step(v, name),
+        }
+    }
+
+    /// [`context::lookup`] of `path` in the data.
+    fn lookup<S: AsRef<str>>(self, path: &[S]) -> Option<&'a Value> {
+        match self {
+            Data::Context(c) => c.lookup(path),
+            Data::Value(v) => context::lookup(v, path),
+        }
+    }
 }
 
 /// A typed test that could not be decided: a regex test of an attribute
@@ -91,7 +129,7 @@ impl<'a> Env<'a> {
     pub fn new(buckets: &'a BucketCache<'a>, flag_key: &'a str) -> Env<'a> {
         let context: &'a Context = buckets.context();
         Env {
-            root: context.root(),
+            data: Data::Context(context),
             now: context.now(),
             flag_key,
             buckets,
@@ -121,7 +159,7 @@ impl<'a> Env<'a> {
         'a: 'b,
     {
         Env {
-            root,
+            data: Data::Value(root),
             now: self.now,
             flag_key: self.flag_key,
             buckets: self.buckets,
@@ -151,7 +189,7 @@ impl Expr {
         // answer them in place, without a call returning a `Cow` in memory.
         match self {
             Expr::Lit(v) => Cow::Borrowed(v),
-            Expr::Var(path) => Cow::Borrowed(walk(env.root, path).unwrap_or(&NULL)),
+            Expr::Var(path) => Cow::Borrowed(walk(env.data, path).unwrap_or(&NULL)),
             other => other.eval_node(env),
         }
     }
@@ -181,8 +219,8 @@ impl Expr {
     fn eval_node<'a>(&'a self, env: &Env<'a>) -> Cow<'a, Value> {
         match self {
             Expr::Lit(v) => Cow::Borrowed(v),
-            Expr::Var(path) => Cow::Borrowed(walk(env.root, path).unwrap_or(&NULL)),
-            Expr::VarOr(path, default) => match walk(env.root, path) {
+            Expr::Var(path) => Cow::Borrowed(walk(env.data, path).unwrap_or(&NULL)),
+            Expr::VarOr(path, default) => match walk(env.data, path) {
                 Some(v) => Cow::Borrowed(v),
                 None => default.eval(env),
             },
@@ -197,7 +235,7 @@ impl Expr {
             Expr::Test(path, test) => boolean(test_holds(path, test, env)),
             Expr::InBuckets(test) => boolean(test.holds(env.buckets)),
             Expr::InBitmap(test) => boolean(test.holds(env.buckets)),
-            Expr::Criterion(path, c) => boolean(c.matches(context::lookup(env.root, path))),
+            Expr::Criterion(path, c) => boolean(c.matches(env.data.lookup(path))),
             Expr::Member(m) => boolean(m.holds(env.buckets.context(), env.sticky)),
         }
     }
@@ -213,7 +251,7 @@ fn in_set(needle: &Expr, set: &StrSet, env: &Env<'_>) -> bool {
 
 /// A typed test of the attribute at `path`, recording an undecided one.
 fn test_holds(path: &[String], test: &Test, env: &Env<'_>) -> bool {
-    let value = context::lookup(env.root, path);
+    let value = env.data.lookup(path);
     if let (Some(len), Some(cell)) = (test.undecided(value), env.undecided) {
         cell.replace(Some(Undecided {
             path: path.join("."),
@@ -349,8 +387,15 @@ fn contains(haystack: &Value, needle: &Value) -> bool {
 /// Walks `path` from `root` as json-logic-js `var` does: object members by
 /// name, array elements by canonical decimal index. `None` (missing) when a
 /// step is absent or below a non-container; a final `null` is `Some(null)`.
-fn walk<'v, S: AsRef<str>>(root: &'v Value, path: &[S]) -> Option<&'v Value> {
-    path.iter().try_fold(root, |v, seg| step(v, seg.as_ref()))
+#[inline]
+fn walk<'v, S: AsRef<str>>(data: Data<'v>, path: &[S]) -> Option<&'v Value> {
+    match (data, path.split_first()) {
+        (Data::Value(v), _) => path.iter().try_fold(v, |v, seg| step(v, seg.as_ref())),
+        (Data::Context(c), None) => Some(c.object()),
+        (Data::Context(c), Some((name, rest))) => rest
+            .iter()
+            .try_fold(c.member(name.as_ref())?, |v, seg| step(v, seg.as_ref())),
+    }
 }
 
 fn step<'v>(v: &'v Value, seg: &str) -> Option<&'v Value> {
@@ -374,8 +419,8 @@ fn array_index(seg: &str) -> Option<usize> {
 fn var_dynamic<'a>(args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> {
     let path = arg(args, 0, env);
     let found = match path.as_ref() {
-        Value::Null => Some(Cow::Borrowed(env.root)),
-        Value::String(s) if s.is_empty() => Some(Cow::Borrowed(env.root)),
+        Value::Null => Some(Cow::Borrowed(env.data.whole())),
+        Value::String(s) if s.is_empty() => Some(Cow::Borrowed(env.data.whole())),
         other => lookup_text(&to_js_string(other), env),
     };
     match found {
@@ -400,7 +445,8 @@ fn lookup_text<'a>(path: &str, env: &Env<'a>) -> Option<Cow<'a, Value>> {
             _ => None,
         };
     }
-    segments.try_fold(env.root, step).map(Cow::Borrowed)
+    let first = env.data.member(segments.next().unwrap_or_default());
+    segments.try_fold(first?, step).map(Cow::Borrowed)
 }
 
 /// json-logic-js `missing`: the keys (the first argument when it is an
@@ -417,8 +463,8 @@ fn missing<'a>(args: &'a [Expr], env: &Env<'a>) -> Vec<Value> {
 fn missing_keys<'k>(keys: impl Iterator<Item = &'k Value>, env: &Env<'_>) -> Vec<Value> {
     keys.filter(|key| {
         let value = match key {
-            Value::Null => Some(Cow::Borrowed(env.root)),
-            Value::String(s) if s.is_empty() => Some(Cow::Borrowed(env.root)),
+            Value::Null => Some(Cow::Borrowed(env.data.whole())),
+            Value::String(s) if s.is_empty() => Some(Cow::Borrowed(env.data.whole())),
             other => lookup_text(&to_js_string(other), env),
         };
         value.is_none_or(|v| match v.as_ref() {

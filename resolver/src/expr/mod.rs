@@ -21,7 +21,7 @@ pub mod typed;
 
 pub use criterion::Criterion;
 pub use eval::number_to_js_string;
-pub use eval::{truthy, Env, Undecided};
+pub use eval::{truthy, Data, Env, Undecided};
 pub use member::{Bloom, Member};
 pub use strset::StrSet;
 pub use typed::Test;

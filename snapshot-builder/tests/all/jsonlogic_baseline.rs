@@ -4,7 +4,7 @@
 //! is compiled, and evaluated by the resolver against the case's data.
 
 use serde_json::{Map, Value};
-use vane_resolver::expr::Env;
+use vane_resolver::expr::{Data, Env};
 use vane_resolver::{BucketCache, Context};
 use vane_snapshot_builder::jsonlogic::{compile, compile_all, path_text, CompileErrorKind};
 
@@ -59,7 +59,7 @@ fn all_278_cases_pass() {
             }
         };
         let env = Env {
-            root: &data,
+            data: Data::Value(&data),
             now: 0,
             flag_key: "",
             buckets: &no_buckets,

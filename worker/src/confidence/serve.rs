@@ -343,7 +343,7 @@ fn token_assignment(
                 holdout: exposure.as_ref().and_then(|e| e.holdout.map(str::to_owned)),
                 attributes: match (&exposure, context) {
                     (Some(_), Some(context)) => {
-                        opted_attributes(log.attributes_of(&f.flag.key), context.root())
+                        opted_attributes(log.attributes_of(&f.flag.key), context)
                     }
                     _ => serde_json::Map::new(),
                 },

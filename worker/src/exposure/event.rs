@@ -283,11 +283,11 @@ pub fn events(meta: &RequestMeta, served: impl IntoIterator<Item = Served>) -> V
 /// did not name) is left out; nothing else is copied.
 pub fn opted_attributes(
     paths: &[vane_resolver::expr::Path],
-    context: &Value,
+    context: &vane_resolver::Context,
 ) -> Map<String, Value> {
     paths
         .iter()
-        .filter_map(|p| match vane_resolver::context::lookup(context, p) {
+        .filter_map(|p| match context.lookup(p) {
             Some(v @ (Value::String(_) | Value::Number(_) | Value::Bool(_))) => {
                 Some((p.join("."), v.clone()))
             }
@@ -509,10 +509,14 @@ pub(crate) mod tests {
 
     #[test]
     fn only_the_opted_in_attributes_are_copied() {
-        let context = json!({
-            "targetingKey": "u", "country": "DE", "email": "a@b.example",
-            "app": {"version": "2.1.0", "build": 7}, "plan": null
-        });
+        let context = vane_resolver::Context::from_value(
+            json!({
+                "targetingKey": "u", "country": "DE", "email": "a@b.example",
+                "app": {"version": "2.1.0", "build": 7}, "plan": null
+            }),
+            0,
+        )
+        .unwrap();
         let paths: Vec<Vec<String>> = [
             &["country"][..],
             &["app", "version"],
@@ -533,12 +537,16 @@ pub(crate) mod tests {
     fn an_object_or_array_at_an_opted_in_path_is_left_out() {
         // Its members are attributes the flag did not name: a client that
         // sends `country: {email: …}` must not get the email stored.
-        let context = json!({
-            "targetingKey": "u",
-            "country": {"email": "a@b.example", "nested": {"ssn": "1"}},
-            "app": {"version": ["2.1.0", {"token": "t"}]},
-            "beta": true, "score": 1.5
-        });
+        let context = vane_resolver::Context::from_value(
+            json!({
+                "targetingKey": "u",
+                "country": {"email": "a@b.example", "nested": {"ssn": "1"}},
+                "app": {"version": ["2.1.0", {"token": "t"}]},
+                "beta": true, "score": 1.5
+            }),
+            0,
+        )
+        .unwrap();
         let paths: Vec<Vec<String>> =
             [&["country"][..], &["app", "version"], &["beta"], &["score"]]
                 .iter()

@@ -44,7 +44,7 @@ pub fn single_flag_exposures(
     let Some(mut served) = served(result, exposure, facts.now_ms) else {
         return Vec::new();
     };
-    served.attributes = opted_attributes(log.attributes_of(&result.key), context.root());
+    served.attributes = opted_attributes(log.attributes_of(&result.key), context);
     let client = snapshot
         .clients()
         .iter()

@@ -39,7 +39,7 @@ pub(super) fn fractional<'a>(args: &'a [Expr], env: &Env<'a>) -> Cow<'a, Value> 
             murmur3_32(&[key.as_bytes()]),
             args.get(1..).unwrap_or_default(),
         ),
-        Value::Array(_) => match env.root.get("targetingKey") {
+        Value::Array(_) => match env.data.member("targetingKey") {
             Some(Value::String(key)) => {
                 (murmur3_32(&[env.flag_key.as_bytes(), key.as_bytes()]), args)
             }

@@ -17,7 +17,7 @@ fn eval_with(ir: Value, data: &Value, flag: &str) -> Value {
     let context = Context::empty(0);
     let buckets = BucketCache::new(&context, &[]);
     let env = Env {
-        root: data,
+        data: Data::Value(data),
         now: 1_700_000_000,
         flag_key: flag,
         buckets: &buckets,
@@ -735,7 +735,7 @@ fn holds_is_the_truthiness_of_the_value() {
         let context = Context::empty(0);
         let buckets = BucketCache::new(&context, &[]);
         let env = Env {
-            root: &data,
+            data: Data::Value(&data),
             now: 0,
             flag_key: "f",
             buckets: &buckets,
