@@ -7,6 +7,7 @@ use serde::de::{Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Vis
 use serde_json::Value;
 
 use crate::expr::number_to_js_string;
+use crate::short_eq::same_bytes;
 
 /// Deepest nesting of objects and arrays accepted in a context (the root
 /// object is depth 1). Deeper contexts are refused with `INVALID_CONTEXT`.
@@ -269,7 +270,7 @@ impl Context {
             .unwrap_or_default()
             .iter()
             .take_while(|(k, _)| k.len() == len)
-            .find(|(k, _)| k.as_bytes() == name.as_bytes())
+            .find(|(k, _)| same_bytes(k.as_bytes(), name.as_bytes()))
             .map(|(_, v)| v)
     }
 

@@ -15,6 +15,8 @@
 //! chose colliding keys would only slow its own lookups, and lookups stay
 //! correct whatever the keys.
 
+use crate::short_eq::same_bytes;
+
 const EMPTY: u32 = u32::MAX;
 const K: u64 = 0x9e37_79b9_7f4a_7c15;
 
@@ -96,7 +98,7 @@ impl KeyIndex {
             if p == EMPTY {
                 return None;
             }
-            if t == tag && key_at(p as usize) == key {
+            if t == tag && same_bytes(key_at(p as usize).as_bytes(), key.as_bytes()) {
                 return Some(p as usize);
             }
             i = (i + 1) & mask;

@@ -49,6 +49,7 @@ pub mod model;
 mod resolve;
 pub mod result;
 pub mod semver;
+mod short_eq;
 pub mod signature;
 pub mod snapshot;
 pub mod space;

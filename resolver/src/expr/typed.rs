@@ -28,6 +28,7 @@ use serde_json::{Number, Value};
 
 use super::{number_to_js_string, StrSet};
 use crate::semver::{SemVerError, SemVerOp, Version};
+use crate::short_eq::same_bytes;
 
 mod rfc3339;
 
@@ -278,10 +279,20 @@ impl Test {
             Test::FlagdSemVer(op, operand) => version_text(value).is_some_and(|text| {
                 Version::parse(&text).is_ok_and(|v| op.holds(&v, &operand.version()))
             }),
-            Test::StartsWith(prefix) => value
-                .as_str()
-                .is_some_and(|s| s.starts_with(prefix.as_str())),
-            Test::EndsWith(suffix) => value.as_str().is_some_and(|s| s.ends_with(suffix.as_str())),
+            Test::StartsWith(prefix) => value.as_str().is_some_and(|s| {
+                let prefix = prefix.as_bytes();
+                s.as_bytes()
+                    .get(..prefix.len())
+                    .is_some_and(|head| same_bytes(head, prefix))
+            }),
+            Test::EndsWith(suffix) => value.as_str().is_some_and(|s| {
+                let suffix = suffix.as_bytes();
+                s.len().checked_sub(suffix.len()).is_some_and(|start| {
+                    s.as_bytes()
+                        .get(start..)
+                        .is_some_and(|tail| same_bytes(tail, suffix))
+                })
+            }),
             Test::Contains(needle) => match (value, needle) {
                 (Value::String(s), Value::String(n)) => s.contains(n.as_str()),
                 (Value::Array(items), _) => items.iter().any(|i| json_equal(i, needle)),
