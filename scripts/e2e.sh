@@ -98,7 +98,7 @@ stop_wrangler
 port=$(free_port)
 step "wrangler dev on 127.0.0.1:$port, default snapshot TTL: the fast path"
 start_wrangler "$port" "$work/state-fast" "$work/wrangler-fast.log" \
-    --var "ADMIN_TOKEN:$token" --var METRICS_FLUSH_SECONDS:0
+    --var "ADMIN_TOKEN:$token" --var METRICS_FLUSH_SECONDS:0 --var VANE_TEST_FAULTS:1
 run_tests "$work/wrangler-fast.log" "$work/state-fast" worker/tests/e2e/fast-path.e2e.test.mjs || status=$?
 if [ "$status" -ne 0 ]; then
     echo "e2e: failed; the last lines of the wrangler dev log:" >&2

@@ -26,9 +26,12 @@ const NO_BODY = new Uint8Array(0);
 // another Proxy (about 20 us of a single-flag answer's CPU on workerd,
 // docs/benchmarks.md "HTTP per core"). Neither export reads `this`. What
 // that Proxy adds is its recovery from a trapped (panicked) instance, kept
-// here: a WebAssembly.RuntimeError marks the module for reinitialisation in
-// worker-build's own state (as its Proxy does), and the request goes to the
-// workers-rs `fetch`, whose construction reinitialises the module first.
+// here: a WebAssembly.RuntimeError from either export marks the module for
+// reinitialisation in worker-build's own state (as its Proxy does), and
+// while it is marked (by a trap here or on the workers-rs side) requests go
+// to the workers-rs `fetch`, whose construction reinitialises the module
+// before any call; the exports' glue would copy a request's bytes into the
+// trapped instance's memory first.
 const ofrepCached = Vane.prototype.ofrepCached;
 const ofrepAfter = Vane.prototype.ofrepAfter;
 const INIT_STATE = globalThis.__worker_init_state;
@@ -36,10 +39,22 @@ if (typeof ofrepCached !== "function" || typeof ofrepAfter !== "function" || typ
   throw new Error("entry.mjs: index.js lacks ofrepCached, ofrepAfter or worker-build's __worker_init_state");
 }
 
+/** `ofrepAfter`, a trap in it (thrown or rejected) marked as one. */
+async function after(env) {
+  try {
+    return await ofrepAfter(env);
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) INIT_STATE.criticalError = true;
+    throw e;
+  }
+}
+
 export default {
   async fetch(request, env, ctx) {
     const method = request.method;
-    if (method !== "POST" && method !== "OPTIONS") return new Vane(ctx, env).fetch(request);
+    if ((method !== "POST" && method !== "OPTIONS") || INIT_STATE.criticalError) {
+      return new Vane(ctx, env).fetch(request);
+    }
     const headers = request.headers;
     const length = headers.get("content-length");
     let body = NO_BODY;
@@ -71,7 +86,7 @@ export default {
       const vane = new Vane(ctx, env);
       return vane.fetch(body === NO_BODY ? request : new Request(request, { body }));
     }
-    if (answer[1]) ctx.waitUntil(ofrepAfter(env));
+    if (answer[1]) ctx.waitUntil(after(env));
     // Header pairs for the Response to take in one conversion (cheaper on
     // workerd than a Headers object filled by one call per header).
     const text = answer[3].split("\n");

@@ -6,7 +6,7 @@
 //!
 //! | switch | effect |
 //! |---|---|
-//! | `1` | the test-only admin routes exist (the exposure log's R2 fault, `docs/exposures.md`) |
+//! | `1` | the test-only admin routes exist (the exposure log's R2 fault, `docs/exposures.md`; the wasm trap, `docs/http-api.md`) |
 //! | `kv_read=N` | every N-th KV read of an isolate fails |
 //! | `kv_write=N` | every N-th KV write of an isolate fails |
 //! | `do_storage=N` | every N-th Durable Object storage call of a tenant's publisher (the authoritative pointer read and write, the key registry claim) fails |

@@ -115,6 +115,13 @@ pub enum AdminRoute {
         /// Refuse the tenant's R2 writes from now on (or stop refusing).
         refuse_r2: bool,
     },
+    /// `PUT /admin/v1/tenants/{tenant}/test-trap`: traps the worker's wasm
+    /// instance, as a panic would (only with `VANE_TEST_FAULTS` set): the
+    /// e2e checks the next requests are answered by a reinitialised one.
+    TestTrap {
+        /// Tenant named by the path.
+        tenant: String,
+    },
     /// `PUT /admin/v1/tenants/{tenant}/materializations`: replace the sticky
     /// assignments of the units the body names. Served by the sticky
     /// store's objects, not the tenant's.
@@ -163,7 +170,8 @@ impl AdminRoute {
             | AdminRoute::Status { tenant }
             | AdminRoute::Metrics { tenant }
             | AdminRoute::Exposures { tenant, .. }
-            | AdminRoute::ExposureFault { tenant, .. } => tenant,
+            | AdminRoute::ExposureFault { tenant, .. }
+            | AdminRoute::TestTrap { tenant } => tenant,
             AdminRoute::Materializations { tenant }
             | AdminRoute::MaterializationsOf { tenant, .. } => tenant,
         }
@@ -179,6 +187,7 @@ impl AdminRoute {
             AdminRoute::Metrics { .. } => "admin.metrics",
             AdminRoute::Exposures { .. } => "admin.exposures",
             AdminRoute::ExposureFault { .. } => "admin.exposures.fault",
+            AdminRoute::TestTrap { .. } => "admin.test_trap",
             AdminRoute::Materializations { .. } => "admin.materializations",
             AdminRoute::MaterializationsOf { .. } => "admin.materializations.read",
         }
@@ -231,6 +240,7 @@ fn admin_route(
                 filter: exposure_filter(query)?,
             },
         ),
+        ["test-trap"] => ("PUT", AdminRoute::TestTrap { tenant }),
         ["exposures", "test-fault"] => (
             "PUT",
             AdminRoute::ExposureFault {

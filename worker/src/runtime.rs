@@ -336,6 +336,19 @@ async fn fetch(mut req: Request, env: Env, ctx: Context) -> Result<Response> {
                     let sticky = DurableStickyStore { env: env.clone() };
                     serve_materializations(&sticky, &r, &bytes, &request_id).await
                 }
+                Ok(_) if matches!(r, AdminRoute::TestTrap { .. }) => {
+                    if !settings(&env).faults.routes {
+                        let e = ApiError::NotFound {
+                            method: head.method.clone(),
+                            path: head.path.clone(),
+                        };
+                        refused(&head, &e, r.name(), &request_id)
+                    } else {
+                        console_warn!("vane: test trap: aborting the wasm instance");
+                        // A wasm `unreachable`: the trap a panic ends in.
+                        std::process::abort()
+                    }
+                }
                 Ok(bytes) => match &r {
                     AdminRoute::Exposures { .. } | AdminRoute::ExposureFault { .. } => {
                         match exposures(&env, &r).await {

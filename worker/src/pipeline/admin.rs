@@ -104,13 +104,14 @@ pub async fn serve_admin<S: AdminStore>(
         AdminRoute::Rollback { tenant, to } => rollback(store, tenant, to.as_deref(), now_s).await,
         AdminRoute::Status { tenant } => status(store, tenant).await,
         AdminRoute::Metrics { tenant } => Ok(Reply::json(200, &counters.report(tenant))),
-        // Answered by the fetch handler (crate::exposure), never forwarded.
-        AdminRoute::Exposures { .. } | AdminRoute::ExposureFault { .. } => {
-            Err(ApiError::NotFound {
-                method: "any".into(),
-                path: format!("the {} route inside the tenant's object", route.name()),
-            })
-        }
+        // Answered by the fetch handler (crate::exposure, the test trap),
+        // never forwarded.
+        AdminRoute::Exposures { .. }
+        | AdminRoute::ExposureFault { .. }
+        | AdminRoute::TestTrap { .. } => Err(ApiError::NotFound {
+            method: "any".into(),
+            path: format!("the {} route inside the tenant's object", route.name()),
+        }),
         // The sticky store's objects serve these (the fetch handler sends
         // them there, never here).
         AdminRoute::Materializations { .. } | AdminRoute::MaterializationsOf { .. } => {

@@ -15,9 +15,9 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { request as httpRequest } from 'node:http';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { URL_BASE, TOKEN, VANE, DIR, sha256, logEnd, logLine } from './env.mjs';
+import { URL_BASE, TOKEN, VANE, DIR, WRANGLER_LOG, sha256, logEnd, logLine } from './env.mjs';
 import { summaryWhen } from './exposure-log.mjs';
 
 const TENANT = 'fast-e2e';
@@ -183,4 +183,33 @@ test('exposures and counters of fast-path answers reach the exposure log and the
     if (Date.now() > deadline) assert.fail(`counters never got to ${n} requests: ${JSON.stringify(metrics)}`);
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+});
+
+// Last: the trap throws away the isolate's wasm state, its cache included.
+// A trap on the workers-rs side (here the test-only route, which aborts the
+// instance as a panic would) marks worker-build's state; the next request
+// must reach the reinitialised instance, not the trapped one's memory
+// (the exports' glue copies a request's bytes in before it checks).
+test('after a trap the next requests are answered by one reinitialised instance', async () => {
+  const body = context('unit-trap');
+  const before = await send({ path: flag('exp'), body });
+  assert.equal(before.status, 200);
+  const mark = logEnd();
+  const trap = await fetch(`${URL_BASE}/admin/v1/tenants/${TENANT}/test-trap`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  assert.ok(trap.status >= 500, `the trapped request fails: ${trap.status}`);
+  const paths = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await send({ path: flag('exp'), body });
+    assert.equal(r.status, 200, r.body);
+    assert.equal(r.body, before.body, `answer ${i} after the trap`);
+    paths.push((await logLine(mark, r.headers['x-request-id'])).fastPath);
+  }
+  // The first one rebuilds the tenant's cache on the asynchronous path.
+  assert.deepEqual(paths, [false, true, true]);
+  const log = readFileSync(WRANGLER_LOG).subarray(mark).toString('utf8');
+  assert.equal(log.split('Reinitializing Wasm application').length - 1, 1, log.slice(-4000));
+  assert.doesNotMatch(log, /panicked|Critical Error: Rust panic/);
 });
