@@ -229,9 +229,6 @@ impl Context {
     /// targeting key yet.
     fn checked(raw: RawContext, now: i64) -> Result<Context, ContextError> {
         let mut members = raw.0.map_err(ContextError::NotAnObject)?;
-        if depth_exceeds(members.iter().map(|(_, v)| v)) {
-            return Err(ContextError::TooDeep);
-        }
         // Stable, so the members of one name stay in the order sent; each
         // run then collapses onto its first slot holding the last value.
         members.sort_by(|(a, _), (b, _)| by_table_order(a, b));
@@ -242,6 +239,11 @@ impl Context {
             }
             same
         });
+        // After the duplicates are gone: a value a later one replaced is
+        // not part of the context, so its depth is not either.
+        if depth_exceeds(members.iter().map(|(_, v)| v)) {
+            return Err(ContextError::TooDeep);
+        }
         Ok(Context {
             members,
             now,
@@ -261,17 +263,29 @@ impl Context {
     }
 
     /// The top-level member `name`, when the context has one.
+    ///
+    /// The first [`SCANNED_NAMES`] names of `name`'s length are compared in
+    /// turn (a context rarely has more); past them the table, in byte order
+    /// within a length, is searched by halves, so a context of thousands of
+    /// names of one length costs a logarithmic search, not a scan.
     #[inline]
     pub fn member(&self, name: &str) -> Option<&Value> {
         let len = name.len();
         let first = self.members.partition_point(|(k, _)| k.len() < len);
-        self.members
-            .get(first..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|(k, _)| k.len() == len)
-            .find(|(k, _)| same_bytes(k.as_bytes(), name.as_bytes()))
-            .map(|(_, v)| v)
+        let run = self.members.get(first..).unwrap_or_default();
+        for (k, v) in run.iter().take(SCANNED_NAMES) {
+            if k.len() != len {
+                return None;
+            }
+            if same_bytes(k.as_bytes(), name.as_bytes()) {
+                return Some(v);
+            }
+        }
+        let rest = run.get(SCANNED_NAMES..)?;
+        let i = rest
+            .binary_search_by(|(k, _)| by_table_order(k, name))
+            .ok()?;
+        rest.get(i).map(|(_, v)| v)
     }
 
     /// The top-level members, shortest name first (names of one length in
@@ -343,6 +357,10 @@ impl Context {
 
 /// The member table's order: shorter names first, names of one length by
 /// their bytes.
+/// How many names of one length [`Context::member`] compares in turn
+/// before it searches the rest of them by halves.
+const SCANNED_NAMES: usize = 8;
+
 fn by_table_order(a: &str, b: &str) -> std::cmp::Ordering {
     a.len()
         .cmp(&b.len())
@@ -413,6 +431,35 @@ mod tests {
             Context::from_json(&nested(33), 0),
             Err(ContextError::TooDeep)
         );
+    }
+
+    #[test]
+    fn only_the_kept_value_of_a_name_counts_for_the_depth_limit() {
+        let deep = format!(r#"{{"a":{},"a":1}}"#, nested(32));
+        let c = Context::from_json(&deep, 0).unwrap();
+        assert_eq!(c.member("a"), Some(&Value::from(1)));
+        let kept_deep = format!(r#"{{"a":1,"a":{}}}"#, nested(32));
+        assert_eq!(
+            Context::from_json(&kept_deep, 0),
+            Err(ContextError::TooDeep)
+        );
+    }
+
+    #[test]
+    fn thousands_of_names_of_one_length_are_all_found() {
+        let names: Vec<String> = (0..5_000).map(|i| format!("n{i:07}")).collect();
+        let object: serde_json::Map<String, Value> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.clone(), Value::from(i)))
+            .collect();
+        let c = Context::from_value(Value::Object(object), 0).unwrap();
+        for (i, n) in names.iter().enumerate() {
+            assert_eq!(c.member(n), Some(&Value::from(i)), "{n}");
+        }
+        for missing in ["n9999999", "m0000000", "n000000", "n00000000", ""] {
+            assert_eq!(c.member(missing), None, "{missing}");
+        }
     }
 
     #[test]
