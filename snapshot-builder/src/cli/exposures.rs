@@ -20,10 +20,10 @@ pub struct ExposuresArgs {
     /// Only this flag.
     #[arg(long)]
     flag: Option<String>,
-    /// Only exposures at or after this time (`YYYY-MM-DD` or RFC 3339 UTC).
+    /// Only exposures at or after this time (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.mmm]Z`).
     #[arg(long)]
     from: Option<String>,
-    /// Only exposures before this time (`YYYY-MM-DD` or RFC 3339 UTC).
+    /// Only exposures before this time (`YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.mmm]Z`).
     #[arg(long)]
     to: Option<String>,
     /// Print the worker's JSON instead of the table.
@@ -64,7 +64,7 @@ pub fn table(summary: &Value) -> String {
     let counters = &summary["counters"];
     let _ = writeln!(
         out,
-        "tenant {}: {} distinct events\ncounters: accepted {}, written {}, deduplicated {}, dropped {}, dead-lettered {}",
+        "tenant {}: {} distinct events\ntenant counters, every flag: accepted {}, written {}, deduplicated {}, dropped {}, dead-lettered {}",
         s(summary, "tenant"),
         n(summary, "events"),
         n(counters, "accepted"),
@@ -172,7 +172,7 @@ mod tests {
         assert_eq!(
             table(&summary),
             "tenant shop: 10003 distinct events
-counters: accepted 10004, written 10003, deduplicated 1, dropped 0, dead-lettered 0
+tenant counters, every flag: accepted 10004, written 10003, deduplicated 1, dropped 0, dead-lettered 0
 
 checkout-flow  snapshot 3  rules[1]  10000 events  10000 units  SRM p = 0.0000  MISMATCH (p < 0.001)
   variant   weight  expected  events  units  observed

@@ -68,7 +68,7 @@ impl Filter {
             v.map(|text| {
                 super::time::parse_unix_ms(text).ok_or_else(|| {
                     format!(
-                        "{name}={text:?} is not a UTC time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+                        "{name}={text:?} is not a UTC time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z"
                     )
                 })
             })
@@ -493,7 +493,7 @@ mod tests {
         assert!(!f.admits_partition("2026-11-30", "23"));
         assert_eq!(
             Filter::parse(None, Some("today"), None).unwrap_err(),
-            "from=\"today\" is not a UTC time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ"
+            "from=\"today\" is not a UTC time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z"
         );
         assert!(Filter::parse(None, Some("2026-12-02"), Some("2026-12-01")).is_err());
         assert!(Filter::default().admits_partition("2026-12-01", "09"));

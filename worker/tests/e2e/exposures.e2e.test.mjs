@@ -240,7 +240,7 @@ test('OFREP single evaluations served by a split are exposures; bulk fetches, no
   // `vane exposures` prints the same numbers.
   const table = vane(['exposures', '--tenant', tenant, '--url', URL_BASE]);
   assert.match(table, /^tenant expo-main: 160 distinct events$/m);
-  assert.match(table, /^counters: accepted 160, written 160, deduplicated 0, dropped 0, dead-lettered 0$/m);
+  assert.match(table, /^tenant counters, every flag: accepted 160, written 160, deduplicated 0, dropped 0, dead-lettered 0$/m);
   assert.match(table, new RegExp(`^exp  snapshot 1  rules\\[1\\]  120 events  120 units  SRM p = [0-9.]+  ok$`, 'm'));
   assert.match(table, new RegExp(`^  control +50 +50\\.0 % +${expected.control} +${expected.control} `, 'm'));
   const filtered = JSON.parse(vane(['exposures', '--tenant', tenant, '--flag', 'by-account', '--json', '--url', URL_BASE]));

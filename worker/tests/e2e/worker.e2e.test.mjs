@@ -163,9 +163,10 @@ function oneShot(method, path, { key, body }) {
 }
 
 // wrangler dev's own proxy (wrangler's ProxyWorker) answers this 503 in
-// plain text, not the worker, when the dev server swapped the worker
-// process while the request was on its way: the request reached no running
-// worker. Seen once in a CI run under load; such a request is sent again.
+// plain text, not the worker: the request reached no running worker. It
+// answers so, every time, the request after one whose chunked body the
+// worker refused unread (docs/http-api.md, "Limits"), so the second upload
+// below meets it after the first; such a request is sent again.
 const DEV_PROXY_RESTARTED = 'Your worker restarted mid-request';
 
 /** oneShot with `makeBody()`, sent once more if wrangler dev's proxy says
