@@ -389,12 +389,11 @@ fn contains(haystack: &Value, needle: &Value) -> bool {
 /// step is absent or below a non-container; a final `null` is `Some(null)`.
 #[inline]
 fn walk<'v, S: AsRef<str>>(data: Data<'v>, path: &[S]) -> Option<&'v Value> {
-    match (data, path.split_first()) {
-        (Data::Value(v), _) => path.iter().try_fold(v, |v, seg| step(v, seg.as_ref())),
-        (Data::Context(c), None) => Some(c.object()),
-        (Data::Context(c), Some((name, rest))) => rest
+    match path.split_first() {
+        None => Some(data.whole()),
+        Some((name, rest)) => rest
             .iter()
-            .try_fold(c.member(name.as_ref())?, |v, seg| step(v, seg.as_ref())),
+            .try_fold(data.member(name.as_ref())?, |v, seg| step(v, seg.as_ref())),
     }
 }
 
