@@ -67,7 +67,6 @@ pub mod error;
 pub mod etag;
 pub mod exposure;
 pub mod faults;
-pub mod json;
 pub mod limits;
 pub mod metrics;
 pub mod ofrep;

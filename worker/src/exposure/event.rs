@@ -30,18 +30,6 @@ pub enum Source {
     ConfidenceResolve,
 }
 
-impl Source {
-    /// The name events carry (`ofrep`, `confidence-apply`,
-    /// `confidence-resolve`), as serde writes it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Source::Ofrep => "ofrep",
-            Source::ConfidenceApply => "confidence-apply",
-            Source::ConfidenceResolve => "confidence-resolve",
-        }
-    }
-}
-
 /// A variant's weight in the allocation that served, as served: the
 /// expected share of the variant is `weight / sum of weights`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -116,75 +104,6 @@ pub struct Event {
     /// absent otherwise.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub fallthrough: bool,
-}
-
-impl Event {
-    /// Appends the event's JSON: exactly what `serde_json` writes for it
-    /// (same members, order and escapes; tested against it), written
-    /// directly, as every exposing request writes one.
-    pub fn write_json(&self, out: &mut String) {
-        use crate::json::{key, opt_string, string, uint};
-        out.push('{');
-        key(out, "schema");
-        uint(out, u64::from(self.schema));
-        for (name, value) in [(",\"event_id", &self.event_id), (",\"tenant", &self.tenant)] {
-            out.push_str(name);
-            out.push_str("\":");
-            string(out, value);
-        }
-        out.push_str(",\"source\":\"");
-        out.push_str(self.source.as_str());
-        out.push('"');
-        for (name, value) in [
-            (",\"flag", &self.flag),
-            (",\"variant", &self.variant),
-            (",\"reason", &self.reason),
-            (",\"assignment", &self.assignment),
-            (",\"unit", &self.unit),
-            (",\"unit_source", &self.unit_source),
-            (",\"resolve_id", &self.resolve_id),
-        ] {
-            out.push_str(name);
-            out.push_str("\":");
-            string(out, value);
-        }
-        out.push_str(",\"snapshot_version\":");
-        uint(out, self.snapshot_version);
-        out.push_str(",\"snapshot_digest\":");
-        string(out, &self.snapshot_digest);
-        out.push_str(",\"weights\":[");
-        for (i, w) in self.weights.iter().enumerate() {
-            if i > 0 {
-                out.push(',');
-            }
-            out.push_str("{\"variant\":");
-            string(out, &w.variant);
-            out.push_str(",\"weight\":");
-            uint(out, w.weight);
-            out.push('}');
-        }
-        out.push_str("],\"client\":");
-        opt_string(out, self.client.as_deref());
-        out.push_str(",\"sdk\":");
-        opt_string(out, self.sdk.as_deref());
-        out.push_str(",\"evaluated_at\":");
-        string(out, &self.evaluated_at);
-        out.push_str(",\"exposed_at\":");
-        string(out, &self.exposed_at);
-        if !self.attributes.is_empty() {
-            // Opted-in attributes are rare and any JSON scalar: serde's.
-            out.push_str(",\"attributes\":");
-            out.push_str(&serde_json::to_string(&self.attributes).unwrap_or_default());
-        }
-        if let Some(holdout) = &self.holdout {
-            out.push_str(",\"holdout\":");
-            string(out, holdout);
-        }
-        if self.fallthrough {
-            out.push_str(",\"fallthrough\":true");
-        }
-        out.push('}');
-    }
 }
 
 /// The facts of one request that every event it yields shares.
@@ -397,58 +316,6 @@ pub(crate) mod tests {
                 "exposed_at": "2026-12-01T09:30:00.123Z",
             })
         );
-    }
-
-    #[test]
-    fn the_event_writer_writes_serdes_bytes() {
-        let odd = [
-            "plain",
-            "",
-            "a \"quoted\" \\ value",
-            "line\nbreak\ttab\u{0}\u{1f}\u{7f}",
-            "é 日本 🦀 \u{2028}",
-            "</script>&",
-        ];
-        let mut cases = Vec::new();
-        for (i, text) in odd.iter().enumerate() {
-            let mut m = meta(text);
-            m.tenant = format!("shop{text}");
-            m.snapshot_version = [0, 7, u64::MAX][i % 3];
-            m.client = [None, Some(text.to_string())][i % 2].clone();
-            m.sdk = [Some(format!("sdk/{text}")), None][i % 2].clone();
-            m.evaluated_at_ms = [0, 1_796_117_400_123, 253_402_300_799_999][i % 3];
-            m.source = [
-                Source::Ofrep,
-                Source::ConfidenceApply,
-                Source::ConfidenceResolve,
-            ][i % 3];
-            let mut s = served(&format!("unit-{text}"), text);
-            s.flag = format!("flag{text}");
-            s.reason = text.to_string();
-            s.assignment = format!("rules[{i}]{text}");
-            s.unit_source = format!("account.{text}");
-            s.weights = (0..i)
-                .map(|w| Weight {
-                    variant: format!("v{w}{text}"),
-                    weight: [0, 1, u64::MAX][w % 3],
-                })
-                .collect();
-            s.exposed_at_ms = 1_796_117_400_000 + i as u64;
-            if i % 2 == 1 {
-                s.attributes.insert(format!("plan{text}"), json!(text));
-                s.attributes.insert("score".into(), json!(1.5));
-                s.attributes.insert("beta".into(), json!(true));
-            }
-            s.holdout = (i % 3 == 1).then(|| format!("holdout{text}"));
-            s.fallthrough = i % 2 == 0;
-            cases.push(events(&m, [s]).remove(0));
-        }
-        cases.push(events(&meta("r-1"), [served("user-1", "classic")]).remove(0));
-        for e in &cases {
-            let mut out = String::new();
-            e.write_json(&mut out);
-            assert_eq!(out, serde_json::to_string(e).unwrap());
-        }
     }
 
     #[test]
