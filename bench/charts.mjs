@@ -21,6 +21,8 @@ const COLOURS = {
   "yggdrasil take_state": "#8e44ad",
   "open-feature-flagd": "#7f8c8d",
   "Unleash Edge": "#8e44ad",
+  "floor: constant answer": "#95a5a6",
+  "Vane's answer, no evaluation": "#6f9fe0",
   "Spotify's resolver": "#1db954",
   "serde_json parse": "#7f8c8d",
   "flagd JSON (pretty)": "#d9822b",

@@ -132,7 +132,8 @@ if (http.length) {
 }
 
 // workerd direct against Unleash Edge (and, for single flags, the floor: a
-// worker answering a constant on the same workerd): each case ran in
+// worker answering a constant on the same workerd; and Vane's answer given
+// again without evaluating it, bench/http/same-answer.mjs): each case ran in
 // alternating rounds;
 // the round of median requests per second stands for the case (its own p50
 // and p99), the spread of req/s over the rounds beside it.
@@ -147,15 +148,17 @@ if (peerHttp.length) {
   out.push("\n### HTTP per core: the worker on workerd against Unleash Edge (wrk, 1 thread, 8 connections, loopback; server pinned to one core)\n");
   out.push(
     table(
-      ["request/flags", "Vane req/s", "p50", "p99", "Unleash Edge req/s", "p50", "p99", "req/s ratio", "p99 ratio", "bytes/response (Vane, Edge)", "rounds", "floor req/s, p99"],
+      ["request/flags", "Vane req/s", "p50", "p99", "Unleash Edge req/s", "p50", "p99", "req/s ratio", "p99 ratio", "bytes/response (Vane, Edge)", "rounds", "floor req/s, p99", "answer without evaluation req/s, p99"],
       httpCases.map((c) => {
         const v = median("workerd", c), e = median("unleash-edge", c), f = median("workerd-floor", c);
+        const same = median("workerd-same-answer", c);
         const spread = (r) => (r ? `${r.rps.toFixed(0)} (${r.lo.toFixed(0)}–${r.hi.toFixed(0)})` : "–");
         return [
           c, spread(v), ms(v?.latency_us.p50), ms(v?.latency_us.p99), spread(e), ms(e?.latency_us.p50), ms(e?.latency_us.p99),
           v && e ? `${(v.rps / e.rps).toFixed(2)}×` : "–", v && e ? `${(v.latency_us.p99 / e.latency_us.p99).toFixed(2)}×` : "–",
           [v, e].map((r) => (r ? Math.round(r.bytes / r.requests) : "–")).join(", "), v?.rounds ?? "–",
           f ? `${spread(f)}, ${ms(f.latency_us.p99)}` : "–",
+          same ? `${spread(same)}, ${ms(same.latency_us.p99)}` : "–",
         ];
       }),
     ),
@@ -230,10 +233,12 @@ if (chartDir) {
   if (peerHttp.length) {
     const servers = { "Vane on workerd": "workerd", "Unleash Edge": "unleash-edge" };
     // The floor (a worker answering a constant on the same workerd), where measured.
-    if (peerHttp.some((r) => r.label.startsWith("workerd-floor/"))) servers["constant-answer worker on workerd (floor)"] = "workerd-floor";
+    if (peerHttp.some((r) => r.label.startsWith("workerd-floor/"))) servers["floor: constant answer"] = "workerd-floor";
+    // Vane's answer without its evaluation, where measured.
+    if (peerHttp.some((r) => r.label.startsWith("workerd-same-answer/"))) servers["Vane's answer, no evaluation"] = "workerd-same-answer";
     write("http-rps.svg", bars({
       title: "HTTP requests per second on one core (higher is better)",
-      subtitle: "wrk, 1 thread, 8 connections, loopback; each server pinned to one core; median of the rounds",
+      subtitle: "wrk -t1 -c8, loopback, one core each; median of the rounds; floor, no evaluation: JS workers on Vane's workerd",
       categories: httpCases, series: Object.keys(servers), value: (c, s) => median(servers[s], c)?.rps,
       format: (v) => v.toFixed(0), axis: "requests per second",
     }));

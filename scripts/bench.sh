@@ -13,7 +13,8 @@
 #   workerd    the built worker on plain workerd against Unleash Edge (offline
 #              mode, the same tenant as Unleash features), each pinned to one
 #              core, the same wrk settings, and for single flags the floor (a
-#              worker answering a constant on the same workerd); smoke:
+#              worker answering a constant on the same workerd) and Vane's
+#              answer without evaluation (bench/http/same-answer.mjs); smoke:
 #              workerd only, a second a run
 #
 # Results: target/bench/*.jsonl (one JSON object per figure); criterion's
@@ -248,7 +249,8 @@ if wants workerd; then
     port=$(free_port)
     sink_port=$(free_port)
     floor_port=$(free_port)
-    node bench/http/workerd-config.mjs "$work/workerd" "$port" "$sink_port" "$token" "$floor_port"
+    same_port=$(free_port)
+    node bench/http/workerd-config.mjs "$work/workerd" "$port" "$sink_port" "$token" "$floor_port" "$same_port"
     url="http://127.0.0.1:$port"
     start_server workerd "$url/" "$work/workerd.log" $server_pin node_modules/workerd/bin/workerd serve "$work/workerd/vane.capnp"
     : > "$out/workerd.jsonl"
@@ -288,9 +290,14 @@ if wants workerd; then
                 load "workerd/$kind/$n" "Bearer $client_key" "$vane_body" "$url$path" | tee -a "$out/workerd.jsonl"
                 $smoke || load "unleash-edge/$kind/$n" "$edge_token" "$edge_body" "$edge_url$edge_path" \
                     | tee -a "$out/workerd.jsonl"
-                # The floor: a worker answering a constant on the same workerd.
-                [ "$kind" = bulk ] || load "workerd-floor/$kind/$n" "none" "$vane_body" "http://127.0.0.1:$floor_port/" \
-                    | tee -a "$out/workerd.jsonl"
+                # The floor: a worker answering a constant on the same workerd;
+                # and Vane's own answer given again without evaluating it.
+                if [ "$kind" = single ]; then
+                    load "workerd-floor/$kind/$n" "none" "$vane_body" "http://127.0.0.1:$floor_port/" \
+                        | tee -a "$out/workerd.jsonl"
+                    load "workerd-same-answer/$kind/$n" "Bearer $client_key" "$vane_body" "http://127.0.0.1:$same_port$path" \
+                        | tee -a "$out/workerd.jsonl"
+                fi
             done
         done
         $smoke || stop_server "$edge_pgid"

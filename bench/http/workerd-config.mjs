@@ -4,7 +4,7 @@
 // plain workerd, without wrangler or Miniflare, for scripts/bench.sh's
 // `workerd` stage.
 //
-//   node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN FLOOR_PORT
+//   node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN FLOOR_PORT SAME_PORT
 //
 // DIR receives `vane.capnp` and the storage directories. The bindings are
 // wrangler.toml's (compatibility date and [vars] are read from it):
@@ -16,15 +16,17 @@
 //   messages (served on SINK_PORT for the check after a run);
 // - ADMIN_TOKEN as a text binding (a secret in production).
 // Beside it, on FLOOR_PORT, bench/http/floor.mjs: a worker answering a
-// constant, the floor of what any worker costs on this workerd.
+// constant, the floor of what any worker costs on this workerd; on
+// SAME_PORT, bench/http/same-answer.mjs: Vane's own answer kept and given
+// again, what Vane's answer costs before any evaluation.
 // Not bound: the R2 bucket and the queue consumers (the exposure log's
 // delivery side, which no OFREP request reaches) and the static assets.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 
-const [dir, port, sinkPort, adminToken, floorPort] = process.argv.slice(2);
-if (!floorPort) {
-  console.error("usage: node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN FLOOR_PORT");
+const [dir, port, sinkPort, adminToken, floorPort, samePort] = process.argv.slice(2);
+if (!samePort) {
+  console.error("usage: node bench/http/workerd-config.mjs DIR PORT SINK_PORT ADMIN_TOKEN FLOOR_PORT SAME_PORT");
   process.exit(2);
 }
 const root = resolve(import.meta.dirname, "../..");
@@ -52,6 +54,7 @@ const config :Workerd.Config = (
     (name = "kv-store", worker = .kvStore),
     (name = "queue-sink", worker = .queueSink),
     (name = "floor", worker = .floor),
+    (name = "same-answer", worker = .sameAnswer),
     (name = "kv-disk", disk = (path = ${text(resolve(dir, "kv"))}, writable = true)),
     (name = "do-disk", disk = (path = ${text(resolve(dir, "do"))}, writable = true)),
   ],
@@ -59,6 +62,7 @@ const config :Workerd.Config = (
     (name = "http", address = ${text(`127.0.0.1:${port}`)}, http = (), service = "vane"),
     (name = "sink", address = ${text(`127.0.0.1:${sinkPort}`)}, http = (), service = "queue-sink"),
     (name = "floor", address = ${text(`127.0.0.1:${floorPort}`)}, http = (), service = "floor"),
+    (name = "same-answer", address = ${text(`127.0.0.1:${samePort}`)}, http = (), service = "same-answer"),
   ],
 );
 
@@ -91,6 +95,12 @@ const kvStore :Workerd.Worker = (
 const floor :Workerd.Worker = (
   compatibilityDate = ${text(compatibilityDate)},
   modules = [(name = "floor.mjs", esModule = embed ${embed("bench/http/floor.mjs")})],
+);
+
+const sameAnswer :Workerd.Worker = (
+  compatibilityDate = ${text(compatibilityDate)},
+  modules = [(name = "same-answer.mjs", esModule = embed ${embed("bench/http/same-answer.mjs")})],
+  bindings = [(name = "VANE", service = "vane")],
 );
 
 const queueSink :Workerd.Worker = (
