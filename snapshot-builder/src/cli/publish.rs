@@ -112,7 +112,9 @@ pub fn publish(a: PublishArgs) -> anyhow::Result<ExitCode> {
 /// tenant …` when the worker answers 404 `NO_SNAPSHOT`; a warning and no
 /// diff when it cannot serve a usable one, so that a publish can replace a
 /// damaged snapshot). Returns the exit code when the publish must stop: 1
-/// when the diff reports a reshuffle and `allow_reshuffle` is false.
+/// when the worker refuses the token (401, or 503 `ADMIN_DISABLED`: the
+/// upload would be refused the same way, so it is not sent), and 1 when the
+/// diff reports a reshuffle and `allow_reshuffle` is false.
 fn diff_current(
     url: &str,
     bearer: &str,
@@ -139,6 +141,13 @@ fn diff_current(
         if status == 404 && code.and_then(Value::as_str) == Some("NO_SNAPSHOT") {
             eprintln!("first publish of tenant {tenant:?}: no current snapshot to diff against");
             return Ok(None);
+        }
+        if status == 401 || code.and_then(Value::as_str) == Some("ADMIN_DISABLED") {
+            eprintln!(
+                "vane: publish refused: {}; nothing was sent",
+                refusal(status, json.as_ref(), &text)
+            );
+            return Ok(Some(ExitCode::from(1)));
         }
         // A damaged current snapshot must not block the publish that replaces it.
         eprintln!(

@@ -626,6 +626,14 @@ test('admin API needs the admin token', async () => {
   const r = vaneRun(['status', '--tenant', ROLLOUT, '--url', URL_BASE, '--token', 'wrong']);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /HTTP 401 UNAUTHORIZED/);
+  // A publish with a wrong token stops at the refused diff fetch: one
+  // refusal, no upload, the current snapshot unchanged.
+  const before = status(ROLLOUT).current.digest;
+  const p = publish(built[`${ROLLOUT}@3`], ['--token', 'wrong']);
+  assert.equal(p.status, 1);
+  assert.match(p.stderr, /^vane: publish refused: HTTP 401 UNAUTHORIZED: .*; nothing was sent$/m);
+  assert.doesNotMatch(p.stderr, /no diff/);
+  assert.equal(status(ROLLOUT).current.digest, before);
   const mark = logEnd();
   const big = await oneShot('PUT', `/admin/v1/tenants/${ROLLOUT}/snapshot`, {
     key: TOKEN, body: Buffer.alloc(25 * 1024 * 1024 + 1),
