@@ -16,7 +16,9 @@ use serde_json::json;
 pub struct Reply {
     /// HTTP status code.
     pub status: u16,
-    /// Header names (lowercase) and values.
+    /// Header names (lowercase, each at most once: [`Reply::set_header`]
+    /// replaces, and `worker/entry.mjs` hands them to the `Response` as one
+    /// record) and values.
     pub headers: Vec<(&'static str, String)>,
     /// Body bytes; `None` for 204 and 304.
     pub body: Option<Vec<u8>>,
