@@ -378,7 +378,8 @@ impl ApiError {
             }
             ApiError::InvalidClientKey => "the client key is not valid".into(),
             ApiError::AdminUnauthorized => {
-                "admin requests need Authorization: Bearer <ADMIN_TOKEN>".into()
+                "the admin token is missing or wrong: send Authorization: Bearer <ADMIN_TOKEN>"
+                    .into()
             }
             ApiError::AdminDisabled { reason } => reason.clone(),
             ApiError::PayloadTooLarge { limit } => {

@@ -144,7 +144,7 @@ fn diff_current(
         }
         if status == 401 || code.and_then(Value::as_str) == Some("ADMIN_DISABLED") {
             eprintln!(
-                "vane: publish refused: {}; nothing was sent",
+                "vane: publish refused: {}; the snapshot was not uploaded",
                 refusal(status, json.as_ref(), &text)
             );
             return Ok(Some(ExitCode::from(1)));

@@ -155,7 +155,15 @@ function oneShot(method, path, { key, body }) {
     (async () => {
       for await (const chunk of body) {
         if (req.destroyed) return;
-        if (!req.write(chunk)) await new Promise((r) => { req.once('drain', r); req.once('close', r); });
+        // Wait for room or the end, whichever comes first; the other
+        // listener is removed so they do not pile up over 100 chunks.
+        if (!req.write(chunk)) {
+          await new Promise((r) => {
+            const done = () => { req.off('drain', done); req.off('close', done); r(); };
+            req.once('drain', done);
+            req.once('close', done);
+          });
+        }
       }
       if (!req.destroyed) req.end();
     })();
@@ -631,7 +639,7 @@ test('admin API needs the admin token', async () => {
   const before = status(ROLLOUT).current.digest;
   const p = publish(built[`${ROLLOUT}@3`], ['--token', 'wrong']);
   assert.equal(p.status, 1);
-  assert.match(p.stderr, /^vane: publish refused: HTTP 401 UNAUTHORIZED: .*; nothing was sent$/m);
+  assert.match(p.stderr, /^vane: publish refused: HTTP 401 UNAUTHORIZED: .*; the snapshot was not uploaded$/m);
   assert.doesNotMatch(p.stderr, /no diff/);
   assert.equal(status(ROLLOUT).current.digest, before);
   const mark = logEnd();
