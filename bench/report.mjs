@@ -156,7 +156,7 @@ if (peerHttp.length) {
         return [
           c, spread(v), ms(v?.latency_us.p50), ms(v?.latency_us.p99), spread(e), ms(e?.latency_us.p50), ms(e?.latency_us.p99),
           v && e ? `${(v.rps / e.rps).toFixed(2)}×` : "–", v && e ? `${(v.latency_us.p99 / e.latency_us.p99).toFixed(2)}×` : "–",
-          [v, e].map((r) => (r ? Math.round(r.bytes / r.requests) : "–")).join(", "), v?.rounds ?? "–",
+          [v, e].map((r) => (r?.requests ? Math.round(r.bytes / r.requests) : "–")).join(", "), v?.rounds ?? "–",
           f ? `${spread(f)}, ${ms(f.latency_us.p99)}` : "–",
           same ? `${spread(same)}, ${ms(same.latency_us.p99)}` : "–",
         ];

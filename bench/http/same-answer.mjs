@@ -5,8 +5,10 @@
 // the URL, the six request headers and the body the entry reads, and is
 // answered with a kept answer: the status, headers and body Vane gave the
 // first request to the same URL with the same Authorization (asked through
-// the VANE service binding, the same request), its headers as one record
-// as the entry passes them. Beside
+// the VANE service binding, that request as it came), its headers as one
+// record as the entry passes them. The kept answer depends on nothing else
+// (not the body, Origin or If-None-Match): right for wrk, which sends one
+// request over and over, not a stand-in for Vane otherwise. Beside
 // the floor (a constant with one header), it measures what Vane's
 // single-flag answer costs on workerd before any evaluation: the most
 // requests per second the worker could reach with an evaluation that took

@@ -112,8 +112,9 @@ pub fn publish(a: PublishArgs) -> anyhow::Result<ExitCode> {
 /// tenant …` when the worker answers 404 `NO_SNAPSHOT`; a warning and no
 /// diff when it cannot serve a usable one, so that a publish can replace a
 /// damaged snapshot). Returns the exit code when the publish must stop: 1
-/// when the worker refuses the token (401, or 503 `ADMIN_DISABLED`: the
-/// upload would be refused the same way, so it is not sent), and 1 when the
+/// when the worker refuses the request itself (401 or 403, 503
+/// `ADMIN_DISABLED`, 400 `INVALID_TENANT`, 404 `NOT_FOUND`: the upload would
+/// be refused the same way, so it is not sent), and 1 when the
 /// diff reports a reshuffle and `allow_reshuffle` is false.
 fn diff_current(
     url: &str,
@@ -137,12 +138,22 @@ fn diff_current(
     if status != 200 {
         let text = String::from_utf8_lossy(&body);
         let json: Option<Value> = serde_json::from_str(&text).ok();
-        let code = json.as_ref().and_then(|v| v.get("errorCode"));
-        if status == 404 && code.and_then(Value::as_str) == Some("NO_SNAPSHOT") {
+        let code = json
+            .as_ref()
+            .and_then(|v| v.get("errorCode"))
+            .and_then(Value::as_str);
+        if status == 404 && code == Some("NO_SNAPSHOT") {
             eprintln!("first publish of tenant {tenant:?}: no current snapshot to diff against");
             return Ok(None);
         }
-        if status == 401 || code.and_then(Value::as_str) == Some("ADMIN_DISABLED") {
+        // Refusals of the request itself (the token, the tenant name, the
+        // route) that the upload would meet too.
+        if matches!(status, 401 | 403)
+            || matches!(
+                code,
+                Some("ADMIN_DISABLED" | "INVALID_TENANT" | "NOT_FOUND")
+            )
+        {
             eprintln!(
                 "vane: publish refused: {}; the snapshot was not uploaded",
                 refusal(status, json.as_ref(), &text)
@@ -210,14 +221,21 @@ pub(super) fn agent() -> ureq::Agent {
 
 /// `Bearer <token>` from `--token` or `VANE_ADMIN_TOKEN`.
 pub(super) fn bearer(admin: &AdminArgs) -> anyhow::Result<String> {
-    let token = match &admin.token {
-        Some(t) => t.clone(),
-        None => std::env::var("VANE_ADMIN_TOKEN").unwrap_or_default(),
+    let (token, from) = match &admin.token {
+        Some(t) => (t.clone(), "--token"),
+        None => (
+            std::env::var("VANE_ADMIN_TOKEN").unwrap_or_default(),
+            "VANE_ADMIN_TOKEN",
+        ),
     };
-    if token.trim().is_empty() {
-        bail!("no admin token: pass --token or set VANE_ADMIN_TOKEN");
+    let token = token.trim();
+    if token.is_empty() {
+        bail!("no admin token: {from} is empty; pass --token or set VANE_ADMIN_TOKEN");
     }
-    Ok(format!("Bearer {}", token.trim()))
+    if token.chars().any(char::is_control) {
+        bail!("the admin token of {from} contains a control character (a line break?): an HTTP header cannot carry it");
+    }
+    Ok(format!("Bearer {token}"))
 }
 
 /// `{base}/admin/v1/tenants/{tenant}{suffix}`, the tenant percent-encoded.

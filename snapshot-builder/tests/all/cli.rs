@@ -685,3 +685,38 @@ fn a_reader_that_closes_the_pipe_early_is_not_an_error() {
         assert_eq!(stderr, "", "vane {args:?}");
     }
 }
+
+#[test]
+fn an_unusable_admin_token_is_named_before_anything_is_sent() {
+    let out = tmp("token-shop.cbor");
+    let o = vane(
+        &["build", "examples/shop.yaml", "-o", out.to_str().unwrap()],
+        &[],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let snapshot = out.to_str().unwrap();
+    // Port 9 (discard) is never asked: each token is refused first.
+    for (token, env, found) in [
+        (
+            Some(""),
+            "a-set-variable",
+            "no admin token: --token is empty",
+        ),
+        (None, "  ", "no admin token: VANE_ADMIN_TOKEN is empty"),
+        (
+            Some("ab\ncd"),
+            "",
+            "the admin token of --token contains a control character",
+        ),
+    ] {
+        let mut args = vec!["publish", snapshot, "--url", "http://127.0.0.1:9"];
+        if let Some(t) = token {
+            args.extend(["--token", t]);
+        }
+        let o = vane(&args, &[("VANE_ADMIN_TOKEN", env)]);
+        assert_eq!(o.status.code(), Some(2), "{token:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(found), "{token:?}: {err}");
+        assert!(!err.contains("cannot reach"), "{token:?}: {err}");
+    }
+}
