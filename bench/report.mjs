@@ -150,15 +150,14 @@ if (peerHttp.length) {
     table(
       ["request/flags", "Vane req/s", "p50", "p99", "Unleash Edge req/s", "p50", "p99", "req/s ratio", "p99 ratio", "bytes/response (Vane, Edge)", "rounds", "floor req/s, p99", "answer without evaluation req/s, p99"],
       httpCases.map((c) => {
-        const v = median("workerd", c), e = median("unleash-edge", c), f = median("workerd-floor", c);
-        const same = median("workerd-same-answer", c);
+        const v = median("workerd", c), e = median("unleash-edge", c);
         const spread = (r) => (r ? `${r.rps.toFixed(0)} (${r.lo.toFixed(0)}–${r.hi.toFixed(0)})` : "–");
+        const withP99 = (r) => (r ? `${spread(r)}, ${ms(r.latency_us.p99)}` : "–");
         return [
           c, spread(v), ms(v?.latency_us.p50), ms(v?.latency_us.p99), spread(e), ms(e?.latency_us.p50), ms(e?.latency_us.p99),
           v && e ? `${(v.rps / e.rps).toFixed(2)}×` : "–", v && e ? `${(v.latency_us.p99 / e.latency_us.p99).toFixed(2)}×` : "–",
           [v, e].map((r) => (r?.requests ? Math.round(r.bytes / r.requests) : "–")).join(", "), v?.rounds ?? "–",
-          f ? `${spread(f)}, ${ms(f.latency_us.p99)}` : "–",
-          same ? `${spread(same)}, ${ms(same.latency_us.p99)}` : "–",
+          withP99(median("workerd-floor", c)), withP99(median("workerd-same-answer", c)),
         ];
       }),
     ),
@@ -232,10 +231,11 @@ if (chartDir) {
   }
   if (peerHttp.length) {
     const servers = { "Vane on workerd": "workerd", "Unleash Edge": "unleash-edge" };
-    // The floor (a worker answering a constant on the same workerd), where measured.
-    if (peerHttp.some((r) => r.label.startsWith("workerd-floor/"))) servers["floor: constant answer"] = "workerd-floor";
-    // Vane's answer without its evaluation, where measured.
-    if (peerHttp.some((r) => r.label.startsWith("workerd-same-answer/"))) servers["Vane's answer, no evaluation"] = "workerd-same-answer";
+    // The two constant-answer workers on Vane's workerd, where measured.
+    const extra = { "floor: constant answer": "workerd-floor", "Vane's answer, no evaluation": "workerd-same-answer" };
+    for (const [name, server] of Object.entries(extra)) {
+      if (peerHttp.some((r) => r.label.startsWith(`${server}/`))) servers[name] = server;
+    }
     write("http-rps.svg", bars({
       title: "HTTP requests per second on one core (higher is better)",
       subtitle: "wrk -t1 -c8, loopback, one core each; median of the rounds; floor, no evaluation: JS workers on Vane's workerd",
